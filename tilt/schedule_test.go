@@ -1,0 +1,67 @@
+package tilt
+
+import (
+	"math"
+	"testing"
+)
+
+func TestScheduleEndpoints(t *testing.T) {
+	const total = 11
+	cases := []struct {
+		kind         string
+		first, mid   float64
+		last, beyond float64
+	}{
+		{"constant", 20, 20, 20, 20},
+		{"increase", 0, 10, 20, 20},
+		{"decrease", 20, 10, 0, 0},
+	}
+	for _, c := range cases {
+		s, err := NewSchedule(c.kind, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []float64{s.At(0, total), s.At(5, total), s.At(total-1, total), s.At(total+5, total)}
+		want := []float64{c.first, c.mid, c.last, c.beyond}
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12 {
+				t.Errorf("%s: At = %v, want %v", c.kind, got, want)
+				break
+			}
+		}
+		if s.At(-3, total) != c.first {
+			t.Errorf("%s: negative step not clamped to the first value", c.kind)
+		}
+	}
+}
+
+func TestScheduleMonotone(t *testing.T) {
+	inc := Schedule{Kind: Increase, T: 5}
+	dec := Schedule{Kind: Decrease, T: 5}
+	for i := 1; i < 100; i++ {
+		if inc.At(i, 100) < inc.At(i-1, 100) || dec.At(i, 100) > dec.At(i-1, 100) {
+			t.Fatalf("schedules not monotone at step %d", i)
+		}
+	}
+}
+
+func TestParseSchedule(t *testing.T) {
+	for _, name := range []string{"constant", " Increase", "DECREASE "} {
+		k, err := ParseScheduleKind(name)
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if back, _ := ParseScheduleKind(k.String()); back != k {
+			t.Errorf("%q does not round-trip through String", name)
+		}
+	}
+	if _, err := ParseScheduleKind("linear"); err == nil {
+		t.Error("unknown kind accepted")
+	}
+	if _, err := NewSchedule("constant", -1); err == nil {
+		t.Error("negative t accepted")
+	}
+	if _, err := NewSchedule("increase", math.NaN()); err == nil {
+		t.Error("NaN t accepted")
+	}
+}
