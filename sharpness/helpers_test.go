@@ -37,7 +37,6 @@ func halfMSE(labels, preds []*Node) *Node {
 	return MulScalar(ReduceAllMean(Mul(d, d)), 0.5)
 }
 
-
 // tanhNet is a 2-layer network: tanh(x·W1 + b1)·W2 + b2.
 func tanhNet(ctx *context.Context, _ any, inputs []*Node) []*Node {
 	x := inputs[0]
