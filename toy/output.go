@@ -13,10 +13,10 @@ import (
 
 // Output file names inside the output folder.
 const (
-	Fig1File       = "fig1.png"
-	Fig3File       = "fig3.png"
-	Fig4File       = "fig4.png"
-	SummaryJSON    = "summary.json"
+	Fig1File        = "fig1.png"
+	Fig3File        = "fig3.png"
+	Fig4File        = "fig4.png"
+	SummaryJSON     = "summary.json"
 	SummaryMarkdown = "summary.md"
 )
 
