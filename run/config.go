@@ -1,0 +1,256 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is everything that defines one training run. It is stored in the run folder
+// (config.json and, at the end, summary.json) so that a run can be resumed and evaluated
+// later. Zero values are not defaults: start from DefaultConfig.
+type Config struct {
+	// Data names the data set: "mnist" or "fashion-mnist".
+	Data string `json:"data"`
+	// DataDir holds the data set files; empty means the built-in location (see LocateData).
+	DataDir string `json:"data_dir"`
+	// Model names the network: "mlp" (784-256-256-10, ReLU).
+	Model string `json:"model"`
+	// Method is the optimizer family: one of Methods.
+	Method string `json:"method"`
+
+	// Sharpness-aware hyperparameters (SPEC §2–§4). Each method reads the ones it uses.
+	T         float64 `json:"t"`          // tilt t ≥ 0
+	S         int     `json:"s"`          // number of sampled perturbations
+	Rho       float64 `json:"rho"`        // ascent radius ρ
+	Delta     float64 `json:"delta"`      // sampling tilt δ ∈ [0, t]; negative means t/2
+	R         float64 `json:"r"`          // radius of the random perturbation z
+	Sampler   string  `json:"sampler"`    // TSAM sampler: practical, hmc or naive
+	TSchedule string  `json:"t_schedule"` // constant, linear-up or linear-down
+	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ
+
+	// Base optimizer: SGD with momentum and weight decay (the paper's choice).
+	LR             float64 `json:"lr"`
+	Momentum       float64 `json:"momentum"`
+	WeightDecay    float64 `json:"weight_decay"`
+	LabelSmoothing float64 `json:"label_smoothing"`
+
+	Epochs int     `json:"epochs"`
+	Batch  int     `json:"batch"`
+	Seed   int64   `json:"seed"`
+	Noise  float64 `json:"noise"`  // fraction of training labels replaced by a different class
+	Subset int     `json:"subset"` // train on the first N examples (after the seeded shuffle); 0 = all
+	Val    float64 `json:"val"`    // fraction of the training set held out for validation
+
+	// The fields below may change when a run is resumed: they do not change its result.
+
+	// MaxSteps stops the run after this many global steps (0: run all epochs). For tests and smoke runs.
+	MaxSteps int `json:"max_steps"`
+	// Backend is the GoMLX backend configuration ("" for the default).
+	Backend string `json:"backend"`
+	// CheckpointEvery is the wall time between checkpoints (one is also written after every epoch).
+	CheckpointEvery Duration `json:"checkpoint_every"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as a string like "2m0s".
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%q", time.Duration(d).String())), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Methods lists the training methods a run accepts.
+var Methods = []string{"erm", "sam", "asam", "esam1", "esam2", "pgn", "rsam", "tsam"}
+
+// Samplers lists TSAM's samplers of perturbations (SPEC §3).
+var Samplers = []string{"practical", "hmc", "naive"}
+
+// TSchedules lists the schedules of the tilt t over training (paper Fig. 8).
+var TSchedules = []string{"constant", "linear-up", "linear-down"}
+
+// Models lists the models a run can build.
+var Models = []string{"mlp"}
+
+// DataSets lists the data sets a run can load.
+var DataSets = []string{"mnist", "fashion-mnist"}
+
+// DefaultConfig is the configuration of `tsam train` without flags: TSAM on MNIST with a
+// small MLP, sized to finish in a few minutes on two CPU cores.
+func DefaultConfig() Config {
+	return Config{
+		Data:            "mnist",
+		Model:           "mlp",
+		Method:          "tsam",
+		T:               20,
+		S:               3,
+		Rho:             0.05,
+		Delta:           -1,
+		R:               0,
+		Sampler:         "practical",
+		TSchedule:       "constant",
+		Lambda:          0.5,
+		LR:              0.05,
+		Momentum:        0.9,
+		WeightDecay:     5e-4,
+		LabelSmoothing:  0,
+		Epochs:          3,
+		Batch:           64,
+		Seed:            1,
+		Val:             0.1,
+		CheckpointEvery: Duration(2 * time.Minute),
+	}
+}
+
+// InputError is bad user input: a configuration value, a missing data set, an output
+// folder that cannot be used, or a corrupt checkpoint. Flag names the command-line flag
+// at fault and Msg says what is wrong and how to fix it. Commands exit with status 2.
+type InputError struct {
+	Flag string
+	Msg  string
+}
+
+func (e *InputError) Error() string { return "-" + e.Flag + ": " + e.Msg }
+
+func inputErrorf(flag, format string, args ...any) error {
+	return &InputError{Flag: flag, Msg: fmt.Sprintf(format, args...)}
+}
+
+// IsInputError reports whether err is (or wraps) an *InputError.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+// EffectiveDelta returns δ: the configured value, or t/2 when Delta is negative.
+func (c Config) EffectiveDelta() float64 {
+	if c.Delta < 0 {
+		return c.T / 2
+	}
+	return c.Delta
+}
+
+// Validate checks every field and returns an *InputError naming the first bad one.
+func (c Config) Validate() error {
+	checks := []func() error{
+		func() error { return oneOf("data", c.Data, DataSets) },
+		func() error { return oneOf("model", c.Model, Models) },
+		func() error { return oneOf("method", c.Method, Methods) },
+		func() error { return oneOf("sampler", c.Sampler, Samplers) },
+		func() error { return oneOf("t-schedule", c.TSchedule, TSchedules) },
+		func() error { return finiteAtLeast("t", c.T, 0) },
+		func() error { return intAtLeast("s", c.S, 1) },
+		func() error { return finiteAtLeast("rho", c.Rho, 0) },
+		func() error { return finiteAtLeast("r", c.R, 0) },
+		func() error { return c.validateDelta() },
+		func() error { return inRange("lambda", c.Lambda, 0, 1) },
+		func() error { return positive("lr", c.LR) },
+		func() error { return inRange("momentum", c.Momentum, 0, 0.9999) },
+		func() error { return finiteAtLeast("weight-decay", c.WeightDecay, 0) },
+		func() error { return inRange("label-smoothing", c.LabelSmoothing, 0, 0.9999) },
+		func() error { return intAtLeast("epochs", c.Epochs, 1) },
+		func() error { return intAtLeast("batch", c.Batch, 1) },
+		func() error { return inRange("noise", c.Noise, 0, 1) },
+		func() error { return intAtLeast("subset", c.Subset, 0) },
+		func() error { return inRange("val", c.Val, 0, 0.9) },
+		func() error { return intAtLeast("max-steps", c.MaxSteps, 0) },
+		func() error {
+			if c.CheckpointEvery <= 0 {
+				return inputErrorf("checkpoint-every", "must be a positive duration such as 2m or 30s, got %s", time.Duration(c.CheckpointEvery))
+			}
+			return nil
+		},
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c Config) validateDelta() error {
+	if math.IsNaN(c.Delta) || math.IsInf(c.Delta, 0) {
+		return inputErrorf("delta", "must be a finite number, got %v", c.Delta)
+	}
+	if c.Delta > c.T {
+		return inputErrorf("delta", "the sampling tilt δ=%g must not exceed the tilt t=%g (0 ≤ δ ≤ t); use a negative value for the default t/2", c.Delta, c.T)
+	}
+	return nil
+}
+
+func oneOf(flag, v string, allowed []string) error {
+	if !slices.Contains(allowed, v) {
+		return inputErrorf(flag, "unknown value %q: choose one of %s", v, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+func finiteAtLeast(flag string, v, lo float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < lo {
+		return inputErrorf(flag, "must be a finite number ≥ %g, got %v", lo, v)
+	}
+	return nil
+}
+
+func positive(flag string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return inputErrorf(flag, "must be a finite number > 0, got %v", v)
+	}
+	return nil
+}
+
+func inRange(flag string, v, lo, hi float64) error {
+	if math.IsNaN(v) || v < lo || v > hi {
+		return inputErrorf(flag, "must be between %g and %g, got %v", lo, hi, v)
+	}
+	return nil
+}
+
+func intAtLeast(flag string, v, lo int) error {
+	if v < lo {
+		return inputErrorf(flag, "must be an integer ≥ %d, got %d", lo, v)
+	}
+	return nil
+}
+
+// sameResult reports the first field, by flag name, in which c and other differ among
+// those that change a run's result; "" when they agree. Resume uses it to refuse flags
+// that would make the continued run a different experiment.
+func (c Config) sameResult(other Config) string {
+	a, b := c, other
+	for _, x := range []*Config{&a, &b} {
+		x.MaxSteps, x.Backend, x.CheckpointEvery = 0, "", 0
+	}
+	if a == b {
+		return ""
+	}
+	return firstDifference(a, b)
+}
+
+// firstDifference returns the flag name of the first field in which a and b differ.
+func firstDifference(a, b Config) string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		if va.Field(i).Interface() != vb.Field(i).Interface() {
+			tag := strings.Split(va.Type().Field(i).Tag.Get("json"), ",")[0]
+			return strings.ReplaceAll(tag, "_", "-")
+		}
+	}
+	return ""
+}

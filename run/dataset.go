@@ -1,0 +1,107 @@
+package run
+
+import (
+	"io"
+	"math/rand/v2"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// trainBatches serves shuffled mini-batches forever, in an order that depends only on
+// (seed, epoch): step k of the run always sees the same examples, which is what makes a
+// resumed run reach the same weights as an uninterrupted one. The last partial batch of
+// each epoch is dropped so every step has the same shape (one compiled graph).
+type trainBatches struct {
+	ex     *examples
+	batch  int
+	seed   int64
+	epoch  int
+	pos    int // next batch within the epoch
+	perm   []int
+	xBuf   []float32
+	yBuf   []int32
+	yields int
+}
+
+func newTrainBatches(ex *examples, batch int, seed int64) *trainBatches {
+	return &trainBatches{ex: ex, batch: batch, seed: seed, epoch: -1}
+}
+
+// stepsPerEpoch is the number of full batches in one pass over the training set.
+func (d *trainBatches) stepsPerEpoch() int { return d.ex.n() / d.batch }
+
+// seek positions the stream so that the next Yield is global step `step` (0-based).
+func (d *trainBatches) seek(step int) {
+	d.setEpoch(step / d.stepsPerEpoch())
+	d.pos = step % d.stepsPerEpoch()
+}
+
+func (d *trainBatches) setEpoch(epoch int) {
+	d.epoch = epoch
+	d.pos = 0
+	d.perm = rand.New(rand.NewPCG(uint64(d.seed), uint64(epoch)+0xe90c)).Perm(d.ex.n())
+}
+
+// Name implements train.Dataset.
+func (d *trainBatches) Name() string { return d.ex.name }
+
+// Reset implements train.Dataset; the stream is endless, so it only rewinds to step 0.
+func (d *trainBatches) Reset() { d.seek(0) }
+
+// Yield implements train.Dataset.
+func (d *trainBatches) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
+	if d.epoch < 0 || d.pos >= d.stepsPerEpoch() {
+		d.setEpoch(d.epoch + 1)
+	}
+	idx := d.perm[d.pos*d.batch : (d.pos+1)*d.batch]
+	d.pos++
+	d.yields++
+	x, y := gather(d.ex, idx, &d.xBuf, &d.yBuf)
+	return nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}, nil
+}
+
+// evalBatches serves a set once, in order, in batches (the last one may be smaller).
+type evalBatches struct {
+	ex    *examples
+	batch int
+	pos   int
+	xBuf  []float32
+	yBuf  []int32
+}
+
+// Name implements train.Dataset.
+func (d *evalBatches) Name() string { return d.ex.name }
+
+// Reset implements train.Dataset.
+func (d *evalBatches) Reset() { d.pos = 0 }
+
+// Yield implements train.Dataset.
+func (d *evalBatches) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
+	n := d.ex.n()
+	if d.pos >= n {
+		return nil, nil, nil, io.EOF
+	}
+	end := min(d.pos+d.batch, n)
+	idx := make([]int, 0, end-d.pos)
+	for i := d.pos; i < end; i++ {
+		idx = append(idx, i)
+	}
+	d.pos = end
+	x, y := gather(d.ex, idx, &d.xBuf, &d.yBuf)
+	return nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}, nil
+}
+
+// gather copies examples idx into tensors [B, dims...] float32 and [B, 1] int32.
+func gather(ex *examples, idx []int, xBuf *[]float32, yBuf *[]int32) (*tensors.Tensor, *tensors.Tensor) {
+	d := ex.dim()
+	*xBuf = (*xBuf)[:0]
+	*yBuf = (*yBuf)[:0]
+	for _, i := range idx {
+		*xBuf = append(*xBuf, ex.x[i*d:(i+1)*d]...)
+		*yBuf = append(*yBuf, ex.y[i])
+	}
+	dims := append([]int{len(idx)}, ex.dims...)
+	x := tensors.FromFlatDataAndDimensions(*xBuf, dims...)
+	y := tensors.FromFlatDataAndDimensions(*yBuf, len(idx), 1)
+	return x, y
+}
