@@ -100,3 +100,34 @@ func linearProblem(t testing.TB, d, n, nb int, seed uint64) (Problem, [][]float6
 	}
 	return Problem{Backend: testBackend(t), Context: ctx, Model: linearModel, Loss: halfMSE, Batches: batches}, rows
 }
+
+// hostLinearLoss is 0.5·mean((x·(w+eps) − y)²) over all the problem's examples, in float64 on
+// the host: the reference the graph computations are checked against.
+func hostLinearLoss(t testing.TB, p Problem, rows [][]float64, eps []float64) float64 {
+	t.Helper()
+	w, err := tensors.CopyFlatData[float64](p.Context.In("linear").GetVariable("w").MustValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ys []float64
+	for _, b := range p.Batches {
+		y, err := tensors.CopyFlatData[float64](b.Labels[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ys = append(ys, y...)
+	}
+	sum := 0.0
+	for i, r := range rows {
+		pred := 0.0
+		for j, x := range r {
+			wj := w[j]
+			if eps != nil {
+				wj += eps[j]
+			}
+			pred += x * wj
+		}
+		sum += (pred - ys[i]) * (pred - ys[i])
+	}
+	return 0.5 * sum / float64(len(rows))
+}

@@ -1,0 +1,148 @@
+package sharpness
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"gonum.org/v1/gonum/mat"
+)
+
+// leastSquares moves the linear problem's weights to the exact minimizer w* and returns H and
+// the minimal loss from the host.
+func leastSquares(t *testing.T, p Problem, rows [][]float64) *mat.SymDense {
+	t.Helper()
+	d := len(rows[0])
+	var ys []float64
+	for _, b := range p.Batches {
+		y, _ := tensors.CopyFlatData[float64](b.Labels[0])
+		ys = append(ys, y...)
+	}
+	x := mat.NewDense(len(rows), d, nil)
+	for i, r := range rows {
+		x.SetRow(i, r)
+	}
+	var w mat.VecDense
+	if err := w.SolveVec(x, mat.NewVecDense(len(ys), ys)); err != nil {
+		t.Fatal(err)
+	}
+	v := p.Context.In("linear").GetVariable("w")
+	if err := v.SetValue(tensors.FromFlatDataAndDimensions(append([]float64(nil), w.RawVector().Data...), d, 1)); err != nil {
+		t.Fatal(err)
+	}
+	h := mat.NewSymDense(d, nil)
+	for _, r := range rows {
+		for i := range d {
+			for j := i; j < d; j++ {
+				h.SetSym(i, j, h.At(i, j)+r[i]*r[j]/float64(len(rows)))
+			}
+		}
+	}
+	return h
+}
+
+// TestObjectivesAtQuadraticMinimum: at the least-squares solution L(w*+ε) = L* + ½εᵀHε, so
+// the SAM objective is L* + ½ρ²λ_max (which projected ascent must reach), every TSAM sample is
+// ≥ L*, TSAM lies between the sample mean and max, and the samples equal the host losses.
+func TestObjectivesAtQuadraticMinimum(t *testing.T) {
+	p, rows := linearProblem(t, 5, 12, 2, 31)
+	h := leastSquares(t, p, rows)
+	e, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	const rho = 0.3
+	o, err := e.Objectives(ObjectiveOptions{Rho: rho, SAMSteps: 80, T: 5, Samples: 9, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lstar := hostLinearLoss(t, p, rows, nil)
+	if math.Abs(o.ERM-lstar) > 1e-12*lstar {
+		t.Errorf("ERM = %.15g, host %.15g", o.ERM, lstar)
+	}
+	lmax := exactTop(t, h, 1)[0]
+	if want := lstar + 0.5*rho*rho*lmax; math.Abs(o.SAM-want) > 1e-9*want {
+		t.Errorf("SAM = %.15g, exact max over the ball %.15g", o.SAM, want)
+	}
+	mean, hi := 0.0, math.Inf(-1)
+	for j, l := range o.TSAMLosses {
+		eps := ballDraw(4, j, 5, rho)
+		if n := norm(eps); n > rho*(1+1e-12) {
+			t.Errorf("sample %d outside the ball: ‖ε‖ = %v", j, n)
+		}
+		if want := hostLinearLoss(t, p, rows, eps); math.Abs(l-want) > 1e-12*want {
+			t.Errorf("TSAM sample %d: %.15g, host %.15g", j, l, want)
+		}
+		if l < lstar*(1-1e-12) {
+			t.Errorf("sample %d below the minimum: %v < %v", j, l, lstar)
+		}
+		mean += l / float64(len(o.TSAMLosses))
+		hi = math.Max(hi, l)
+	}
+	if !(o.TSAM >= mean && o.TSAM <= hi && o.TSAM >= o.ERM) {
+		t.Errorf("want ERM %v ≤ mean %v ≤ TSAM %v ≤ max %v", o.ERM, mean, o.TSAM, hi)
+	}
+	if o.SAM < hi*(1-1e-9) {
+		t.Errorf("SAM %v below a sampled loss %v: the ascent missed the max", o.SAM, hi)
+	}
+	t.Logf("ERM %.6g  SAM %.6g (exact %.6g)  TSAM(t=5) %.6g  mean %.6g  t-sharpness %.3g", o.ERM, o.SAM, lstar+0.5*rho*rho*lmax, o.TSAM, mean, o.TSharpness)
+}
+
+// TestTSAMObjectiveInT: with the same draws, TSAM is non-decreasing in t, tends to the mean as
+// t → 0 and to the max as t grows, and stays finite for huge t·L.
+func TestTSAMObjectiveInT(t *testing.T) {
+	e, err := New(tanhProblem(t, 3, 5, 6, 1, 12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	prev := math.Inf(-1)
+	var first Objectives
+	for i, tt := range []float64{0, 1e-9, 0.5, 2, 10, 1e6} {
+		o, err := e.Objectives(ObjectiveOptions{Rho: 0.5, SAMSteps: 1, T: tt, Samples: 6, Seed: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = o
+		}
+		mean, hi := 0.0, math.Inf(-1)
+		for _, l := range o.TSAMLosses {
+			mean += l / 6
+			hi = math.Max(hi, l)
+		}
+		if math.IsNaN(o.TSAM) || o.TSAM < prev-1e-12 || o.TSAM > hi+1e-12 {
+			t.Errorf("t=%v: TSAM %v (previous %v, max %v)", tt, o.TSAM, prev, hi)
+		}
+		switch tt {
+		case 0, 1e-9:
+			if math.Abs(o.TSAM-mean) > 1e-9*mean {
+				t.Errorf("t=%v: TSAM %.15g, mean %.15g", tt, o.TSAM, mean)
+			}
+		case 1e6:
+			if math.Abs(o.TSAM-hi) > 1e-5 {
+				t.Errorf("t=1e6: TSAM %.15g, max %.15g", o.TSAM, hi)
+			}
+		}
+		if o.ERM != first.ERM || o.SAM != first.SAM {
+			t.Errorf("ERM/SAM changed with t: %v %v vs %v %v", o.ERM, o.SAM, first.ERM, first.SAM)
+		}
+		prev = o.TSAM
+	}
+}
+
+// TestObjectivesBadOptions: clear errors.
+func TestObjectivesBadOptions(t *testing.T) {
+	p, _ := linearProblem(t, 3, 4, 1, 1)
+	e, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, o := range []ObjectiveOptions{{Rho: -1}, {Rho: math.Inf(1)}, {SAMSteps: -1}, {Samples: -3}, {T: -1}, {T: math.NaN()}, {SAMStepSize: -2}} {
+		if _, err := e.Objectives(o); err == nil {
+			t.Errorf("options %+v accepted", o)
+		}
+	}
+}
