@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -55,7 +56,7 @@ func (o EigenOptions) withDefaults(n int) (EigenOptions, error) {
 type Eigenpair struct {
 	Value float64 `json:"value"`
 	// Residual is ‖H·v − λ·v‖ for the unit Ritz vector v, computed from the stored products
-	// H·q (exact up to rounding, not the Lanczos estimate).
+	// H·q (exact up to float32 rounding of H·q, not the Lanczos estimate).
 	Residual float64 `json:"residual"`
 	// Converged is Residual ≤ Tol·|λ_max|.
 	Converged bool `json:"converged"`
@@ -98,16 +99,17 @@ func (r EigenResult) Values() []float64 {
 // runs m more steps; it stops when that round changes no eigenvalue by more than Tol·|λ_max|
 // (or at MaxIter). SkipRestart saves that second round. Each residual ‖H·v − λ·v‖ is exact up to rounding: H·v = Σ s_j·H·q_j by linearity.
 func (e *Evaluator) TopEigen(opts EigenOptions) (EigenResult, error) {
-	return topEigen(e.HVP, e.n, opts)
+	return topEigen(e.HVP, e.n, opts, e.dtype == dtypes.Float32)
 }
 
-// topEigen is TopEigen for any symmetric operator hvp on R^n.
-func topEigen(hvp func([]float64) ([]float64, error), n int, opts EigenOptions) (EigenResult, error) {
+// topEigen is TopEigen for any symmetric operator hvp on R^n; low keeps the products H·q in
+// float32.
+func topEigen(hvp func([]float64) ([]float64, error), n int, opts EigenOptions, low bool) (EigenResult, error) {
 	opts, err := opts.withDefaults(n)
 	if err != nil {
 		return EigenResult{}, err
 	}
-	l := lanczos{n: n, rng: rand.New(rand.NewPCG(opts.Seed, 0x1a2c205))}
+	l := lanczos{n: n, rng: rand.New(rand.NewPCG(opts.Seed, 0x1a2c205)), low: low}
 	q := l.freshVector()
 	res := EigenResult{Tol: opts.Tol}
 	var prev []float64 // top K after the first round, once it converged
@@ -176,19 +178,41 @@ func checkFinite(x []float64) error {
 	return nil
 }
 
-// lanczos holds the orthonormal basis Q and the products H·q of its vectors.
+// lanczos holds the orthonormal basis Q, the projected matrix QᵀHQ and the products H·q.
+// QᵀHQ is accumulated from the float64 products as they arrive; the products themselves only
+// enter the residuals, so for a float32 model (whose products carry float32 rounding anyway)
+// they are kept in float32: memory is then 12 bytes × steps × parameters instead of 16.
 type lanczos struct {
-	n   int
-	rng *rand.Rand
-	q   [][]float64 // orthonormal basis
-	hq  [][]float64 // hq[j] = H·q[j]
+	n    int
+	rng  *rand.Rand
+	q    [][]float64 // orthonormal basis
+	hq   [][]float64 // hq[j] = H·q[j] (full precision)
+	hq32 [][]float32 // or in float32 when low is set
+	low  bool
+	t    [][]float64 // t[j][i] = q[i]·H·q[j] for i ≤ j
+	// hqScale is the largest ‖H·q‖ seen, the yardstick for a vanished direction.
+	hqScale float64
 }
 
 // add stores q and w = H·q and returns w orthogonalized against the basis (two passes of
 // Gram–Schmidt): the unnormalized next Lanczos direction.
 func (l *lanczos) add(q, w []float64) []float64 {
 	l.q = append(l.q, q)
-	l.hq = append(l.hq, w)
+	row := make([]float64, len(l.q))
+	for i, b := range l.q {
+		row[i] = dot(b, w)
+	}
+	l.t = append(l.t, row)
+	if l.low {
+		w32 := make([]float32, len(w))
+		for i, v := range w {
+			w32[i] = float32(v)
+		}
+		l.hq32 = append(l.hq32, w32)
+	} else {
+		l.hq = append(l.hq, w)
+	}
+	l.hqScale = math.Max(l.hqScale, norm(w))
 	r := append([]float64(nil), w...)
 	for range 2 {
 		for _, b := range l.q {
@@ -201,11 +225,7 @@ func (l *lanczos) add(q, w []float64) []float64 {
 // continueFrom normalizes the next direction r, or draws a fresh random direction when r has
 // vanished (the Krylov space is invariant).
 func (l *lanczos) continueFrom(r []float64) []float64 {
-	scale := 1e-300
-	for _, w := range l.hq {
-		scale = math.Max(scale, norm(w))
-	}
-	if b := norm(r); b > 1e-10*scale {
+	if b := norm(r); b > 1e-10*math.Max(l.hqScale, 1e-300) {
 		return scaled(r, 1/b)
 	}
 	return l.freshVector()
@@ -235,9 +255,9 @@ func (l *lanczos) freshVector() []float64 {
 func (l *lanczos) ritz(k int, tol float64) ([]Eigenpair, bool) {
 	m := len(l.q)
 	t := mat.NewSymDense(m, nil)
-	for i := range m {
-		for j := i; j < m; j++ {
-			t.SetSym(i, j, (dot(l.q[i], l.hq[j])+dot(l.q[j], l.hq[i]))/2)
+	for j, row := range l.t {
+		for i, v := range row {
+			t.SetSym(i, j, v)
 		}
 	}
 	var es mat.EigenSym
@@ -254,8 +274,15 @@ func (l *lanczos) ritz(k int, tol float64) ([]Eigenpair, bool) {
 		col := m - 1 - i
 		v, hv := make([]float64, l.n), make([]float64, l.n)
 		for j := range m {
-			axpy(v, ev.At(j, col), l.q[j])
-			axpy(hv, ev.At(j, col), l.hq[j])
+			c := ev.At(j, col)
+			axpy(v, c, l.q[j])
+			if l.low {
+				for i, x := range l.hq32[j] {
+					hv[i] += c * float64(x)
+				}
+			} else {
+				axpy(hv, c, l.hq[j])
+			}
 		}
 		axpy(hv, -asc[col], v)
 		pairs[i] = Eigenpair{Value: asc[col], Residual: norm(hv), Vector: v}

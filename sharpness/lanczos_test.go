@@ -60,7 +60,7 @@ func TestTopEigenKnownSpectrum(t *testing.T) {
 	}
 	copy(lambda, []float64{342, 342, 305, 261, 253, 211})
 	a := symWithSpectrum(rng, lambda)
-	res, err := topEigen(matOp(a), 60, EigenOptions{K: 5, Seed: 1, Tol: 1e-8})
+	res, err := topEigen(matOp(a), 60, EigenOptions{K: 5, Seed: 1, Tol: 1e-8}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +88,11 @@ func TestTopEigenDeterministic(t *testing.T) {
 		lambda[i] = 1 / (1 + float64(i)*0.01) // slowly decaying: hard for few steps
 	}
 	a := symWithSpectrum(rng, lambda)
-	r1, err := topEigen(matOp(a), 200, EigenOptions{K: 3, Seed: 9, MaxIter: 4, Tol: 1e-10})
+	r1, err := topEigen(matOp(a), 200, EigenOptions{K: 3, Seed: 9, MaxIter: 4, Tol: 1e-10}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, _ := topEigen(matOp(a), 200, EigenOptions{K: 3, Seed: 9, MaxIter: 4, Tol: 1e-10})
+	r2, _ := topEigen(matOp(a), 200, EigenOptions{K: 3, Seed: 9, MaxIter: 4, Tol: 1e-10}, false)
 	for i := range r1.Pairs {
 		if r1.Pairs[i].Value != r2.Pairs[i].Value {
 			t.Errorf("seed 9 twice: λ%d = %v then %v", i+1, r1.Pairs[i].Value, r2.Pairs[i].Value)
@@ -110,11 +110,11 @@ func TestTopEigenDeterministic(t *testing.T) {
 func TestTopEigenBadOptions(t *testing.T) {
 	op := matOp(mat.NewSymDense(3, []float64{1, 0, 0, 0, 2, 0, 0, 0, 3}))
 	for _, o := range []EigenOptions{{K: 4}, {K: -1}, {K: 2, MaxIter: 1}, {Tol: -1}, {Tol: math.NaN()}} {
-		if _, err := topEigen(op, 3, o); err == nil {
+		if _, err := topEigen(op, 3, o, false); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}
 	}
-	res, err := topEigen(op, 3, EigenOptions{K: 3})
+	res, err := topEigen(op, 3, EigenOptions{K: 3}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,4 +155,25 @@ func TestTopEigenLinearRegression(t *testing.T) {
 		}
 	}
 	t.Logf("top-5 %v (exact %v), %d Lanczos steps", res.Values(), want, res.Iterations)
+}
+
+// TestTopEigenFloat32Products: keeping H·q in float32 (as for float32 models) still finds the
+// eigenvalues to float64 accuracy (they come from QᵀHQ) and residuals near float32 rounding.
+func TestTopEigenFloat32Products(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 0))
+	lambda := make([]float64, 80)
+	for i := range lambda {
+		lambda[i] = 10 / (1 + float64(i))
+	}
+	a := symWithSpectrum(rng, lambda)
+	res, err := topEigen(matOp(a), 80, EigenOptions{K: 5, Seed: 3, Tol: 1e-5}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := exactTop(t, a, 5)
+	for i, p := range res.Pairs {
+		if math.Abs(p.Value-want[i]) > 1e-9*want[0] || !p.Converged || p.Residual < 1e-12 {
+			t.Errorf("λ%d = %.12g (exact %.12g), residual %.3g converged %v", i+1, p.Value, want[i], p.Residual, p.Converged)
+		}
+	}
 }
