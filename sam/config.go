@@ -1,0 +1,436 @@
+package sam
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// Method names one optimizer of the family: the value of Config.Method and of the context
+// parameter "sam_method".
+type Method string
+
+// The methods of the paper's Table 1. See docs/OPTIMIZERS.md for each exact update.
+const (
+	ERM   Method = "erm"   // the base optimizer on L(θ)
+	SAM   Method = "sam"   // Foret et al. 2020
+	ASAM  Method = "asam"  // Kwon et al. 2021, adaptive SAM
+	ESAM1 Method = "esam1" // SAM given TSAM's budget: runs as SAM; see ESAM1Steps
+	ESAM2 Method = "esam2" // several step sizes along g/‖g‖, keep the largest loss
+	PGN   Method = "pgn"   // Zhao et al. 2022, (1−λ)∇L(θ) + λ∇L(θ+ε)
+	RSAM  Method = "rsam"  // Liu et al. 2022b, random smoothing before the ascent step
+	TSAM  Method = "tsam"  // Li et al. 2025, Algorithm 1
+)
+
+// Methods lists every method in a stable order (for flags, tables and tests).
+var Methods = []Method{ERM, SAM, ASAM, ESAM1, ESAM2, PGN, RSAM, TSAM}
+
+// Sampler names how TSAM draws its perturbations (SPEC §3).
+const (
+	SamplerPractical = "practical" // Algorithm 3: random start, one normalised ascent step
+	SamplerHMC       = "hmc"       // Eq. 8: N Euler steps and a Metropolis test
+	SamplerNaive     = "naive"     // ε drawn directly from µ
+)
+
+// Random-start distributions of the practical sampler and of RSAM-like noise.
+const (
+	NoiseGaussian = "gaussian" // z ~ N(0, (r²/d)·I), then its norm clipped to r
+	NoiseSphere   = "sphere"   // z uniform on the sphere ‖z‖ = r
+)
+
+// Distributions µ of ε (used by the naive sampler and for HMC's starting point ε_0).
+const (
+	MuBall     = "ball"     // uniform in the L2 ball ‖ε‖ ≤ ρ
+	MuGaussian = "gaussian" // N(0, MuSigma²·I)
+)
+
+// t schedules (the names of package tilt's ScheduleKind).
+const (
+	ScheduleConstant = "constant"
+	ScheduleIncrease = "increase" // t grows linearly from 0 to T over TotalSteps
+	ScheduleDecrease = "decrease" // t shrinks linearly from T to 0 over TotalSteps
+)
+
+// Base optimizers New can build by name.
+const (
+	BaseSGD   = "sgd"   // SGD with momentum and weight decay (this package's, see SGD)
+	BaseAdam  = "adam"  // GoMLX's Adam
+	BaseAdamW = "adamw" // GoMLX's Adam with decoupled weight decay WeightDecay
+)
+
+// Config holds every hyperparameter of the family. Start from DefaultConfig, change fields,
+// and pass it to New (which calls Validate). Fields that a method does not use are ignored.
+type Config struct {
+	Method Method
+
+	// Rho (ρ) is the length of the normalised ascent step of SAM, ASAM, ESAM2, PGN, RSAM and
+	// of TSAM's practical sampler, and the radius of µ's ball (naive and HMC samplers).
+	Rho float64
+
+	// S is TSAM's number of sampled perturbations per step.
+	S int
+	// T is TSAM's tilt t ≥ 0 (its target value when scheduled).
+	T float64
+	// DeltaRatio sets δ = DeltaRatio·t, in [0, 1] so that 0 ≤ δ ≤ t holds under any
+	// schedule; the paper's default δ = t/2 is 0.5. The tilted weights of the practical
+	// and HMC samplers are softmax((t−δ)·L_j).
+	DeltaRatio float64
+	// TSchedule is constant, increase or decrease; the linear ones need TotalSteps.
+	TSchedule string
+	// TotalSteps is the length of training for the linear t schedules.
+	TotalSteps int
+	// Sampler is practical, hmc or naive.
+	Sampler string
+
+	// R is the radius r of the practical sampler's random start (0: no random start, the
+	// ascent starts at θ). The paper's "ρ = 20" is read as r (SPEC §3).
+	R float64
+	// Noise is the random start's distribution: gaussian or sphere.
+	Noise string
+
+	// Mu is the distribution µ of ε for the naive sampler and for HMC's ε_0: ball or gaussian.
+	Mu string
+	// MuSigma is the standard deviation of each coordinate of ε when Mu is gaussian.
+	MuSigma float64
+
+	// HMCSteps (N), HMCSigma (σ, momentum scale) and HMCBeta (β, Euler step) drive the HMC
+	// sampler.
+	HMCSteps int
+	HMCSigma float64
+	HMCBeta  float64
+
+	// ASAMEta (η) is added to |θ| in ASAM's scaling T_θ = |θ| + η.
+	ASAMEta float64
+	// ESAM2Scales are the multiples of ρ ESAM2 tries along g/‖g‖.
+	ESAM2Scales []float64
+	// PGNLambda (λ) mixes (1−λ)·∇L(θ) + λ·∇L(θ+ε).
+	PGNLambda float64
+	// RSAMLambda (λ) and RSAMGamma (γ): RSAM's gradient scale and noise standard deviation.
+	RSAMLambda float64
+	RSAMGamma  float64
+
+	// Base is the optimizer the aggregated gradient is handed to: sgd, adam or adamw.
+	Base string
+	// LearningRate of the base optimizer.
+	LearningRate float64
+	// Momentum and WeightDecay of the sgd base (WeightDecay is also adamw's decay).
+	Momentum    float64
+	WeightDecay float64
+
+	// LabelSmoothing is the ε of SmoothedCrossEntropy when a loss is built from the config
+	// (Config.Loss); the paper uses 0.1.
+	LabelSmoothing float64
+}
+
+// DefaultConfig returns the paper's defaults for method: ρ = 0.05, s = 3, t = 20, δ = t/2,
+// constant t, the practical sampler with a Gaussian random start of radius r = 20, HMC with
+// N = 1, σ = 1, β = 0.1, SGD with learning rate 0.01, momentum 0.9 and weight decay 5e-4,
+// label smoothing 0.1; ASAM η = 0.01; ESAM2 scales {0.5, 1, 2}; PGN λ = 0.5; RSAM λ = 1,
+// γ = 0.01.
+func DefaultConfig(method Method) Config {
+	return Config{
+		Method:         method,
+		Rho:            0.05,
+		S:              3,
+		T:              20,
+		DeltaRatio:     0.5,
+		TSchedule:      ScheduleConstant,
+		Sampler:        SamplerPractical,
+		R:              20,
+		Noise:          NoiseGaussian,
+		Mu:             MuBall,
+		MuSigma:        0.01,
+		HMCSteps:       1,
+		HMCSigma:       1,
+		HMCBeta:        0.1,
+		ASAMEta:        0.01,
+		ESAM2Scales:    []float64{0.5, 1, 2},
+		PGNLambda:      0.5,
+		RSAMLambda:     1,
+		RSAMGamma:      0.01,
+		Base:           BaseSGD,
+		LearningRate:   0.01,
+		Momentum:       0.9,
+		WeightDecay:    5e-4,
+		LabelSmoothing: 0.1,
+	}
+}
+
+// Validate refuses values no run could use, naming the field and the fix.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("sam: "+format, args...)) }
+	known := false
+	for _, m := range Methods {
+		known = known || c.Method == m
+	}
+	if !known {
+		bad("unknown Method %q; use one of %s", c.Method, methodList())
+	}
+	nonNeg := func(name string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+			bad("%s = %g must be a finite number ≥ 0", name, v)
+		}
+	}
+	positive := func(name string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+			bad("%s = %g must be a finite number > 0", name, v)
+		}
+	}
+	nonNeg("Rho", c.Rho)
+	nonNeg("T", c.T)
+	nonNeg("R", c.R)
+	positive("LearningRate", c.LearningRate)
+	nonNeg("WeightDecay", c.WeightDecay)
+	nonNeg("ASAMEta", c.ASAMEta)
+	nonNeg("RSAMLambda", c.RSAMLambda)
+	nonNeg("RSAMGamma", c.RSAMGamma)
+	positive("HMCSigma", c.HMCSigma)
+	positive("HMCBeta", c.HMCBeta)
+	if c.Mu == MuGaussian {
+		positive("MuSigma", c.MuSigma)
+	}
+	if !(c.DeltaRatio >= 0 && c.DeltaRatio <= 1) {
+		bad("DeltaRatio = %g must be in [0, 1] (δ = DeltaRatio·t, the paper's δ = t/2 is 0.5)", c.DeltaRatio)
+	}
+	if !(c.Momentum >= 0 && c.Momentum < 1) {
+		bad("Momentum = %g must be in [0, 1)", c.Momentum)
+	}
+	if !(c.PGNLambda >= 0 && c.PGNLambda <= 1) {
+		bad("PGNLambda = %g must be in [0, 1]", c.PGNLambda)
+	}
+	if !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1) {
+		bad("LabelSmoothing = %g must be in [0, 1)", c.LabelSmoothing)
+	}
+	if c.S < 1 {
+		bad("S = %d must be ≥ 1 (the paper uses 3 or 5)", c.S)
+	}
+	if c.HMCSteps < 1 {
+		bad("HMCSteps = %d must be ≥ 1 (the paper uses 1 to 3)", c.HMCSteps)
+	}
+	if len(c.ESAM2Scales) == 0 {
+		bad("ESAM2Scales is empty; give at least one multiple of ρ, e.g. 0.5,1,2")
+	}
+	for _, s := range c.ESAM2Scales {
+		nonNeg("ESAM2Scales entry", s)
+	}
+	oneOf(&errs, "Sampler", c.Sampler, SamplerPractical, SamplerHMC, SamplerNaive)
+	oneOf(&errs, "Noise", c.Noise, NoiseGaussian, NoiseSphere)
+	oneOf(&errs, "Mu", c.Mu, MuBall, MuGaussian)
+	oneOf(&errs, "TSchedule", c.TSchedule, ScheduleConstant, ScheduleIncrease, ScheduleDecrease)
+	oneOf(&errs, "Base", c.Base, BaseSGD, BaseAdam, BaseAdamW)
+	if c.TSchedule != ScheduleConstant && c.TotalSteps < 1 {
+		bad("TSchedule %q needs TotalSteps ≥ 1 (the number of training steps)", c.TSchedule)
+	}
+	return errors.Join(errs...)
+}
+
+func oneOf(errs *[]error, field, value string, allowed ...string) {
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	*errs = append(*errs, fmt.Errorf("sam: unknown %s %q; use one of %s", field, value, strings.Join(allowed, ", ")))
+}
+
+func methodList() string {
+	names := make([]string, len(Methods))
+	for i, m := range Methods {
+		names[i] = string(m)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseMethod returns the Method named s (case-insensitive), or an error listing the names.
+func ParseMethod(s string) (Method, error) {
+	m := Method(strings.ToLower(strings.TrimSpace(s)))
+	for _, known := range Methods {
+		if m == known {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("sam: unknown method %q; use one of %s", s, methodList())
+}
+
+// GradEvalsPerStep is the number of forward+backward passes one step costs (the clean
+// forward pass at θ that train.Trainer always runs is counted only when its gradient is
+// used). ESAM2 also runs len(ESAM2Scales) forward-only passes, see ForwardOnlyPerStep.
+//
+//	erm 1; sam, asam, esam1, pgn, esam2 2; rsam 2;
+//	tsam practical: 2s with a random start (R > 0), s+1 without;
+//	tsam hmc: s·(N+1); tsam naive: s.
+func (c Config) GradEvalsPerStep() int {
+	switch c.Method {
+	case ERM:
+		return 1
+	case SAM, ASAM, ESAM1, PGN, ESAM2, RSAM:
+		return 2
+	case TSAM:
+		switch c.Sampler {
+		case SamplerHMC:
+			return c.S * (c.HMCSteps + 1)
+		case SamplerNaive:
+			return c.S
+		default:
+			if c.R > 0 {
+				return 2 * c.S
+			}
+			return c.S + 1
+		}
+	}
+	return 0
+}
+
+// ForwardOnlyPerStep is the number of extra forward-only passes per step (ESAM2's trial
+// step sizes); 0 for the other methods.
+func (c Config) ForwardOnlyPerStep() int {
+	if c.Method == ESAM2 {
+		return len(c.ESAM2Scales)
+	}
+	return 0
+}
+
+// ESAM1Steps returns how many SAM steps spend the gradient budget of `steps` steps of the
+// reference configuration (usually TSAM): steps·ref.GradEvalsPerStep()/2, rounded to the
+// nearest step. For an equal wall-time budget, measure both step times (BenchmarkMethods)
+// and scale by their ratio instead.
+func ESAM1Steps(ref Config, steps int) int {
+	sam := DefaultConfig(SAM).GradEvalsPerStep()
+	return int(math.Round(float64(steps) * float64(ref.GradEvalsPerStep()) / float64(sam)))
+}
+
+// statSlots is the length of the per-step losses and weights vectors for this method.
+func (c Config) statSlots() int {
+	switch c.Method {
+	case TSAM:
+		return c.S
+	case ESAM2:
+		return len(c.ESAM2Scales)
+	}
+	return 1
+}
+
+// Context parameter names (all in the context's root scope). ToContext writes them and
+// FromContext reads them, so the CLI and checkpoints carry the configuration. The learning
+// rate uses GoMLX's own optimizers.ParamLearningRate ("learning_rate").
+const (
+	ParamMethod         = "sam_method"
+	ParamRho            = "sam_rho"
+	ParamS              = "sam_s"
+	ParamT              = "sam_t"
+	ParamDeltaRatio     = "sam_delta_ratio"
+	ParamTSchedule      = "sam_t_schedule"
+	ParamTotalSteps     = "sam_total_steps"
+	ParamSampler        = "sam_sampler"
+	ParamR              = "sam_r"
+	ParamNoise          = "sam_noise"
+	ParamMu             = "sam_mu"
+	ParamMuSigma        = "sam_mu_sigma"
+	ParamHMCSteps       = "sam_hmc_steps"
+	ParamHMCSigma       = "sam_hmc_sigma"
+	ParamHMCBeta        = "sam_hmc_beta"
+	ParamASAMEta        = "sam_asam_eta"
+	ParamESAM2Scales    = "sam_esam2_scales" // comma-separated multiples of ρ, e.g. "0.5,1,2"
+	ParamPGNLambda      = "sam_pgn_lambda"
+	ParamRSAMLambda     = "sam_rsam_lambda"
+	ParamRSAMGamma      = "sam_rsam_gamma"
+	ParamBase           = "sam_base"
+	ParamMomentum       = "sam_momentum"
+	ParamWeightDecay    = "sam_weight_decay"
+	ParamLabelSmoothing = "sam_label_smoothing"
+)
+
+// ToContext stores every field of c as a context parameter (root scope).
+func (c Config) ToContext(ctx *context.Context) {
+	ctx = ctx.InAbsPath(context.RootScope)
+	ctx.SetParams(map[string]any{
+		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
+		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
+		ParamSampler: c.Sampler, ParamR: c.R, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma,
+		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
+		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: formatFloats(c.ESAM2Scales),
+		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
+		ParamBase: c.Base, optimizers.ParamLearningRate: c.LearningRate, ParamMomentum: c.Momentum,
+		ParamWeightDecay: c.WeightDecay, ParamLabelSmoothing: c.LabelSmoothing,
+	})
+}
+
+// FromContext reads the configuration from context parameters: DefaultConfig of the
+// "sam_method" parameter (tsam when absent), overridden by every parameter present. It
+// returns Validate's error for invalid values (including wrongly typed parameters).
+func FromContext(ctx *context.Context) (cfg Config, err error) {
+	defer func() {
+		// context.GetParamOr panics on a parameter that cannot be converted to the field's type.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sam: reading context parameters: %v", r)
+		}
+	}()
+	ctx = ctx.InAbsPath(context.RootScope)
+	method, err := ParseMethod(context.GetParamOr(ctx, ParamMethod, string(TSAM)))
+	if err != nil {
+		return Config{}, err
+	}
+	c := DefaultConfig(method)
+	f := func(key string, dst *float64) { *dst = context.GetParamOr(ctx, key, *dst) }
+	i := func(key string, dst *int) { *dst = context.GetParamOr(ctx, key, *dst) }
+	s := func(key string, dst *string) { *dst = context.GetParamOr(ctx, key, *dst) }
+	f(ParamRho, &c.Rho)
+	i(ParamS, &c.S)
+	f(ParamT, &c.T)
+	f(ParamDeltaRatio, &c.DeltaRatio)
+	s(ParamTSchedule, &c.TSchedule)
+	i(ParamTotalSteps, &c.TotalSteps)
+	s(ParamSampler, &c.Sampler)
+	f(ParamR, &c.R)
+	s(ParamNoise, &c.Noise)
+	s(ParamMu, &c.Mu)
+	f(ParamMuSigma, &c.MuSigma)
+	i(ParamHMCSteps, &c.HMCSteps)
+	f(ParamHMCSigma, &c.HMCSigma)
+	f(ParamHMCBeta, &c.HMCBeta)
+	f(ParamASAMEta, &c.ASAMEta)
+	scales := context.GetParamOr(ctx, ParamESAM2Scales, formatFloats(c.ESAM2Scales))
+	if c.ESAM2Scales, err = parseFloats(scales); err != nil {
+		return Config{}, fmt.Errorf("sam: context parameter %s: %w", ParamESAM2Scales, err)
+	}
+	f(ParamPGNLambda, &c.PGNLambda)
+	f(ParamRSAMLambda, &c.RSAMLambda)
+	f(ParamRSAMGamma, &c.RSAMGamma)
+	s(ParamBase, &c.Base)
+	f(optimizers.ParamLearningRate, &c.LearningRate)
+	f(ParamMomentum, &c.Momentum)
+	f(ParamWeightDecay, &c.WeightDecay)
+	f(ParamLabelSmoothing, &c.LabelSmoothing)
+	return c, c.Validate()
+}
+
+func formatFloats(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseFloats parses a comma-separated list such as "0.5,1,2".
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a comma-separated list of numbers (e.g. 0.5,1,2)", s)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+package sam
+
+import (
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// gradient builds the method's gradient (handed to the base optimizer) and its statistics.
+func (s *step) gradient() vec {
+	switch s.cfg.Method {
+	case ERM:
+		s.setStats([]*Node{s.loss}, nil)
+		return s.clean()
+	case SAM, ESAM1:
+		return s.ascentThenGrad(s.samEps())
+	case ASAM:
+		return s.ascentThenGrad(s.asamEps())
+	case PGN:
+		g1 := s.ascentThenGrad(s.samEps())
+		lambda := s.cfg.PGNLambda
+		return s.clean().scale(s.scalar(1 - lambda)).add(g1.scale(s.scalar(lambda)))
+	case ESAM2:
+		return s.esam2()
+	case RSAM:
+		return s.rsam()
+	case TSAM:
+		switch s.cfg.Sampler {
+		case SamplerHMC:
+			return s.tsamHMC()
+		case SamplerNaive:
+			return s.tsamNaive()
+		default:
+			return s.tsamPractical()
+		}
+	}
+	panic("sam: unknown method " + string(s.cfg.Method))
+}
+
+// samEps is SAM's ε = ρ·g/‖g‖ with g = ∇L(θ).
+func (s *step) samEps() vec {
+	return s.clean().normalized(s.dtype).scale(s.scalar(s.cfg.Rho))
+}
+
+// asamEps is ASAM's ε = ρ·T²g/‖Tg‖ with T = |θ| + η elementwise (Kwon et al. 2021).
+func (s *step) asamEps() vec {
+	scale := make(vec, len(s.theta))
+	for i, th := range s.theta {
+		scale[i] = AddScalar(Abs(th), s.cfg.ASAMEta)
+	}
+	tg := scale.mul(s.clean())
+	n := AddScalar(tg.norm(s.dtype), 1e-12)
+	return scale.mul(tg).scale(MulScalar(Inverse(n), s.cfg.Rho))
+}
+
+// ascentThenGrad evaluates the loss and gradient at θ+ε, records them as the step's single
+// sample and returns the gradient.
+func (s *step) ascentThenGrad(eps vec) vec {
+	l, grad := s.eval(eps, true)
+	s.setStats([]*Node{l}, nil)
+	return grad
+}
+
+// esam2 tries ε_k = c_k·ρ·g/‖g‖ for each scale c_k (forward passes only), keeps the one with
+// the largest loss (the first on ties) and returns the gradient there.
+func (s *step) esam2() vec {
+	dir := s.clean().normalized(s.dtype)
+	losses := make([]*Node, len(s.cfg.ESAM2Scales))
+	for k, c := range s.cfg.ESAM2Scales {
+		losses[k], _ = s.eval(dir.scale(s.scalar(c*s.cfg.Rho)), false)
+	}
+	oneHot := OneHot(ArgMax(Stack(losses, 0), 0), len(losses), s.dtype)
+	scales := make([]float64, len(s.cfg.ESAM2Scales))
+	for k, c := range s.cfg.ESAM2Scales {
+		scales[k] = c * s.cfg.Rho
+	}
+	chosen := ReduceAllSum(Mul(oneHot, ConvertDType(Const(s.g, scales), s.dtype)))
+	_, grad := s.eval(dir.scale(chosen), true)
+	weights := make([]*Node, len(losses))
+	for k := range weights {
+		weights[k] = Reshape(SliceAxis(oneHot, 0, AxisElem(k)))
+	}
+	s.setStats(losses, weights)
+	return grad
+}
+
+// rsam is Random SAM (Liu et al. 2022b): z ~ N(0, γ²I); g_z = ∇L(θ+z);
+// ε = ρ·(z + λ·g_z)/‖z + λ·g_z‖; the update uses ∇L(θ+ε).
+func (s *step) rsam() vec {
+	z := s.gaussian(s.cfg.RSAMGamma)
+	_, gz := s.eval(z, true)
+	d := z.add(gz.scale(s.scalar(s.cfg.RSAMLambda)))
+	return s.ascentThenGrad(d.normalized(s.dtype).scale(s.scalar(s.cfg.Rho)))
+}
+
+// tsamPractical is Algorithm 1 with Algorithm 3's sampler: for each j, a random start z_j
+// (radius R), ε_j = z_j + ρ·∇L(θ+z_j)/‖∇L(θ+z_j)‖, then g = Σ_j softmax((t−δ)·L(θ+ε_j))·∇L(θ+ε_j).
+// Without a random start (R = 0) all s samples coincide (same ε, same dropout masks), so the
+// pass is built once: the same estimate at the cost of SAM.
+func (s *step) tsamPractical() vec {
+	n := s.cfg.S
+	if s.cfg.R == 0 {
+		n = 1
+	}
+	losses := make([]*Node, n)
+	grads := make([]vec, n)
+	for j := range n {
+		var z, gz vec
+		if s.cfg.R > 0 {
+			z = s.randomStart(s.cfg.R)
+			_, gz = s.eval(z, true)
+		} else {
+			gz = s.clean()
+			z = gz.zerosLike()
+		}
+		eps := z.add(gz.normalized(s.dtype).scale(s.scalar(s.cfg.Rho)))
+		losses[j], grads[j] = s.eval(eps, true)
+	}
+	if n < s.cfg.S {
+		for j := n; j < s.cfg.S; j++ {
+			losses = append(losses, losses[0])
+			grads = append(grads, grads[0])
+		}
+	}
+	return s.tilted(losses, grads, 1-s.cfg.DeltaRatio)
+}
+
+// tsamNaive draws ε_j ~ µ and weights the gradients by softmax(t·L(θ+ε_j)) (Appendix C.2).
+func (s *step) tsamNaive() vec {
+	losses := make([]*Node, s.cfg.S)
+	grads := make([]vec, s.cfg.S)
+	for j := range s.cfg.S {
+		losses[j], grads[j] = s.eval(s.sampleMu(), true)
+	}
+	return s.tilted(losses, grads, 1)
+}
+
+// tilted aggregates Σ_j softmax(a·t·L_j)·G_j and records the statistics.
+func (s *step) tilted(losses []*Node, grads []vec, tiltFactor float64) vec {
+	s.tilt = s.tiltValue()
+	w := softmaxWeights(losses, MulScalar(s.tilt, tiltFactor))
+	s.setStats(losses, w)
+	return weightedSum(w, grads)
+}
+
+// tsamHMC draws each ε_j by HMC (Eq. 8): ε_0 ~ µ, p_0 ~ N(0, σ²I); N Euler steps
+// p ← p + β·δ·∇L(θ+ε), ε ← ε + β·p/σ² (projected into ‖ε‖ ≤ ρ when µ is the ball); accept
+// with probability min(1, exp(δL(θ+ε_N) − ‖p_N‖²/2σ²) / exp(δL(θ+ε_0) − ‖p_0‖²/2σ²)),
+// else return to ε_0. The log of the ratio is compared with log u, u ~ U[0,1), so no
+// exponential is taken. Weights are softmax((t−δ)·L(θ+ε_j)).
+func (s *step) tsamHMC() vec {
+	t := s.tiltValue()
+	delta := MulScalar(t, s.cfg.DeltaRatio)
+	losses := make([]*Node, s.cfg.S)
+	grads := make([]vec, s.cfg.S)
+	accepts := make([]*Node, s.cfg.S)
+	s.logRatios = make([]*Node, s.cfg.S)
+	for j := range s.cfg.S {
+		losses[j], grads[j], accepts[j], s.logRatios[j] = s.hmcSample(delta)
+	}
+	s.accept = ReduceAllMean(Stack(accepts, 0))
+	return s.tilted(losses, grads, 1-s.cfg.DeltaRatio)
+}
+
+// hmcSample runs one HMC chain of N Euler steps and returns the loss and gradient at the
+// accepted point, 1 (accepted) or 0 (rejected), and the log of the Metropolis ratio.
+func (s *step) hmcSample(delta *Node) (loss *Node, grad vec, accepted *Node, logRatio *Node) {
+	sigma, beta := s.cfg.HMCSigma, s.cfg.HMCBeta
+	eps0 := s.sampleMu()
+	if s.cfg.Mu == MuBall {
+		eps0 = eps0.projectBall(s.cfg.Rho, s.dtype)
+	}
+	p0 := s.gaussian(sigma)
+	loss0, grad0 := s.eval(eps0, true)
+	eps, p := eps0, p0
+	grad = grad0
+	for n := range s.cfg.HMCSteps {
+		if n > 0 {
+			_, grad = s.eval(eps, true)
+		}
+		p = p.add(grad.scale(MulScalar(delta, beta)))
+		eps = eps.add(p.scale(s.scalar(beta / (sigma * sigma))))
+		if s.cfg.Mu == MuBall {
+			eps = eps.projectBall(s.cfg.Rho, s.dtype)
+		}
+	}
+	lossN, gradN := s.eval(eps, true)
+	logRatio = hmcLogRatio(delta, loss0, lossN, p0, p, sigma, s.dtype)
+	u := s.ctx.RandomUniform(s.g, shapes.Make(s.dtype))
+	ok := LessThan(Log(u), logRatio)
+	return Where(ok, lossN, loss0), where(ok, gradN, grad0), ConvertDType(ok, s.dtype), logRatio
+}
+
+// hmcLogRatio is log of the Metropolis ratio, δ(L_N − L_0) − (‖p_N‖² − ‖p_0‖²)/2σ², with the
+// kinetic difference summed as Σ(p_N − p_0)(p_N + p_0) so that the two large norms are not
+// subtracted in floating point.
+func hmcLogRatio(delta, loss0, lossN *Node, p0, pN vec, sigma float64, dtype dtypeT) *Node {
+	diff := make(vec, len(p0))
+	for i := range p0 {
+		diff[i] = Mul(Sub(pN[i], p0[i]), Add(pN[i], p0[i]))
+	}
+	var kinetic *Node
+	for _, d := range diff {
+		k := ConvertDType(ReduceAllSum(d), dtype)
+		if kinetic == nil {
+			kinetic = k
+		} else {
+			kinetic = Add(kinetic, k)
+		}
+	}
+	return Sub(Mul(delta, Sub(lossN, loss0)), DivScalar(kinetic, 2*sigma*sigma))
+}
