@@ -19,9 +19,9 @@
 // 0.005, start θ = 0.5):
 //
 //   - with −1, ERM moves right from θ = 0.5 and stops after 17 steps in the sharp minimum
-//     θ = 0.6148 (L” = 254.7), and the curvature at the end point falls as t grows (TSAM
-//     t = 0 and 1: θ = 0.6566, L” = 192.7; t = 20 and 100: L” ≈ 100.5);
-//   - with +1, ERM moves left toward θ ≈ 0.318, whose curvature L” ≈ 491 exceeds 2/lr = 400,
+//     θ = 0.6148 (L″ = 254.7), and the curvature at the end point falls as t grows (TSAM
+//     t = 0 and 1: θ = 0.6566, L″ = 192.7; t = 20 and 100: L″ ≈ 100.5);
+//   - with +1, ERM moves left toward θ ≈ 0.318, whose curvature L″ ≈ 491 exceeds 2/lr = 400,
 //     so gradient descent never settles (it is still bouncing after 20000 steps), and the end
 //     curvature of TSAM grows from t = 0 (213.8) to t = 1 (221.6).
 //
@@ -36,6 +36,6 @@
 // loss's peak at 0.37, whose height alone sets the max), so their gradient there is below 4e-7
 // (SAM, t = 20; 2e-14 at t = 100) and gradient descent does not leave the start point. Each run
 // therefore also reports the objective's global minimiser over the domain, where a perfect
-// optimiser would end: for t ≥ 5 and SAM it is the flat minimum θ = 2.1346 (L” = 72.6), for
-// t = 1 θ = 1.638 (L” = 93.2); for t = 0 and ERM it is the domain edge θ = 0.2.
+// optimiser would end: for t ≥ 5 and SAM it is the flat minimum θ = 2.1346 (L″ = 72.6), for
+// t = 1 θ = 1.638 (L″ = 93.2); for t = 0 and ERM it is the domain edge θ = 0.2.
 package toy
