@@ -179,7 +179,7 @@ func TestFig1FlatterAsTGrows(t *testing.T) {
 }
 
 // TestFig1SignChoice records why Fig1Sign is −1: with +1, gradient descent on ERM from
-// θ = 0.5 goes left into a minimum with L” ≈ 491 > 2/lr = 400 and never settles.
+// θ = 0.5 goes left into a minimum with L″ ≈ 491 > 2/lr = 400 and never settles.
 func TestFig1SignChoice(t *testing.T) {
 	cfg := DefaultFig1()
 	for _, sign := range []float64{1, -1} {
