@@ -14,7 +14,7 @@ import (
 // (config.json and, at the end, summary.json) so that a run can be resumed and evaluated
 // later. Zero values are not defaults: start from DefaultConfig.
 type Config struct {
-	// Data names the data set: "mnist" or "fashion-mnist".
+	// Data names the data set: one of DataSets.
 	Data string `json:"data"`
 	// DataDir holds the data set files; empty means the built-in location (see LocateData).
 	DataDir string `json:"data_dir"`
@@ -88,7 +88,7 @@ var TSchedules = []string{"constant", "linear-up", "linear-down"}
 var Models = []string{"mlp"}
 
 // DataSets lists the data sets a run can load.
-var DataSets = []string{"mnist", "fashion-mnist"}
+var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder"}
 
 // DefaultConfig is the configuration of `tsam train` without flags: TSAM on MNIST with a
 // small MLP, sized to finish in a few minutes on two CPU cores.
@@ -119,13 +119,19 @@ func DefaultConfig() Config {
 
 // InputError is bad user input: a configuration value, a missing data set, an output
 // folder that cannot be used, or a corrupt checkpoint. Flag names the command-line flag
-// at fault and Msg says what is wrong and how to fix it. Commands exit with status 2.
+// at fault (empty when the fault is a positional argument, such as a run folder given to
+// Open or Compare) and Msg says what is wrong and how to fix it. Commands exit with status 2.
 type InputError struct {
 	Flag string
 	Msg  string
 }
 
-func (e *InputError) Error() string { return "-" + e.Flag + ": " + e.Msg }
+func (e *InputError) Error() string {
+	if e.Flag == "" {
+		return e.Msg
+	}
+	return "-" + e.Flag + ": " + e.Msg
+}
 
 func inputErrorf(flag, format string, args ...any) error {
 	return &InputError{Flag: flag, Msg: fmt.Sprintf(format, args...)}

@@ -76,11 +76,11 @@ type Run struct {
 const EvalBatch = evalBatch
 
 // Open reads the run in dir: configuration, newest checkpoint and data. A missing run or
-// a damaged checkpoint is an *InputError (flag "run").
+// a damaged checkpoint is an *InputError.
 func Open(dir string) (*Run, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
-		return nil, inputErrorf("run", "%s does not hold a tsam run: %v", dir, err)
+		return nil, inputErrorf("", "%s does not hold a tsam run: %v", dir, err)
 	}
 	r := &Run{Dir: dir, Config: cfg}
 	if r.Summary, err = ReadSummary(dir); err != nil && !os.IsNotExist(err) {
@@ -97,7 +97,7 @@ func Open(dir string) (*Run, error) {
 		return nil, err
 	}
 	r.Context = newContext(cfg)
-	if _, err := loadCheckpoint(r.Context, dir, "run"); err != nil {
+	if _, err := loadCheckpoint(r.Context, dir, ""); err != nil {
 		return nil, err
 	}
 	if r.Model, err = modelFn(cfg, data.train.classes); err != nil {

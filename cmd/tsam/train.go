@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tsamgo/tsam/run"
+)
+
+const trainUsage = `Trains one model with one method on one data set and keeps the run in a folder:
+config.json, metrics.jsonl, metrics.csv, curves.png, summary.json and GoMLX checkpoints
+in checkpoint/. Without flags: TSAM on MNIST with an MLP, a few minutes on two cores.
+
+  tsam train -method sam -epochs 5 -out runs/mnist-sam
+  tsam train -resume -out runs/mnist-sam     (continue a killed run)
+
+See docs/TRAINING.md.`
+
+func init() {
+	register("train", "train one model with one method (TSAM, SAM, ERM, ...) into a run folder", cmdTrain)
+}
+
+// trainFlags holds the values of tsam train's flags that are not part of run.Config.
+type trainFlags struct {
+	out            string
+	resume, force  bool
+	checkpointFreq time.Duration
+}
+
+// bindTrainFlags defines tsam train's flags on fs, writing into cfg and tf.
+func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist or fashion-mnist")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder with the data set files (default: the built-in location)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp")
+	fs.StringVar(&cfg.Method, "method", cfg.Method, "erm, sam, asam, esam1, esam2, pgn, rsam or tsam")
+	fs.Float64Var(&cfg.T, "t", cfg.T, "TSAM tilt t ≥ 0")
+	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
+	fs.Float64Var(&cfg.Rho, "rho", cfg.Rho, "ascent radius ρ (SAM family and TSAM)")
+	fs.Float64Var(&cfg.Delta, "delta", cfg.Delta, "TSAM sampling tilt δ in [0, t]; negative means t/2")
+	fs.Float64Var(&cfg.R, "r", cfg.R, "TSAM: radius of the random perturbation before the ascent step")
+	fs.StringVar(&cfg.Sampler, "sampler", cfg.Sampler, "TSAM sampler: practical, hmc or naive")
+	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
+	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant)")
+	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum of the base SGD optimizer")
+	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay of the base optimizer")
+	fs.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing of the cross-entropy loss")
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training set")
+	fs.IntVar(&cfg.Batch, "batch", cfg.Batch, "mini-batch size")
+	fs.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialization, data order, splits, label noise and sampling")
+	fs.Float64Var(&cfg.Noise, "noise", cfg.Noise, "fraction of training labels replaced by a different class")
+	fs.IntVar(&cfg.Subset, "subset", cfg.Subset, "train on this many examples (0: all)")
+	fs.Float64Var(&cfg.Val, "val", cfg.Val, "fraction of the training set held out for validation")
+	fs.IntVar(&cfg.MaxSteps, "max-steps", cfg.MaxSteps, "stop after this many steps (0: run all epochs); for smoke tests")
+	fs.StringVar(&cfg.Backend, "backend", cfg.Backend, "GoMLX backend configuration (default: the project's CPU backend)")
+	fs.DurationVar(&tf.checkpointFreq, "checkpoint-every", time.Duration(cfg.CheckpointEvery), "time between checkpoints (one is also written after every epoch)")
+	fs.StringVar(&tf.out, "out", tf.out, "run folder (default runs/DATA-METHOD-seedSEED)")
+	fs.BoolVar(&tf.resume, "resume", tf.resume, "continue the run in -out from its newest checkpoint")
+	fs.BoolVar(&tf.force, "force", tf.force, "start afresh in a non-empty -out, deleting the previous run's files there")
+}
+
+func cmdTrain(args []string, stdout, stderr io.Writer) error {
+	cfg, tf, err := parseTrainFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts := run.Options{Resume: tf.resume, Force: tf.force, Log: stdout}
+	if isTerminal(stdout) {
+		opts.Progress = stdout
+	}
+	fmt.Fprintf(stdout, "tsam train: %s %s on %s into %s\n", cfg.Method, cfg.Model, cfg.Data, tf.out)
+	sum, err := run.Train(cfg, tf.out, opts)
+	if err != nil {
+		return asUsageError(err)
+	}
+	fmt.Fprintf(stdout, "done: %d steps in %.0f s, test accuracy %.4f, test loss %.4f; results in %s\n",
+		sum.Steps, sum.WallSeconds, sum.Final.TestAcc, sum.Final.TestLoss, tf.out)
+	return nil
+}
+
+// parseTrainFlags parses args over the defaults or, with -resume, over the configuration
+// stored in the run folder, so that only the flags given explicitly are compared with it.
+func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, error) {
+	cfg := run.DefaultConfig()
+	var tf trainFlags
+	fs := newFlagSet("train", trainUsage, stderr)
+	bindTrainFlags(fs, &cfg, &tf)
+	if err := parseFlags(fs, args); err != nil {
+		return cfg, tf, err
+	}
+	if tf.out == "" {
+		tf.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", cfg.Data, cfg.Method, cfg.Seed))
+	}
+	if tf.resume {
+		if stored, err := run.ReadConfig(tf.out); err == nil {
+			cfg = stored
+			cfg.CheckpointEvery = run.DefaultConfig().CheckpointEvery
+			cfg.MaxSteps, cfg.Backend = 0, ""
+			again := newFlagSet("train", trainUsage, io.Discard)
+			bindTrainFlags(again, &cfg, &tf)
+			if err := parseFlags(again, args); err != nil {
+				return cfg, tf, err
+			}
+		}
+	}
+	cfg.CheckpointEvery = run.Duration(tf.checkpointFreq)
+	return cfg, tf, nil
+}
+
+// asUsageError turns the run package's input errors into usage errors (exit status 2).
+func asUsageError(err error) error {
+	var ie *run.InputError
+	switch {
+	case errors.As(err, &ie) && ie.Flag == "":
+		return &usageError{msg: ie.Msg}
+	case errors.As(err, &ie):
+		return badFlag(ie.Flag, "%s", ie.Msg)
+	}
+	return err
+}
+
+// isTerminal reports whether w is the process's standard output attached to a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok || f != os.Stdout {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
