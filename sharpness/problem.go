@@ -78,6 +78,7 @@ type Evaluator struct {
 	n       int          // total number of parameters
 	dtype   dtypes.DType // dtype of the parameters
 	weights []float64    // weight of each batch in the mean loss: its size / total size
+	count   int          // number of examples over all batches
 	// used lists every variable the loss graph reads, so that each graph can put back their
 	// original values before it ends (nothing may be written back by context.Exec).
 	used []*context.Variable
@@ -93,11 +94,11 @@ func New(p Problem) (*Evaluator, error) {
 		return nil, err
 	}
 	e := &Evaluator{prob: p, ctx: p.Context.Reuse()}
-	w, err := batchWeights(p.Batches)
+	w, count, err := batchWeights(p.Batches)
 	if err != nil {
 		return nil, err
 	}
-	e.weights = w
+	e.weights, e.count = w, count
 	if err := e.discover(); err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func (p Problem) check() error {
 }
 
 // batchWeights returns each batch's share of the examples.
-func batchWeights(batches []Batch) ([]float64, error) {
+func batchWeights(batches []Batch) ([]float64, int, error) {
 	sizes := make([]float64, len(batches))
 	total := 0.0
 	for i, b := range batches {
@@ -140,19 +141,22 @@ func batchWeights(batches []Batch) ([]float64, error) {
 			t = b.Labels[0]
 		}
 		if t.Shape().Rank() == 0 {
-			return nil, fmt.Errorf("sharpness: batch %d: first label/input is a scalar; its leading dimension must be the batch size", i)
+			return nil, 0, fmt.Errorf("sharpness: batch %d: first label/input is a scalar; its leading dimension must be the batch size", i)
 		}
 		sizes[i] = float64(t.Shape().Dimensions[0])
 		total += sizes[i]
 	}
 	if total == 0 {
-		return nil, errors.New("sharpness: all batches are empty (leading dimension 0)")
+		return nil, 0, errors.New("sharpness: all batches are empty (leading dimension 0)")
 	}
 	for i := range sizes {
 		sizes[i] /= total
 	}
-	return sizes, nil
+	return sizes, int(total), nil
 }
+
+// NumExamples is the number of examples over all batches.
+func (e *Evaluator) NumExamples() int { return e.count }
 
 // NumParams is the length of the flattened parameter vector.
 func (e *Evaluator) NumParams() int { return e.n }
