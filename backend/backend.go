@@ -1,0 +1,131 @@
+// Package backend is tsam's CPU backend for GoMLX, registered as "cpu".
+//
+// It embeds GoMLX's pure-Go backend simplego and adds what simplego lacks for training:
+// native Pad, Reverse, SelectAndScatterMax/Min/Sum, ConvGeneral for any layout, stride,
+// padding, dilation and channel grouping (im2col + GEMM), batch-norm (composed), and matrix
+// products and their gradients through a fast GEMM — OpenBLAS loaded at run time when the
+// system has it, else gonum's pure-Go GEMM.
+//
+// Config string (after "cpu:"), comma separated:
+//
+//	gemm=auto|openblas|go   GEMM implementation (default auto: OpenBLAS if loadable, else pure Go)
+//	threads=N               GEMM threads (default: one per CPU)
+//	ops_parallel            let simplego run independent ops concurrently (default: sequential,
+//	                        which avoids simplego's nested-parallelism deadlock on few cores)
+//	parallelism=N           simplego worker-pool size
+//
+// Use it with backends.NewWithConfig("cpu:gemm=go"), GOMLX_BACKEND=cpu, New, or FromFlag.
+package backend
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+)
+
+// Name is the backend's registered name, for GOMLX_BACKEND and -backend.
+const Name = "cpu"
+
+func init() {
+	backends.Register(Name, New)
+	// Without an accelerator backend compiled in, GoMLX's default ("xla") is absent and
+	// backends.New() would pick whichever backend registered first; make it ours.
+	backends.DefaultConfig = Name
+}
+
+// Backend is simplego with native ops and a fast GEMM; see the package documentation.
+type Backend struct {
+	*simplego.Backend
+	gemm   gemmImpl
+	config string
+}
+
+// New creates the backend from a config string such as "gemm=go,threads=2" (see the package
+// documentation). It is the constructor registered with GoMLX under Name.
+func New(config string) (backends.Backend, error) {
+	return NewBackend(config)
+}
+
+// NewBackend is New returning the concrete type.
+func NewBackend(config string) (*Backend, error) {
+	if err := install(); err != nil {
+		return nil, err
+	}
+	gemmChoice, threads := "auto", 0
+	sgOptions := []string{"ops_sequential"}
+	for _, part := range strings.Split(config, ",") {
+		key, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch key {
+		case "":
+		case "gemm":
+			if value != "auto" && value != "openblas" && value != "go" {
+				return nil, fmt.Errorf("backend %s: gemm=%q is not known: use gemm=auto, gemm=openblas or gemm=go", Name, value)
+			}
+			gemmChoice = value
+		case "threads":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("backend %s: threads=%q must be a positive integer", Name, value)
+			}
+			threads = n
+		case "ops_parallel":
+			sgOptions[0] = "ops_parallel"
+		case "ops_sequential":
+		case "parallelism":
+			if _, err := strconv.Atoi(value); err != nil {
+				return nil, fmt.Errorf("backend %s: parallelism=%q must be an integer", Name, value)
+			}
+			sgOptions = append(sgOptions, part)
+		default:
+			return nil, fmt.Errorf("backend %s: unknown option %q; valid options: gemm=auto|openblas|go, threads=N, ops_parallel, ops_sequential, parallelism=N", Name, key)
+		}
+	}
+	gemm, err := selectGEMM(gemmChoice, threads)
+	if err != nil {
+		return nil, err
+	}
+	sg, err := simplego.New(strings.Join(sgOptions, ","))
+	if err != nil {
+		return nil, err
+	}
+	return &Backend{Backend: sg.(*simplego.Backend), gemm: gemm, config: config}, nil
+}
+
+// selectGEMM picks the GEMM implementation for choice ("auto", "openblas" or "go").
+func selectGEMM(choice string, threads int) (gemmImpl, error) {
+	if choice == "go" {
+		return goGEMM{}, nil
+	}
+	lib, err := loadOpenBLAS(threads)
+	if err == nil {
+		return lib, nil
+	}
+	if choice == "openblas" {
+		return nil, fmt.Errorf("backend %s: gemm=openblas: %w", Name, err)
+	}
+	return goGEMM{}, nil
+}
+
+// Name implements backends.Backend.
+func (b *Backend) Name() string { return "tsam CPU (simplego + " + b.gemm.name() + ")" }
+
+// String implements backends.Backend: the name to use in GOMLX_BACKEND.
+func (b *Backend) String() string { return Name }
+
+// Description implements backends.Backend.
+func (b *Backend) Description() string { return b.Describe() }
+
+// Describe is the one-line summary printed at start, e.g.
+// "backend cpu, GEMM OpenBLAS 0.3.21 (SKYLAKEX, 2 threads)".
+func (b *Backend) Describe() string { return "backend " + Name + ", GEMM " + b.gemm.name() }
+
+// GEMMName names the GEMM in use, e.g. "pure Go (gonum)".
+func (b *Backend) GEMMName() string { return b.gemm.name() }
+
+// Builder implements backends.Backend.
+func (b *Backend) Builder(name string) backends.Builder {
+	return &Builder{Builder: b.Backend.Builder(name).(*simplego.Builder), backend: b}
+}

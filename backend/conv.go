@@ -1,0 +1,248 @@
+package backend
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/shapeinference"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// convOp is ConvGeneral as im2col + GEMM. Rows of the patch matrix are (batch, output
+// position); its columns are (kernel position, input channel), so that for channels-last
+// inputs each kernel position copies one contiguous run of channels.
+type convOp struct {
+	gemm                      gemmImpl
+	axes                      backends.ConvolveAxesConfig
+	strides, inDil, kDil      []int
+	padLow                    []int
+	groups                    int
+	batch, cin, cout          int
+	inSp, kSp, outSp, effInSp []int
+}
+
+// maxPatchElems bounds the patch matrix built at once (rows are processed in chunks), so a
+// large convolution does not need a full copy of its input per kernel position.
+const maxPatchElems = 1 << 21
+
+// ConvGeneral implements backends.Builder natively for float32/float64: any axes layout,
+// strides, paddings, input and kernel dilations, channel groups. Nil strides or dilations
+// mean 1. Batch groups are not supported.
+func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
+	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	xShape, err := b.OpShape(input)
+	if err != nil {
+		return nil, err
+	}
+	kShape, err := b.OpShape(kernel)
+	if err != nil {
+		return nil, err
+	}
+	nsp := xShape.Rank() - 2
+	ones := func(v []int) []int {
+		if len(v) == 0 && nsp > 0 {
+			v = make([]int, nsp)
+			for i := range v {
+				v[i] = 1
+			}
+		}
+		return v
+	}
+	strides, inputDilations, kernelDilations = ones(strides), ones(inputDilations), ones(kernelDilations)
+	if len(paddings) == 0 {
+		paddings = make([][2]int, nsp)
+	}
+	channelGroupCount, batchGroupCount = max(channelGroupCount, 1), max(batchGroupCount, 1)
+	outShape, err := shapeinference.ConvGeneralOp(xShape, kShape, axes, strides, paddings, inputDilations, kernelDilations, channelGroupCount, batchGroupCount)
+	if err != nil {
+		return nil, err
+	}
+	if batchGroupCount > 1 {
+		return nil, fmt.Errorf("ConvGeneral: batchGroupCount=%d is not supported by backend %s; use channel groups or batchGroupCount=1", batchGroupCount, Name)
+	}
+	if !isFloat(xShape.DType) || kShape.DType != xShape.DType {
+		return nil, fmt.Errorf("ConvGeneral: input and kernel must both be float32 or float64, got %s and %s", xShape, kShape)
+	}
+	op := &convOp{gemm: b.backend.gemm, axes: axes.Clone(), strides: strides, inDil: inputDilations, kDil: kernelDilations,
+		groups: channelGroupCount, batch: xShape.Dimensions[axes.InputBatch], cin: xShape.Dimensions[axes.InputChannels],
+		cout: kShape.Dimensions[axes.KernelOutputChannels]}
+	for i := range nsp {
+		op.padLow = append(op.padLow, paddings[i][0])
+		op.inSp = append(op.inSp, xShape.Dimensions[axes.InputSpatial[i]])
+		op.kSp = append(op.kSp, kShape.Dimensions[axes.KernelSpatial[i]])
+		op.outSp = append(op.outSp, outShape.Dimensions[axes.OutputSpatial[i]])
+		op.effInSp = append(op.effInSp, (op.inSp[i]-1)*inputDilations[i]+1)
+	}
+	return newNativeNode(b.Builder, backends.OpTypeConvGeneral, outShape, op, input, kernel), nil
+}
+
+func (op *convOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	out, outM := newBuffer(be, node.shape)
+	switch node.shape.DType {
+	case dtypes.Float32:
+		convExec[float32](be, op, inputs[0], inputs[1], outM)
+	case dtypes.Float64:
+		convExec[float64](be, op, inputs[0], inputs[1], outM)
+	default:
+		sgPutBuffer(be, out)
+		return nil, fmt.Errorf("ConvGeneral: dtype %s not supported", node.shape.DType)
+	}
+	return out, nil
+}
+
+// outputPerm returns, for the output layout, the permutation from [batch, spatial..., channels]
+// (the GEMM's layout) and whether it is the identity.
+func (op *convOp) outputPerm() []int {
+	nsp := len(op.outSp)
+	perm := make([]int, nsp+2)
+	perm[op.axes.OutputBatch] = 0
+	perm[op.axes.OutputChannels] = nsp + 1
+	for i, a := range op.axes.OutputSpatial {
+		perm[a] = i + 1
+	}
+	return perm
+}
+
+// inputIndexTable lists, per spatial axis, the input index read by each (output position,
+// kernel position) pair, or -1 where it falls on padding or an input-dilation hole.
+func (op *convOp) inputIndexTable() [][]int {
+	tables := make([][]int, len(op.outSp))
+	for ax := range op.outSp {
+		t := make([]int, op.outSp[ax]*op.kSp[ax])
+		for o := range op.outSp[ax] {
+			for k := range op.kSp[ax] {
+				p := o*op.strides[ax] + k*op.kDil[ax] - op.padLow[ax]
+				idx := -1
+				if p >= 0 && p < op.effInSp[ax] && p%op.inDil[ax] == 0 {
+					idx = p / op.inDil[ax]
+				}
+				t[o*op.kSp[ax]+k] = idx
+			}
+		}
+		tables[ax] = t
+	}
+	return tables
+}
+
+func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	x, kernel := flatOf[T](xb), flatOf[T](kb)
+	nsp := len(op.outSp)
+	ks, os := product(op.kSp), product(op.outSp)
+	cinG, coutG := op.cin/op.groups, op.cout/op.groups
+	cols := ks * cinG
+	rows := op.batch * os
+
+	// Kernel as [group][kernel position][input channel][output channel].
+	kStrides := stridesOf(kb.shape.Dimensions)
+	wBuf, wm := newBuffer(be, shapes.Make(kb.shape.DType, op.groups*cols*coutG))
+	w := flatOf[T](wm)
+	kIdx := make([]int, nsp)
+	for g := range op.groups {
+		for kp := range ks {
+			base := 0
+			for ax := range nsp {
+				base += kIdx[ax] * kStrides[op.axes.KernelSpatial[ax]]
+			}
+			for c := range cinG {
+				row := w[((g*ks+kp)*cinG+c)*coutG:][:coutG]
+				src := base + c*kStrides[op.axes.KernelInputChannels] + g*coutG*kStrides[op.axes.KernelOutputChannels]
+				for co := range row {
+					row[co] = kernel[src+co*kStrides[op.axes.KernelOutputChannels]]
+				}
+			}
+			incr(kIdx, op.kSp)
+		}
+	}
+
+	// The GEMM writes [batch, spatial..., channels]; other layouts are transposed after.
+	perm := op.outputPerm()
+	direct := isIdentity(perm)
+	res := flatOf[T](outb)
+	var tmpBuf *simplego.Buffer
+	if !direct {
+		var tm *bufferMirror
+		tmpBuf, tm = newBuffer(be, outb.shape)
+		res = flatOf[T](tm)
+	}
+
+	xStrides := stridesOf(xb.shape.Dimensions)
+	table := op.inputIndexTable()
+	chunk := max(1, min(rows, maxPatchElems/max(cols, 1)))
+	pBuf, pm := newBuffer(be, shapes.Make(xb.shape.DType, chunk*cols))
+	patches := flatOf[T](pm)
+	for g := range op.groups {
+		for r0 := 0; r0 < rows; r0 += chunk {
+			n := min(chunk, rows-r0)
+			im2colRows(op, x, xStrides, table, patches[:n*cols], r0, n, g*cinG, cinG)
+			gemmT(op.gemm, false, false, n, coutG, cols, patches[:n*cols], cols,
+				w[g*cols*coutG:(g+1)*cols*coutG], coutG, 0, res[r0*op.cout+g*coutG:], op.cout)
+		}
+	}
+	sgPutBuffer(be, pBuf)
+	sgPutBuffer(be, wBuf)
+	if !direct {
+		gemmDims := slices.Concat([]int{op.batch}, op.outSp, []int{op.cout})
+		// perm maps output axes to GEMM-layout axes: exactly transposeInto's convention.
+		transposeInto(flatOf[T](outb), res, gemmDims, perm)
+		sgPutBuffer(be, tmpBuf)
+	}
+}
+
+// im2colRows fills n rows of the patch matrix starting at row r0, for input channels
+// [c0, c0+cinG).
+func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table [][]int, p []T, r0, n, c0, cinG int) {
+	nsp := len(op.outSp)
+	ks := product(op.kSp)
+	cols := ks * cinG
+	os := product(op.outSp)
+	cStride := xStrides[op.axes.InputChannels]
+	oIdx := make([]int, nsp)
+	kIdx := make([]int, nsp)
+	for r := range n {
+		row := p[r*cols : (r+1)*cols]
+		bi, rem := (r0+r)/os, (r0+r)%os
+		for ax := nsp - 1; ax >= 0; ax-- {
+			oIdx[ax] = rem % op.outSp[ax]
+			rem /= op.outSp[ax]
+		}
+		rowBase := bi*xStrides[op.axes.InputBatch] + c0*cStride
+		clear(kIdx)
+		for kp := range ks {
+			dst := row[kp*cinG : (kp+1)*cinG]
+			pos, inside := rowBase, true
+			for ax := range nsp {
+				i := table[ax][oIdx[ax]*op.kSp[ax]+kIdx[ax]]
+				if i < 0 {
+					inside = false
+					break
+				}
+				pos += i * xStrides[op.axes.InputSpatial[ax]]
+			}
+			switch {
+			case !inside:
+				clear(dst)
+			case cStride == 1:
+				copy(dst, x[pos:pos+cinG])
+			default:
+				for c := range dst {
+					dst[c] = x[pos+c*cStride]
+				}
+			}
+			incr(kIdx, op.kSp)
+		}
+	}
+}
+
+// incr advances a row-major multi-index over dims, wrapping to zero at the end.
+func incr(idx, dims []int) {
+	for ax := len(idx) - 1; ax >= 0; ax-- {
+		idx[ax]++
+		if idx[ax] < dims[ax] {
+			return
+		}
+		idx[ax] = 0
+	}
+}

@@ -1,0 +1,197 @@
+package backend
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// dotOp is a DotGeneral computed as a batch of GEMMs. The output is
+// [batch axes..., lhs cross axes..., rhs cross axes...], as in XLA.
+type dotOp struct {
+	gemm gemmImpl
+	// lhsPerm orders lhs as [batch, cross, contracting]; rhsPerm orders rhs as
+	// [batch, contracting, cross] — the layouts a GEMM without transposition reads.
+	lhsPerm, rhsPerm []int
+	// numBatch, numLhsCross, numContract count the axes of each kind.
+	numBatch, numLhsCross, numContract int
+	batch, m, n, k                     int
+}
+
+// DotGeneral implements backends.Builder with GEMM for float32/float64; other dtypes go to simplego.
+func (b *Builder) DotGeneral(lhs backends.Op, lhsContracting, lhsBatch []int, rhs backends.Op, rhsContracting, rhsBatch []int) (backends.Op, error) {
+	lhsShape, err := b.OpShape(lhs)
+	if err != nil {
+		return nil, err
+	}
+	rhsShape, err := b.OpShape(rhs)
+	if err != nil {
+		return nil, err
+	}
+	if !isFloat(lhsShape.DType) || lhsShape.DType != rhsShape.DType {
+		return b.Builder.DotGeneral(lhs, lhsContracting, lhsBatch, rhs, rhsContracting, rhsBatch)
+	}
+	op, outShape, err := newDotOp(b.backend.gemm, lhsShape, lhsContracting, lhsBatch, rhsShape, rhsContracting, rhsBatch)
+	if err != nil {
+		return nil, err
+	}
+	return newNativeNode(b.Builder, backends.OpTypeDotGeneral, outShape, op, lhs, rhs), nil
+}
+
+// Dot implements backends.Builder through DotGeneral (simplego's Dot would call its own).
+func (b *Builder) Dot(lhs, rhs backends.Op) (backends.Op, error) {
+	lhsShape, err := b.OpShape(lhs)
+	if err != nil {
+		return nil, err
+	}
+	rhsShape, err := b.OpShape(rhs)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case lhsShape.Rank() == 1 && rhsShape.Rank() == 1:
+		return b.DotGeneral(lhs, []int{0}, nil, rhs, []int{0}, nil)
+	case lhsShape.Rank() == 2 && (rhsShape.Rank() == 1 || rhsShape.Rank() == 2):
+		return b.DotGeneral(lhs, []int{1}, nil, rhs, []int{0}, nil)
+	}
+	return nil, fmt.Errorf("Dot: operands must be vector·vector, matrix·vector or matrix·matrix, got %s and %s", lhsShape, rhsShape)
+}
+
+// newDotOp validates the axes and plans the GEMMs.
+func newDotOp(gemm gemmImpl, lhs shapes.Shape, lhsContracting, lhsBatch []int, rhs shapes.Shape, rhsContracting, rhsBatch []int) (*dotOp, shapes.Shape, error) {
+	fail := func(format string, args ...any) (*dotOp, shapes.Shape, error) {
+		return nil, shapes.Invalid(), fmt.Errorf("DotGeneral(%s, %s): "+format, append([]any{lhs, rhs}, args...)...)
+	}
+	if len(lhsContracting) != len(rhsContracting) || len(lhsBatch) != len(rhsBatch) {
+		return fail("lhs and rhs need as many contracting axes (%d vs %d) and batch axes (%d vs %d)",
+			len(lhsContracting), len(rhsContracting), len(lhsBatch), len(rhsBatch))
+	}
+	lhsCross, err := crossAxes(lhs.Rank(), lhsContracting, lhsBatch)
+	if err != nil {
+		return fail("lhs: %v", err)
+	}
+	rhsCross, err := crossAxes(rhs.Rank(), rhsContracting, rhsBatch)
+	if err != nil {
+		return fail("rhs: %v", err)
+	}
+	op := &dotOp{gemm: gemm, numBatch: len(lhsBatch), numLhsCross: len(lhsCross), numContract: len(lhsContracting),
+		batch: 1, m: 1, n: 1, k: 1}
+	outDims := []int{}
+	for i := range lhsBatch {
+		d := lhs.Dimensions[lhsBatch[i]]
+		if d != rhs.Dimensions[rhsBatch[i]] {
+			return fail("batch axis %d of lhs (%d) and %d of rhs (%d) differ", lhsBatch[i], d, rhsBatch[i], rhs.Dimensions[rhsBatch[i]])
+		}
+		op.batch *= d
+		outDims = append(outDims, d)
+	}
+	for i := range lhsContracting {
+		d := lhs.Dimensions[lhsContracting[i]]
+		if d != rhs.Dimensions[rhsContracting[i]] {
+			return fail("contracting axis %d of lhs (%d) and %d of rhs (%d) differ", lhsContracting[i], d, rhsContracting[i], rhs.Dimensions[rhsContracting[i]])
+		}
+		op.k *= d
+	}
+	for _, a := range lhsCross {
+		op.m *= lhs.Dimensions[a]
+		outDims = append(outDims, lhs.Dimensions[a])
+	}
+	for _, a := range rhsCross {
+		op.n *= rhs.Dimensions[a]
+		outDims = append(outDims, rhs.Dimensions[a])
+	}
+	op.lhsPerm = slices.Concat(lhsBatch, lhsCross, lhsContracting)
+	op.rhsPerm = slices.Concat(rhsBatch, rhsContracting, rhsCross)
+	return op, shapes.Make(lhs.DType, outDims...), nil
+}
+
+// crossAxes returns the axes that are neither contracting nor batch, checking the lists.
+func crossAxes(rank int, contracting, batch []int) ([]int, error) {
+	used := make([]bool, rank)
+	for _, a := range slices.Concat(contracting, batch) {
+		if a < 0 || a >= rank {
+			return nil, fmt.Errorf("axis %d out of range for rank %d", a, rank)
+		}
+		if used[a] {
+			return nil, fmt.Errorf("axis %d listed twice", a)
+		}
+		used[a] = true
+	}
+	var cross []int
+	for a, u := range used {
+		if !u {
+			cross = append(cross, a)
+		}
+	}
+	return cross, nil
+}
+
+func (op *dotOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	out, outM := newBuffer(be, node.shape)
+	var err error
+	switch node.shape.DType {
+	case dtypes.Float32:
+		err = dotExec[float32](be, op, inputs[0], inputs[1], outM)
+	case dtypes.Float64:
+		err = dotExec[float64](be, op, inputs[0], inputs[1], outM)
+	default:
+		err = fmt.Errorf("DotGeneral: dtype %s not supported natively", node.shape.DType)
+	}
+	if err != nil {
+		sgPutBuffer(be, out)
+		return nil, err
+	}
+	return out, nil
+}
+
+// operandLayout returns x's data arranged so that each batch element is a rows×cols matrix
+// (possibly transposed: stored cols×rows), copying only when no transposition flag can do it.
+// perm orders x as [batch (nb axes), first group (n1 axes), second group]; the GEMM wants the
+// first group as rows.
+func operandLayout[T float32 | float64](be *simplego.Backend, x *bufferMirror, perm []int, nb, n1 int) (data []T, transposed bool, scratch *simplego.Buffer) {
+	data = flatOf[T](x)
+	if isIdentity(perm) {
+		return data, false, nil
+	}
+	// Swapping the two groups (after the batch axes) is a transposition the GEMM does for free.
+	swapped := slices.Concat(perm[:nb], perm[nb+n1:], perm[nb:nb+n1])
+	if isIdentity(swapped) {
+		return data, true, nil
+	}
+	dims := x.shape.Dimensions
+	scratch, sm := newBuffer(be, x.shape)
+	tmp := flatOf[T](sm)
+	transposeInto(tmp, data, dims, perm)
+	return tmp, false, scratch
+}
+
+func dotExec[T float32 | float64](be *simplego.Backend, op *dotOp, lhs, rhs, out *bufferMirror) error {
+	a, transA, scratchA := operandLayout[T](be, lhs, op.lhsPerm, op.numBatch, op.numLhsCross)
+	b, transB, scratchB := operandLayout[T](be, rhs, op.rhsPerm, op.numBatch, op.numContract)
+	c := flatOf[T](out)
+	m, n, k := op.m, op.n, op.k
+	lda, ldb := k, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	if k == 0 { // An empty contraction sums nothing.
+		clear(c)
+	}
+	for bi := range op.batch * min(k, 1) {
+		gemmT(op.gemm, transA, transB, m, n, k, a[bi*m*k:(bi+1)*m*k], lda, b[bi*k*n:(bi+1)*k*n], ldb, 0, c[bi*m*n:(bi+1)*m*n], n)
+	}
+	if scratchA != nil {
+		sgPutBuffer(be, scratchA)
+	}
+	if scratchB != nil {
+		sgPutBuffer(be, scratchB)
+	}
+	return nil
+}
