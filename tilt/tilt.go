@@ -30,6 +30,16 @@ import (
 // ErrEmpty is returned when an estimate is asked of zero losses.
 var ErrEmpty = errors.New("tilt: no losses given (need at least one)")
 
+// Validate reports whether a tilt t and sampler tilt δ are usable: both finite, t ≥ 0 and
+// 0 ≤ δ ≤ t. Callers that take t and δ from users (flags, configs) can check them up front
+// with the same messages the estimators return.
+func Validate(t, delta float64) error {
+	if err := checkT(t); err != nil {
+		return err
+	}
+	return checkDelta(t, delta)
+}
+
 // checkT validates a tilt t: finite and ≥ 0.
 func checkT(t float64) error {
 	if math.IsNaN(t) || math.IsInf(t, 0) {

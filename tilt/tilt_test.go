@@ -318,11 +318,16 @@ func TestValidation(t *testing.T) {
 		{"p negative", second(ObjectiveP(ok, []float64{1, -1}, 1))},
 		{"p zero", second(ObjectiveP(ok, []float64{0, 0}, 1))},
 		{"moments t<0", third(Moments(ok, -2))},
+		{"Validate δ>t", Validate(1, 1.5)},
+		{"Validate t<0", Validate(-1, 0)},
 	}
 	for _, c := range cases {
 		if c.err == nil {
 			t.Errorf("%s: no error", c.name)
 		}
+	}
+	if err := Validate(2, 1); err != nil {
+		t.Errorf("Validate(2, 1): %v", err)
 	}
 }
 

@@ -71,7 +71,7 @@ func (o Objective) Validate() error {
 	case SAM:
 		return Uniform{Rho: o.Rho}.validate()
 	case TSAM:
-		if _, err := tilt.Objective([]float64{0}, o.T); err != nil {
+		if err := tilt.Validate(o.T, 0); err != nil {
 			return err
 		}
 		if o.Measure == nil {

@@ -2,6 +2,7 @@ package toy
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image/color"
 	"math"
@@ -129,6 +130,9 @@ func fig1Panel(prob Problem, run Fig1Run) (*plot.Plot, error) {
 
 // PlotFig1 renders the Figure 1 panels (one per objective, three per row) as a PNG.
 func PlotFig1(r *Report) ([]byte, error) {
+	if err := r.checkBuilt(); err != nil {
+		return nil, err
+	}
 	prob, err := Fig1(r.Fig1Sign)
 	if err != nil {
 		return nil, err
@@ -181,6 +185,9 @@ func shade(i, n int) color.Color {
 // (tsam = true: the TSAM objective with the report's t) with the loss in blue and each
 // objective's global minimum as an orange dot.
 func PlotFig3(r *Report, tsam bool) ([]byte, error) {
+	if err := r.checkBuilt(); err != nil {
+		return nil, err
+	}
 	prob, c := Fig3(), r.fig3Cfg
 	p := plot.New()
 	p.X.Label.Text = "θ"
@@ -213,4 +220,13 @@ func PlotFig3(r *Report, tsam bool) ([]byte, error) {
 		}
 	}
 	return renderTiles([][]*plot.Plot{{p}}, vg.Points(520), vg.Points(380))
+}
+
+// checkBuilt reports a Report that did not come from Run (for example one decoded from JSON),
+// which lacks the settings the plots need.
+func (r *Report) checkBuilt() error {
+	if r.fig3Cfg.Grid == 0 || len(r.fig1Cfg.Ts) == 0 {
+		return errors.New("toy: the report was not built by toy.Run; plots need its settings")
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // Fig1Config sets up the Figure 1 experiment: gradient descent on ERM, SAM and TSAM for each
@@ -135,10 +137,11 @@ func (c Fig3Config) Validate() error {
 	if !(c.Hi > c.Lo) || c.Grid < 3 {
 		return fmt.Errorf("toy: Figure 3 range [%v, %v] with %d grid points; need lo < hi and ≥ 3 points", c.Lo, c.Hi, c.Grid)
 	}
-	return NewTSAM(c.T, 0).Validate()
+	return tilt.Validate(c.T, 0)
 }
 
-// Report is everything `tsam toy` writes.
+// Report is everything `tsam toy` writes. Build it with Run: the plots need the settings it
+// keeps privately, so a Report decoded from summary.json can be printed but not plotted.
 type Report struct {
 	Fig1Sign  float64   `json:"fig1_sign"`
 	Fig1Rho   float64   `json:"fig1_rho"`
