@@ -115,8 +115,17 @@ func (r *Report) Markdown() string {
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Fig3 {
 		fmt.Fprintf(&b, "| %g | %.4f | %.4f | %.3f, %.3f | %.4f | %.4f | %.3f, %.3f |\n",
-			row.Rho, row.SAM.Theta, row.SAM.Objective, row.SAMLeftSlope, row.SAMRightSlope,
-			row.TSAM.Theta, row.TSAM.Objective, row.TSAMLeftSlope, row.TSAMRightSlope)
+			row.Rho, row.SAM.Theta, row.SAM.Objective, noNegZero(row.SAMLeftSlope), noNegZero(row.SAMRightSlope),
+			row.TSAM.Theta, row.TSAM.Objective, noNegZero(row.TSAMLeftSlope), noNegZero(row.TSAMRightSlope))
 	}
 	return b.String()
+}
+
+// noNegZero maps values that print as −0.000 at three decimals to 0, so a smooth objective's
+// slopes read "0.000, 0.000" rather than "-0.000, 0.000".
+func noNegZero(x float64) float64 {
+	if x < 0 && x > -0.0005 {
+		return 0
+	}
+	return x
 }
