@@ -82,16 +82,16 @@ func MeasureRun(train, test *Evaluator, s Settings) (RunReport, error) {
 	}
 	if !s.skips("objectives") {
 		err := timed("objectives", func() error {
-			o, err := train.Objectives(s.Objectives)
+			tr, err := train.Objectives(s.Objectives)
 			if err != nil {
 				return err
 			}
-			r.TrainObjectives = &o
+			r.TrainObjectives = &tr
 			if test == nil {
 				return nil
 			}
-			o, err = test.Objectives(s.Objectives)
-			r.TestObjectives = &o
+			te, err := test.Objectives(s.Objectives)
+			r.TestObjectives = &te
 			return err
 		})
 		if err != nil {

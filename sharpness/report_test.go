@@ -33,10 +33,15 @@ func TestMeasureRunAndOutputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		r, err := MeasureRun(tr, te, s)
-		tr.Close()
-		te.Close()
 		if err != nil {
 			t.Fatal(err)
+		}
+		ltr, _ := tr.Loss(nil)
+		lte, _ := te.Loss(nil)
+		tr.Close()
+		te.Close()
+		if r.TrainObjectives == nil || r.TestObjectives == nil || r.TrainObjectives.ERM != ltr || r.TestObjectives.ERM != lte || ltr == lte {
+			t.Fatalf("objectives not of their own data: train %+v (loss %v), test %+v (loss %v)", r.TrainObjectives, ltr, r.TestObjectives, lte)
 		}
 		r.Run, r.Label = "run"+string(rune('A'+i)), "model|"+string(rune('A'+i))
 		if r.TrainExamples != 16 || r.TestExamples != 5 || r.NumParams != 4 {
