@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -128,4 +129,23 @@ func (b *Backend) GEMMName() string { return b.gemm.name() }
 // Builder implements backends.Backend.
 func (b *Backend) Builder(name string) backends.Builder {
 	return &Builder{Builder: b.Backend.Builder(name).(*simplego.Builder), backend: b}
+}
+
+// MeasureGEMM times reps float32 n×n×n products through the backend's GEMM and returns the
+// best rate in GFLOP/s (2n³ flops each), after one untimed warm-up product.
+func (b *Backend) MeasureGEMM(n, reps int) float64 {
+	a, m, c := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range a {
+		a[i], m[i] = float32(i%7)-3, float32(i%5)-2
+	}
+	b.gemm.sgemm(false, false, n, n, n, 1, a, n, m, n, 0, c, n)
+	best := 0.0
+	for range max(reps, 1) {
+		start := time.Now()
+		b.gemm.sgemm(false, false, n, n, n, 1, a, n, m, n, 0, c, n)
+		if s := time.Since(start).Seconds(); s > 0 {
+			best = max(best, 2*float64(n)*float64(n)*float64(n)/s/1e9)
+		}
+	}
+	return best
 }

@@ -1,0 +1,235 @@
+// Package bench times GoMLX training steps on a backend: the engine benchmark behind
+// `tsam bench engine`. It reports each step's effective GFLOP/s (3× the forward FLOPs of its
+// matrix products and convolutions, per step) and its ratio to the machine's float32 GEMM rate
+// measured in the same run.
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/tsamgo/tsam/backend"
+)
+
+// Options configure a benchmark run.
+type Options struct {
+	// Backend is a GoMLX backend config ("cpu", "cpu:gemm=go", …); empty means backend.FromFlag's default.
+	Backend string
+	// Steps is the number of timed training steps per model (the median is reported); 0 means 10 (3 when Quick).
+	Steps int
+	// Quick runs smaller batches of fewer models, for smoke tests.
+	Quick bool
+	// GEMMSize is the side of the square float32 product timed for the GEMM rate; 0 means 1024.
+	GEMMSize int
+}
+
+// ModelResult is one model's timing.
+type ModelResult struct {
+	Name  string `json:"name"`
+	Batch int    `json:"batch"`
+	// ForwardGFLOP is the forward pass's matrix-product and convolution work, in 1e9 FLOPs.
+	ForwardGFLOP float64 `json:"forward_gflop"`
+	// StepMS is the median training-step time (forward, backward, SGD update) in milliseconds.
+	StepMS  float64   `json:"step_ms"`
+	StepsMS []float64 `json:"steps_ms"`
+	// GFLOPS is 3·ForwardGFLOP per step, per second.
+	GFLOPS float64 `json:"gflops"`
+	// Ratio is GFLOPS / Result.MachineGEMMGFLOPS.
+	Ratio float64 `json:"ratio_to_gemm"`
+	// PeakRSSMB is the process's peak resident memory (VmHWM) after this model ran, in MB.
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+}
+
+// Result is a whole benchmark run.
+type Result struct {
+	Backend string `json:"backend"` // one-line description, e.g. "backend cpu, GEMM OpenBLAS …"
+	Date    string `json:"date"`
+	// PathGEMMGFLOPS is the float32 GEMM rate of the backend's own GEMM path.
+	PathGEMMGFLOPS float64 `json:"path_gemm_gflops"`
+	// MachineGEMMGFLOPS is the best float32 GEMM rate the machine has (OpenBLAS when present,
+	// else the pure-Go GEMM): the denominator of every ratio.
+	MachineGEMMGFLOPS float64       `json:"machine_gemm_gflops"`
+	MachineGEMM       string        `json:"machine_gemm"`
+	GEMMSize          int           `json:"gemm_size"`
+	Models            []ModelResult `json:"models"`
+}
+
+// Run runs the benchmark, writing progress lines to progress.
+func Run(opts Options, progress io.Writer) (*Result, error) {
+	be, err := backend.FromFlag(opts.Backend)
+	if err != nil {
+		return nil, err
+	}
+	defer be.Finalize()
+	steps := opts.Steps
+	if steps <= 0 {
+		steps = 10
+		if opts.Quick {
+			steps = 3
+		}
+	}
+	n := opts.GEMMSize
+	if n <= 0 {
+		n = 1024
+	}
+	res := &Result{Backend: backend.Describe(be), Date: time.Now().UTC().Format(time.RFC3339), GEMMSize: n}
+	fmt.Fprintln(progress, res.Backend)
+	res.MachineGEMM, res.MachineGEMMGFLOPS, res.PathGEMMGFLOPS, err = gemmRates(be, n)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "float32 GEMM %d³: %.1f GFLOP/s on this path, machine best %.1f (%s)\n", n, res.PathGEMMGFLOPS, res.MachineGEMMGFLOPS, res.MachineGEMM)
+	for _, m := range models(opts.Quick) {
+		r, err := timeModel(be, m, steps)
+		if err != nil {
+			return nil, fmt.Errorf("%s, batch %d: %w", m.name, m.batch, err)
+		}
+		r.Ratio = r.GFLOPS / res.MachineGEMMGFLOPS
+		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step, %.1f GFLOP/s, %.3f of GEMM\n", r.Name, r.Batch, r.StepMS, r.GFLOPS, r.Ratio)
+		res.Models = append(res.Models, r)
+	}
+	return res, nil
+}
+
+// gemmRates measures the float32 GEMM of be's path and the machine's best (OpenBLAS if it loads).
+func gemmRates(be backends.Backend, n int) (machineName string, machine, path float64, err error) {
+	const reps = 5
+	if cpu, ok := be.(*backend.Backend); ok {
+		path = cpu.MeasureGEMM(n, reps)
+	}
+	best, err := backend.NewBackend("gemm=auto")
+	if err != nil {
+		return "", 0, 0, err
+	}
+	machine = best.MeasureGEMM(n, reps)
+	machineName = best.GEMMName()
+	if path == 0 { // Another backend (e.g. simplego): time its own DotGeneral instead.
+		path = graphGEMMRate(be, n)
+	}
+	return machineName, max(machine, path), path, nil
+}
+
+// graphGEMMRate times a float32 n³ MatMul graph on be (best of 3).
+func graphGEMMRate(be backends.Backend, n int) float64 {
+	a := tensors.FromFlatDataAndDimensions(make([]float32, n*n), n, n)
+	exec := MustNewExec(be, func(x *Node) *Node { return MatMul(x, x) })
+	defer exec.Finalize()
+	best := 0.0
+	for range 3 {
+		start := time.Now()
+		exec.MustExec(a)
+		best = max(best, 2*float64(n*n*n)/time.Since(start).Seconds()/1e9)
+	}
+	return best
+}
+
+// timeModel builds m's training step (SGD, softmax cross-entropy) and times it.
+func timeModel(be backends.Backend, m model, steps int) (ModelResult, error) {
+	rng := rand.New(rand.NewPCG(1, uint64(m.batch)))
+	var x *tensors.Tensor
+	if m.tokens > 0 {
+		ids := make([]int32, m.input.Size())
+		for i := range ids {
+			ids[i] = int32(rng.IntN(m.tokens))
+		}
+		x = tensors.FromFlatDataAndDimensions(ids, m.input.Dimensions...)
+	} else {
+		v := make([]float32, m.input.Size())
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		x = tensors.FromFlatDataAndDimensions(v, m.input.Dimensions...)
+	}
+	y := make([]int32, m.batch)
+	for i := range y {
+		y[i] = int32(rng.IntN(m.classes))
+	}
+	labels := tensors.FromFlatDataAndDimensions(y, m.batch, 1)
+
+	fc := &flopCounter{}
+	ctx := context.New()
+	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		fc.flops = 0 // Counted afresh each time the graph is built.
+		return []*Node{m.build(ctx, inputs[0], fc)}
+	}
+	trainer := train.NewTrainer(be, ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits,
+		optimizers.StochasticGradientDescent().WithLearningRate(0.01).WithDecay(false).Done(), nil, nil)
+	step := func() error {
+		_, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{labels})
+		return err
+	}
+	// Two untimed steps: the first compiles, the second fills buffer pools.
+	for range 2 {
+		if err := step(); err != nil {
+			return ModelResult{}, err
+		}
+	}
+	r := ModelResult{Name: m.name, Batch: m.batch, ForwardGFLOP: fc.flops / 1e9}
+	for range steps {
+		start := time.Now()
+		if err := step(); err != nil {
+			return ModelResult{}, err
+		}
+		r.StepsMS = append(r.StepsMS, float64(time.Since(start).Microseconds())/1000)
+	}
+	r.StepMS = median(r.StepsMS)
+	r.GFLOPS = 3 * r.ForwardGFLOP / (r.StepMS / 1000)
+	r.PeakRSSMB = peakRSSMB()
+	return r, nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// peakRSSMB reads VmHWM from /proc/self/status (Linux); 0 elsewhere.
+func peakRSSMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if kb, err := strconv.ParseFloat(f[0], 64); err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// WriteTable prints the result as an aligned table.
+func (r *Result) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "%s\nfloat32 GEMM %d³: %.1f GFLOP/s (this path), %.1f GFLOP/s machine best (%s)\n\n",
+		r.Backend, r.GEMMSize, r.PathGEMMGFLOPS, r.MachineGEMMGFLOPS, r.MachineGEMM)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tbatch\tfwd GFLOP\tstep ms\tGFLOP/s\tratio to GEMM\tpeak RSS MB\t")
+	for _, m := range r.Models {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.3f\t%.0f\t\n", m.Name, m.Batch, m.ForwardGFLOP, m.StepMS, m.GFLOPS, m.Ratio, m.PeakRSSMB)
+	}
+	return tw.Flush()
+}
+
+// MarshalIndent is the JSON form written by `tsam bench engine -out`.
+func (r *Result) MarshalIndent() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
