@@ -263,7 +263,8 @@ func ParseMethod(s string) (Method, error) {
 // used). ESAM2 also runs len(ESAM2Scales) forward-only passes, see ForwardOnlyPerStep.
 //
 //	erm 1; sam, asam, esam1, pgn, esam2 2; rsam 2;
-//	tsam practical: 2s with a random start (R > 0), s+1 without;
+//	tsam practical: 2s with a random start (R > 0); 2 without (all s samples coincide,
+//	so the pass is built once);
 //	tsam hmc: s·(N+1); tsam naive: s.
 func (c Config) GradEvalsPerStep() int {
 	switch c.Method {
@@ -281,7 +282,7 @@ func (c Config) GradEvalsPerStep() int {
 			if c.R > 0 {
 				return 2 * c.S
 			}
-			return c.S + 1
+			return 2
 		}
 	}
 	return 0

@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"errors"
 	"fmt"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
@@ -19,11 +20,11 @@ func SmoothedCrossEntropy(eps float64) (train.LossFn, error) {
 	}
 	return func(labels, predictions []*Node) *Node {
 		if len(labels) == 0 || len(predictions) == 0 {
-			panic("sam.SmoothedCrossEntropy: needs labels and logits")
+			panic(errors.New("sam.SmoothedCrossEntropy: needs labels and logits"))
 		}
 		logits, y := predictions[0], labels[0]
 		if !y.DType().IsInt() {
-			panic(fmt.Sprintf("sam.SmoothedCrossEntropy: labels must be integer class ids, got %s", y.DType()))
+			panic(fmt.Errorf("sam.SmoothedCrossEntropy: labels must be integer class ids, got %s", y.DType()))
 		}
 		k := logits.Shape().Dim(-1)
 		if y.Rank() == logits.Rank() {

@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"errors"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
@@ -33,7 +34,7 @@ func (s *step) gradient() vec {
 			return s.tsamPractical()
 		}
 	}
-	panic("sam: unknown method " + string(s.cfg.Method))
+	panic(errors.New("sam: unknown method " + string(s.cfg.Method)))
 }
 
 // samEps is SAM's ε = ρ·g/‖g‖ with g = ∇L(θ).

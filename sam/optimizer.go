@@ -171,7 +171,7 @@ func rngStateValue(ctx *context.Context, g *Graph) *Node {
 	v := rngStateVar(ctx)
 	if v == nil || !v.HasValue() {
 		if err := ctx.ResetRNGState(); err != nil {
-			panic(fmt.Sprintf("sam: creating the context RNG state: %v", err))
+			panic(fmt.Errorf("sam: creating the context RNG state: %v", err))
 		}
 		v = rngStateVar(ctx)
 	}
@@ -187,11 +187,11 @@ func rngStateVar(ctx *context.Context) *context.Variable {
 // to the base optimizer.
 func (o *Optimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 	if !loss.Shape().IsScalar() {
-		panic(fmt.Sprintf("sam: the loss must be a scalar, got shape %s", loss.Shape()))
+		panic(fmt.Errorf("sam: the loss must be a scalar, got shape %s", loss.Shape()))
 	}
 	rec := o.take(g)
 	if rec == nil && o.cfg.Method != ERM {
-		panic(fmt.Sprintf("sam: method %q re-runs the model at perturbed weights but has no inputs for this graph: "+
+		panic(fmt.Errorf("sam: method %q re-runs the model at perturbed weights but has no inputs for this graph: "+
 			"build the trainer with sam.NewTrainer, or pass modelFn and lossFn through Optimizer.Wrap", o.cfg.Method))
 	}
 	s := newStep(o, ctx, g, loss, rec)

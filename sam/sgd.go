@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -46,7 +47,7 @@ func NewSGD(learningRate, momentum, weightDecay float64) (*SGD, error) {
 // UpdateGraph implements optimizers.Interface: it differentiates loss and applies the update.
 func (o *SGD) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 	if !loss.Shape().IsScalar() {
-		panic(fmt.Sprintf("sam.SGD: the loss must be a scalar, got shape %s", loss.Shape()))
+		panic(fmt.Errorf("sam.SGD: the loss must be a scalar, got shape %s", loss.Shape()))
 	}
 	o.UpdateGraphWithGradients(ctx, ctx.BuildTrainableVariablesGradientsGraph(loss), loss.DType())
 }
@@ -56,7 +57,7 @@ func (o *SGD) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 // Context.BuildTrainableVariablesGradientsGraph returns them).
 func (o *SGD) UpdateGraphWithGradients(ctx *context.Context, grads []*Node, lossDType dtypes.DType) {
 	if len(grads) == 0 {
-		panic("sam.SGD: no gradients: the model has no trainable variables in this graph")
+		panic(errors.New("sam.SGD: no gradients: the model has no trainable variables in this graph"))
 	}
 	g := grads[0].Graph()
 	lr := optimizers.LearningRateVar(ctx, lossDType, o.LearningRate).ValueGraph(g)
@@ -67,13 +68,13 @@ func (o *SGD) UpdateGraphWithGradients(ctx *context.Context, grads []*Node, loss
 			continue
 		}
 		if i >= len(grads) {
-			panic(fmt.Sprintf("sam.SGD: %d gradients for more trainable variables: were variables created after the gradients?", len(grads)))
+			panic(fmt.Errorf("sam.SGD: %d gradients for more trainable variables: were variables created after the gradients?", len(grads)))
 		}
 		o.apply(ctx, v, grads[i], lr)
 		i++
 	}
 	if i != len(grads) {
-		panic(fmt.Sprintf("sam.SGD: %d gradients for %d trainable variables", len(grads), i))
+		panic(fmt.Errorf("sam.SGD: %d gradients for %d trainable variables", len(grads), i))
 	}
 }
 

@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"errors"
 	"math"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
@@ -44,7 +45,7 @@ func newStep(o *Optimizer, ctx *context.Context, g *Graph, loss *Node, rec *reco
 		}
 	}
 	if len(s.vars) == 0 {
-		panic("sam: the model has no trainable variables in the train-step graph")
+		panic(errors.New("sam: the model has no trainable variables in the train-step graph"))
 	}
 	return s
 }

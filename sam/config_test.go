@@ -1,0 +1,154 @@
+package sam
+
+import (
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	for _, m := range Methods {
+		if err := DefaultConfig(m).Validate(); err != nil {
+			t.Errorf("DefaultConfig(%s): %v", m, err)
+		}
+	}
+	c := DefaultConfig(TSAM)
+	if c.S != 3 || c.T != 20 || c.DeltaRatio != 0.5 || c.Momentum != 0.9 || c.WeightDecay != 5e-4 || c.LabelSmoothing != 0.1 {
+		t.Errorf("paper defaults changed: %+v", c)
+	}
+}
+
+func TestValidateNamesTheBadField(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		edit  func(*Config)
+	}{
+		{"Method", func(c *Config) { c.Method = "adamw" }},
+		{"Rho", func(c *Config) { c.Rho = -1 }},
+		{"T", func(c *Config) { c.T = math.NaN() }},
+		{"T", func(c *Config) { c.T = math.Inf(1) }},
+		{"DeltaRatio", func(c *Config) { c.DeltaRatio = 1.5 }},
+		{"S", func(c *Config) { c.S = 0 }},
+		{"Sampler", func(c *Config) { c.Sampler = "gibbs" }},
+		{"Noise", func(c *Config) { c.Noise = "laplace" }},
+		{"HMCSteps", func(c *Config) { c.HMCSteps = 0 }},
+		{"HMCSigma", func(c *Config) { c.HMCSigma = 0 }},
+		{"TSchedule", func(c *Config) { c.TSchedule = "increase" }}, // without TotalSteps
+		{"TSchedule", func(c *Config) { c.TSchedule = "cosine" }},
+		{"LearningRate", func(c *Config) { c.LearningRate = 0 }},
+		{"Momentum", func(c *Config) { c.Momentum = 1 }},
+		{"PGNLambda", func(c *Config) { c.PGNLambda = 2 }},
+		{"ESAM2Scales", func(c *Config) { c.ESAM2Scales = nil }},
+		{"LabelSmoothing", func(c *Config) { c.LabelSmoothing = 1 }},
+		{"Base", func(c *Config) { c.Base = "lbfgs" }},
+	} {
+		c := DefaultConfig(TSAM)
+		tc.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: Validate() = %v, want an error naming %s", tc.field, err, tc.field)
+		}
+		if _, err := New(c); err == nil {
+			t.Errorf("%s: New accepted an invalid config", tc.field)
+		}
+	}
+}
+
+func TestContextParametersRoundTrip(t *testing.T) {
+	c := DefaultConfig(ESAM2)
+	c.Rho, c.S, c.T, c.DeltaRatio, c.TSchedule, c.TotalSteps = 0.1, 5, 7, 0.25, ScheduleDecrease, 100
+	c.Sampler, c.R, c.Noise, c.Mu, c.MuSigma = SamplerHMC, 3, NoiseSphere, MuGaussian, 0.2
+	c.HMCSteps, c.HMCSigma, c.HMCBeta, c.ASAMEta = 3, 0.5, 0.02, 0.1
+	c.ESAM2Scales, c.PGNLambda, c.RSAMLambda, c.RSAMGamma = []float64{0.25, 1.5}, 0.9, 2, 0.05
+	c.Base, c.LearningRate, c.Momentum, c.WeightDecay, c.LabelSmoothing = BaseAdamW, 0.003, 0.8, 1e-3, 0.2
+	ctx := context.New()
+	c.ToContext(ctx.In("somewhere")) // stored at the root whatever the scope
+	got, err := FromContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, c)
+	}
+	// Checkpoints bring numbers back from JSON as float64: ints must still be read.
+	ctx.SetParam(ParamS, float64(4))
+	if got, err = FromContext(ctx); err != nil || got.S != 4 {
+		t.Errorf("S from a float64 parameter: %d, %v", got.S, err)
+	}
+	ctx.SetParam(ParamT, "hot")
+	if _, err = FromContext(ctx); err == nil {
+		t.Error("FromContext accepted sam_t = \"hot\"")
+	}
+	ctx.SetParam(ParamT, 1.0)
+	ctx.SetParam(ParamMethod, "tsam2")
+	if _, err = FromContext(ctx); err == nil || !strings.Contains(err.Error(), "tsam2") {
+		t.Errorf("FromContext with an unknown method: %v", err)
+	}
+}
+
+func TestGradEvalsAndESAM1Budget(t *testing.T) {
+	cfg := DefaultConfig(TSAM)
+	for _, tc := range []struct {
+		edit func(*Config)
+		want int
+	}{
+		{func(c *Config) {}, 6},
+		{func(c *Config) { c.S = 5 }, 10},
+		{func(c *Config) { c.R = 0 }, 2},
+		{func(c *Config) { c.Sampler, c.HMCSteps = SamplerHMC, 2 }, 9},
+		{func(c *Config) { c.Sampler = SamplerNaive }, 3},
+		{func(c *Config) { c.Method = SAM }, 2},
+		{func(c *Config) { c.Method = ERM }, 1},
+	} {
+		c := cfg
+		tc.edit(&c)
+		if got := c.GradEvalsPerStep(); got != tc.want {
+			t.Errorf("%s/%s s=%d: GradEvalsPerStep = %d, want %d", c.Method, c.Sampler, c.S, got, tc.want)
+		}
+	}
+	if got := ESAM1Steps(cfg, 1000); got != 3000 {
+		t.Errorf("ESAM1Steps(TSAM s=3, 1000) = %d, want 3000", got)
+	}
+}
+
+func TestMisuseGivesClearErrors(t *testing.T) {
+	if _, err := NewWithBase(DefaultConfig(SAM), notGradientOptimizer{}); err == nil || !strings.Contains(err.Error(), "UpdateGraphWithGradients") {
+		t.Errorf("NewWithBase with a base lacking UpdateGraphWithGradients: %v", err)
+	}
+	if _, err := SmoothedCrossEntropy(-0.1); err == nil {
+		t.Error("SmoothedCrossEntropy(-0.1) accepted")
+	}
+	// SAM through train.NewTrainer without Wrap cannot see the inputs: it must say how to fix it.
+	p := newLinProblem()
+	opt, err := New(linConfig(SAM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainer := train.NewTrainer(backendForTest(t), context.New(), p.modelFn(&probes{}), p.lossFn, opt, nil, nil)
+	_, err = trainer.TrainStep(nil, []*tensors.Tensor{tensors.FromValue(p.X)}, []*tensors.Tensor{tensors.FromValue(p.y)})
+	if err == nil || !strings.Contains(err.Error(), "sam.NewTrainer") {
+		t.Errorf("SAM without Wrap: %v", err)
+	}
+}
+
+type notGradientOptimizer struct{ optimizers.Interface }
+
+func TestAdamBase(t *testing.T) {
+	// Adam's first step moves each parameter by lr·g/(|g|+ε'): ±lr for the SAM gradient.
+	p := newLinProblem()
+	cfg := linConfig(SAM)
+	cfg.Base = BaseAdam
+	r := runLinStep(t, p, cfg, 1)
+	g := p.grad(axpy(1, samEpsHost(p, r.theta0, cfg.Rho), r.theta0))
+	want := make([]float64, len(g))
+	for i := range g {
+		want[i] = r.theta0[i] - lr*math.Copysign(1, g[i])
+	}
+	assertClose(t, "θ after one SAM+Adam step", r.theta1, want, 1e-5)
+}
