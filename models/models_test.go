@@ -11,6 +11,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
@@ -74,7 +75,7 @@ func randTokens(b, l, vocab, k int) (*tensors.Tensor, *tensors.Tensor) {
 // trainable parameter count.
 func forward(t *testing.T, be backends.Backend, fn train.ModelFn, x *tensors.Tensor) ([]int, int) {
 	t.Helper()
-	ctx := context.New()
+	ctx := seededContext()
 	exec, err := context.NewExec(be, ctx, func(ctx *context.Context, x *Node) *Node {
 		return fn(ctx, nil, []*Node{x})[0]
 	})
@@ -86,6 +87,15 @@ func forward(t *testing.T, be backends.Backend, fn train.ModelFn, x *tensors.Ten
 		t.Fatal(err)
 	}
 	return out[0].Shape().Dimensions, trainableParams(ctx)
+}
+
+// testSeed seeds variable initialisation, so the tests are deterministic.
+const testSeed = int64(1)
+
+func seededContext() *context.Context {
+	ctx := context.New()
+	ctx.SetParam(initializers.ParamInitialSeed, testSeed)
+	return ctx
 }
 
 func trainableParams(ctx *context.Context) int {
@@ -102,7 +112,7 @@ func trainableParams(ctx *context.Context) int {
 // starting value within the given steps.
 func lossFalls(t *testing.T, be backends.Backend, fn train.ModelFn, x, y *tensors.Tensor, steps int, lr float64) {
 	t.Helper()
-	ctx := context.New()
+	ctx := seededContext()
 	tr := train.NewTrainer(be, ctx, fn, losses.SparseCategoricalCrossEntropyLogits,
 		optimizers.Adam().LearningRate(lr).Done(), nil, nil)
 	var first, last float32
@@ -185,7 +195,7 @@ func TestTextTransformerDefaultParams(t *testing.T) {
 func TestTextTransformerIgnoresPadding(t *testing.T) {
 	be := stockBackend(t)
 	fn := TextTransformer(TransformerConfig{NumClasses: 3, VocabSize: 20, MaxLen: 6, Dim: 8, Layers: 1, Heads: 2, MLPDim: 8})
-	ctx := context.New()
+	ctx := seededContext()
 	exec, err := context.NewExec(be, ctx, func(ctx *context.Context, x *Node) *Node { return fn(ctx, nil, []*Node{x})[0] })
 	if err != nil {
 		t.Fatal(err)
