@@ -70,6 +70,18 @@ func loadImages(cfg Config, split string) (*data.Images, error) {
 	return set.Images, nil
 }
 
+// maxTestExamples, when positive, keeps only the first test examples. Tests set it to keep
+// short runs from spending their time on evaluation; runs always use the whole test set.
+var maxTestExamples int
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
 // loadSplits reads the data of cfg and cuts it into train, validation and test sets: a
 // seeded hold-out of Val of the training file for validation, a seeded choice of Subset
 // of the rest, then Noise of their labels flipped to another class. Validation and test
@@ -90,6 +102,9 @@ func loadSplits(cfg Config) (*splits, error) {
 		}
 	}
 	s := &splits{train: fromImages(trainImgs), test: fromImages(test)}
+	if maxTestExamples > 0 && s.test.n() > maxTestExamples {
+		s.test = s.test.subset(s.test.name, firstN(maxTestExamples))
+	}
 	if valImgs != nil {
 		s.val = fromImages(valImgs)
 	}

@@ -52,7 +52,7 @@ func flatFloat64(t *tensors.Tensor) []float64 {
 	return out
 }
 
-// TestResumeEqualsUninterrupted stops a run after 25 of 40 steps (mid-epoch), resumes it
+// TestResumeEqualsUninterrupted stops a run after 13 of 20 steps (mid-epoch), resumes it
 // in a fresh Train call, and checks that every variable (weights, optimizer state, global
 // step, RNG state) equals that of an uninterrupted run bit for bit.
 func TestResumeEqualsUninterrupted(t *testing.T) {
@@ -63,20 +63,20 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	}
 	split := filepath.Join(t.TempDir(), "split")
 	first := cfg
-	first.MaxSteps = 25
+	first.MaxSteps = 13
 	sum, err := Train(first, split, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Steps != 25 || sum.Complete {
-		t.Fatalf("first part: steps %d complete %v, want 25 and incomplete", sum.Steps, sum.Complete)
+	if sum.Steps != 13 || sum.Complete {
+		t.Fatalf("first part: steps %d complete %v, want 13 and incomplete", sum.Steps, sum.Complete)
 	}
 	sum, err = Train(cfg, split, Options{Resume: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Steps != 40 || !sum.Complete || sum.Sessions != 2 {
-		t.Fatalf("resumed: steps %d complete %v sessions %d, want 40, complete, 2", sum.Steps, sum.Complete, sum.Sessions)
+	if sum.Steps != 20 || !sum.Complete || sum.Sessions != 2 {
+		t.Fatalf("resumed: steps %d complete %v sessions %d, want 20, complete, 2", sum.Steps, sum.Complete, sum.Sessions)
 	}
 	a, b := checkpointValues(t, whole), checkpointValues(t, split)
 	if len(a) == 0 || len(a) != len(b) {
@@ -97,7 +97,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 2 || ms[0].Step != 20 || ms[1].Step != 40 || ms[1].Partial {
-		t.Errorf("resumed run's metrics: %+v, want full epochs at steps 20 and 40", ms)
+	if len(ms) != 2 || ms[0].Step != 10 || ms[1].Step != 20 || ms[1].Partial {
+		t.Errorf("resumed run's metrics: %+v, want full epochs at steps 10 and 20", ms)
 	}
 }

@@ -375,11 +375,7 @@ func (s *session) evaluate() (EpochMetrics, error) {
 	var m EpochMetrics
 	trainEx := s.data.train
 	if trainEx.n() > EvalTrainMax {
-		idx := make([]int, EvalTrainMax)
-		for i := range idx {
-			idx[i] = i
-		}
-		trainEx = trainEx.subset(trainEx.name, idx)
+		trainEx = trainEx.subset(trainEx.name, firstN(EvalTrainMax))
 	}
 	var err error
 	if m.TrainLoss, m.TrainAcc, err = evalSet(s.trainer, trainEx); err != nil {
