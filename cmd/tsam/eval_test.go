@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tsamgo/tsam/sharpness"
+)
+
+var (
+	evalRunOnce sync.Once
+	evalRunDir  string
+	evalRunErr  string
+)
+
+// trainedRun trains a tiny ERM run on MNIST once per test binary and returns a fresh copy of
+// its folder under dir, so each test may damage or extend its own copy.
+func trainedRun(t *testing.T, dir, name string) string {
+	t.Helper()
+	evalRunOnce.Do(func() {
+		base, err := os.MkdirTemp("", "tsam-eval-test-")
+		if err != nil {
+			evalRunErr = err.Error()
+			return
+		}
+		evalRunDir = filepath.Join(base, "run")
+		var stdout, stderr bytes.Buffer
+		args := []string{"train", "-method", "erm", "-epochs", "1", "-subset", "128", "-batch", "32", "-max-steps", "2", "-out", evalRunDir}
+		if code := runMain(args, &stdout, &stderr); code != 0 {
+			evalRunErr = stderr.String()
+		}
+	})
+	if evalRunErr != "" {
+		t.Fatalf("training the fixture run failed: %s", evalRunErr)
+	}
+	dst := filepath.Join(dir, name)
+	if err := os.CopyFS(dst, os.DirFS(evalRunDir)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if evalRunDir != "" {
+		os.RemoveAll(filepath.Dir(evalRunDir))
+	}
+	os.Exit(code)
+}
+
+// evalFast keeps every measurement but makes it cheap.
+var evalFast = []string{"-train-examples", "16", "-test-examples", "16", "-batch", "16", "-m", "2",
+	"-deltas", "0.01,0.05", "-k", "2", "-lanczos-steps", "4", "-sam-steps", "1", "-samples", "2"}
+
+// TestEvalWritesResults measures two copies of one run: every file is written, the table is
+// printed, and identical weights with one seed give identical numbers.
+func TestEvalWritesResults(t *testing.T) {
+	tmp := t.TempDir()
+	a, b := trainedRun(t, tmp, "a"), trainedRun(t, tmp, "b")
+	out := filepath.Join(tmp, "report")
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"eval", "-run", a + "," + b, "-out", out}, evalFast...)
+	if code := runMain(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"training loss", "test loss", "| a (erm) |", "| b (erm) |", "Hessian top-2"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep sharpness.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2 {
+		t.Fatalf("%d runs in eval.json", len(rep.Runs))
+	}
+	ra, rb := rep.Runs[0], rep.Runs[1]
+	if ra.Flatness == nil || ra.Hessian == nil || ra.TrainObjectives == nil || ra.TestObjectives == nil {
+		t.Fatalf("missing measurements: %s", data)
+	}
+	if ra.TrainExamples != 16 || ra.TestExamples != 16 || len(ra.Flatness.Points) != 2 || len(ra.Hessian.Pairs) != 2 {
+		t.Errorf("sizes: %+v", ra)
+	}
+	if ra.Flatness.Points[1].Mean != rb.Flatness.Points[1].Mean || ra.Hessian.Pairs[0].Value != rb.Hessian.Pairs[0].Value ||
+		ra.TestObjectives.TSAM != rb.TestObjectives.TSAM {
+		t.Errorf("same weights and seed gave different numbers:\n%+v\n%+v", ra, rb)
+	}
+	if ra.TrainObjectives.ERM == ra.TestObjectives.ERM {
+		t.Errorf("train and test loss identical (%v): same data?", ra.TrainObjectives.ERM)
+	}
+	for _, name := range []string{"flatness.png", "hessian.png"} {
+		f, err := os.Open(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if md, err := os.ReadFile(filepath.Join(out, "table3.md")); err != nil || !strings.Contains(string(md), "| a (erm) |") {
+		t.Errorf("table3.md: %v %q", err, md)
+	}
+}
+
+// TestEvalBadInput: bad flags, missing runs and a damaged checkpoint exit with status 2 and
+// a message naming the problem, and leave existing results untouched.
+func TestEvalBadInput(t *testing.T) {
+	tmp := t.TempDir()
+	good := trainedRun(t, tmp, "good")
+	damaged := trainedRun(t, tmp, "damaged")
+	bins, _ := filepath.Glob(filepath.Join(damaged, "checkpoint", "*.json"))
+	if len(bins) == 0 {
+		t.Fatal("fixture run has no checkpoint json")
+	}
+	for _, f := range bins {
+		if err := os.WriteFile(f, []byte("{not json"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	truncated := trainedRun(t, tmp, "truncated")
+	bins, _ = filepath.Glob(filepath.Join(truncated, "checkpoint", "*.bin"))
+	for _, f := range bins {
+		if err := os.Truncate(f, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := []byte("previous results\n")
+	for _, d := range []string{good, damaged, truncated} {
+		if err := os.WriteFile(filepath.Join(d, "eval.json"), old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(tmp, "a-file")
+	os.WriteFile(file, nil, 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "-run"},
+		{[]string{"-run", filepath.Join(tmp, "missing")}, "-run"},
+		{[]string{"-run", file}, "-run"},
+		{[]string{"-run", damaged}, "checkpoint"},
+		{[]string{"-run", truncated}, "checkpoint"},
+		{[]string{"-run", good, "-m", "0"}, "-m"},
+		{[]string{"-run", good, "-deltas", "0.01,x"}, "deltas"},
+		{[]string{"-run", good, "-deltas", "-0.1"}, "-deltas"},
+		{[]string{"-run", good, "-k", "0"}, "-k"},
+		{[]string{"-run", good, "-k", "5", "-lanczos-steps", "3"}, "-lanczos-steps"},
+		{[]string{"-run", good, "-tol", "0"}, "-tol"},
+		{[]string{"-run", good, "-rho", "-1"}, "-rho"},
+		{[]string{"-run", good, "-tilt", "NaN"}, "-tilt"},
+		{[]string{"-run", good, "-skip", "hessian,bogus"}, "bogus"},
+		{[]string{"-run", good, "-skip", "flatness,hessian,objectives"}, "-skip"},
+		{[]string{"-run", good, "-run", damaged}, "-out"},
+		{[]string{"-run", good, "-out", file}, "-out"},
+		{[]string{"-run", good, "-train-examples", "0"}, "-train-examples"},
+		{[]string{"-run", good, "-batch", "0"}, "-batch"},
+		{[]string{"-run", good, "-bogus"}, "bogus"},
+		{[]string{"-run", good, "extra"}, "extra"},
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		code := runMain(append([]string{"eval"}, c.args...), &stdout, &stderr)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2 (stderr %q)", c.args, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: error %q does not mention %q", c.args, stderr.String(), c.want)
+		}
+	}
+	for _, d := range []string{good, damaged, truncated} {
+		if got, _ := os.ReadFile(filepath.Join(d, "eval.json")); !bytes.Equal(got, old) {
+			t.Errorf("%s/eval.json was changed to %q", d, got)
+		}
+		for _, f := range []string{"flatness.png", "hessian.png", "table3.md"} {
+			if _, err := os.Stat(filepath.Join(d, f)); err == nil {
+				t.Errorf("%s/%s written by a failing eval", d, f)
+			}
+		}
+	}
+}
