@@ -63,5 +63,25 @@ func TestSST2Shared(t *testing.T) {
 		if f, ok := first[split]; ok && x.Sentences[0] != f {
 			t.Fatalf("%s: first sentence %q, want %q", split, x.Sentences[0], f)
 		}
+		if split == "train" {
+			checkSST2Vocab(t, x)
+		}
+	}
+}
+
+// checkSST2Vocab builds the tokenizer on SST-2's training split: 13,840 distinct words
+// (recorded once) plus the two reserved ids, and no sentence longer than 64 tokens.
+func checkSST2Vocab(t *testing.T, x *Text) {
+	tok, err := BuildTokenizer(x.Sentences, TokenizerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.VocabSize() != 13842 || tok.Vocab[2] != "the" {
+		t.Fatalf("SST-2 vocabulary: %d ids, most frequent word %q; want 13,842 and \"the\"", tok.VocabSize(), tok.Vocab[2])
+	}
+	for i, s := range x.Sentences {
+		if n := len(Tokenize(s)); n > 64 {
+			t.Fatalf("sentence %d has %d tokens, more than MaxLen 64", i, n)
+		}
 	}
 }
