@@ -4,7 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
@@ -172,5 +174,34 @@ func TestTScheduleFollowsTheGlobalStep(t *testing.T) {
 			got = append(got, st.T)
 		}
 		assertClose(t, tc.schedule+" t per step", got, tc.want, 1e-12)
+	}
+}
+
+func TestStandardNormalMoments(t *testing.T) {
+	// The both-halves Box–Muller draws: mean 0, variance 1, E z⁴ = 3, odd size handled.
+	const n = 200001
+	ctx := context.New()
+	ctx.SetParam(context.ParamInitialSeed, int64(12))
+	exec, err := context.NewExec(backendForTest(t), ctx, func(ctx *context.Context, g *Graph) *Node {
+		s := &step{ctx: ctx, g: g}
+		return s.standardNormal(shapes.Make(dtypes.Float64, n))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := out[0].Value().([]float64)
+	var m1, m2, m4 float64
+	for _, v := range z {
+		m1 += v
+		m2 += v * v
+		m4 += v * v * v * v
+	}
+	m1, m2, m4 = m1/n, m2/n, m4/n
+	if math.Abs(m1) > 0.01 || math.Abs(m2-1) > 0.015 || math.Abs(m4-3) > 0.1 {
+		t.Errorf("moments of %d draws: mean %.4f var %.4f fourth %.4f, want 0, 1, 3", n, m1, m2, m4)
 	}
 }

@@ -117,9 +117,28 @@ func (s *step) eval(eps vec, wantGrad bool) (*Node, vec) {
 func (s *step) gaussian(std float64) vec {
 	out := make(vec, len(s.vars))
 	for i, v := range s.vars {
-		out[i] = MulScalar(s.ctx.RandomNormal(s.g, v.Shape()), std)
+		out[i] = MulScalar(s.standardNormal(v.Shape()), std)
 	}
 	return out
+}
+
+// standardNormal draws N(0, 1) values by the Box–Muller transform using both of its outputs
+// (r·cos φ and r·sin φ of one pair of uniforms). graph.RandomNormal keeps only the cosine,
+// spending two uniforms, a log, a square root and a cosine per value; on the pure-Go backend
+// the noise of a large model was most of a TSAM step's overhead, and this halves it.
+func (s *step) standardNormal(shape shapes.Shape) *Node {
+	dtype := shape.DType
+	n := shape.Size()
+	m := (n + 1) / 2
+	u := s.ctx.RandomUniform(s.g, shapes.Make(dtype, 2, m))
+	// 1−u lies in (0, 1]: its log is finite.
+	radius := Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2))
+	angle := MulScalar(SliceAxis(u, 0, AxisElem(1)), 2*math.Pi)
+	z := Reshape(Concatenate([]*Node{Mul(radius, Cos(angle)), Mul(radius, Sin(angle))}, 1), 2*m)
+	if 2*m != n {
+		z = Slice(z, AxisRange(0, n))
+	}
+	return Reshape(z, shape.Dimensions...)
 }
 
 // randomStart draws the practical sampler's z: Gaussian with E‖z‖² = r², its norm clipped
