@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -44,7 +45,7 @@ func (v CIFARVariant) numClasses() int {
 
 // ReadCIFARBinary decodes the records of one CIFAR binary batch (the bytes of e.g.
 // data_batch_1.bin) and appends them to m, converting the channel-major pixels to
-// channels-last. name (the file path) appears in every error.
+// channels-last. name (the file path) appears in every error; on error m is unchanged.
 func ReadCIFARBinary(b []byte, v CIFARVariant, name string, m *Images) error {
 	rec := v.labelBytes() + cifarImageSize
 	if len(b) == 0 {
@@ -56,6 +57,8 @@ func ReadCIFARBinary(b []byte, v CIFARVariant, name string, m *Images) error {
 	}
 	n := len(b) / rec
 	k := v.numClasses()
+	// Fill local slices and commit them only on success, so an error leaves m unchanged.
+	x, y := slices.Grow(m.X, n*cifarImageSize), slices.Grow(m.Y, n)
 	for i := range n {
 		r := b[i*rec : (i+1)*rec]
 		label := int(r[v.labelBytes()-1])
@@ -63,18 +66,18 @@ func ReadCIFARBinary(b []byte, v CIFARVariant, name string, m *Images) error {
 			return fmt.Errorf("%s: record %d has label %d, outside [0,%d): not a CIFAR-%d file", name, i, label, k, k)
 		}
 		pix := r[v.labelBytes():]
-		base := len(m.X)
-		m.X = append(m.X, make([]float32, cifarImageSize)...)
-		img := m.X[base:]
+		base := len(x)
+		x = x[:base+cifarImageSize]
+		img := x[base:]
 		for c := range 3 {
 			plane := pix[c*cifarSide*cifarSide : (c+1)*cifarSide*cifarSide]
 			for p, px := range plane {
 				img[p*3+c] = float32(px) / 255
 			}
 		}
-		m.Y = append(m.Y, int32(label))
+		y = append(y, int32(label))
 	}
-	m.N += n
+	m.X, m.Y, m.N = x, y, m.N+n
 	return nil
 }
 

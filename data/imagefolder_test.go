@@ -137,6 +137,12 @@ func TestImageFolderErrors(t *testing.T) {
 	_, err = ImageFolder(dir, "train")
 	wantErr(t, err, filepath.Join("train", "empty"), "no .jpg")
 
+	if err := os.MkdirAll(filepath.Join(dir, "empty-split"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ImageFolder(dir, "empty-split")
+	wantErr(t, err, "empty-split", "no class folder with images")
+
 	_, err = ImageFolder(dir, "valid")
 	wantErr(t, err, "no split folder \"valid\"", "test", "train")
 
