@@ -3,6 +3,7 @@ package sam
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,4 +152,34 @@ func TestAdamBase(t *testing.T) {
 		want[i] = r.theta0[i] - lr*math.Copysign(1, g[i])
 	}
 	assertClose(t, "θ after one SAM+Adam step", r.theta1, want, 1e-5)
+}
+
+func TestStatMetricsReportTheStepStatistics(t *testing.T) {
+	p := newLinProblem()
+	cfg := linConfig(TSAM)
+	cfg.S, cfg.R, cfg.T = 3, 0.5, 4
+	opt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	trainer := NewTrainer(backendForTest(t), ctx, p.modelFn(&probes{}), p.lossFn, opt, StatMetrics(), nil)
+	out, err := trainer.TrainStep(nil, []*tensors.Tensor{tensors.FromValue(p.X)}, []*tensors.Tensor{tensors.FromValue(p.y)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxOf := func(xs []float64) float64 { return slices.Max(xs) }
+	want := []float64{st.LossClean, maxOf(st.Losses), maxOf(st.Weights), st.ESS, st.HMCAccept, float64(st.GradEvals), st.T}
+	got := make([]float64, len(want))
+	for i := range want {
+		got[i] = out[len(out)-len(want)+i].Value().(float64)
+	}
+	assertClose(t, "stat metrics", got, want, 1e-12)
+	if st.GradEvals != 6 || st.T != 4 {
+		t.Errorf("stats: %+v", st)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
 )
 
 // StatsScope is the absolute context scope of the per-step statistics variables. After each
@@ -143,4 +144,38 @@ func floats(t *tensors.Tensor) ([]float64, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("sam: statistic of dtype %s is not float32 or float64", t.DType())
+}
+
+// StatMetrics returns train metrics that report this step's scalar statistics in the
+// trainer's per-step metric outputs (after the trainer's own loss metrics), in this order:
+// loss at θ ("θ-loss"), largest perturbed loss ("max ε-loss"), largest weight ("max w"),
+// effective sample size ("ess"), HMC acceptance rate ("accept"), gradient evaluations
+// ("evals") and t ("t"). Pass them as trainMetrics to NewTrainer; they read the StatsScope
+// variables the optimizer sets in the same graph. The vectors (losses, weights) are read
+// with ReadStats.
+func StatMetrics() []metrics.Interface {
+	stat := func(name, short, variable string, reduce func(*Node) *Node) metrics.Interface {
+		return metrics.NewBaseMetric(name, short, "sam", func(ctx *context.Context, _, predictions []*Node) *Node {
+			g := predictions[0].Graph()
+			v := ctx.GetVariableByScopeAndName(StatsScope, variable)
+			if v == nil {
+				panic(fmt.Errorf("sam.StatMetrics: no %s statistic: use them as train metrics of a sam.NewTrainer trainer", variable))
+			}
+			value := v.ValueGraph(g)
+			if reduce != nil {
+				value = reduce(value)
+			}
+			return value
+		}, nil)
+	}
+	maxOf := func(x *Node) *Node { return ReduceAllMax(x) }
+	return []metrics.Interface{
+		stat("Loss at θ", "θ-loss", "loss_clean", nil),
+		stat("Largest perturbed loss", "max ε-loss", "losses", maxOf),
+		stat("Largest tilted weight", "max w", "weights", maxOf),
+		stat("Effective sample size", "ess", "ess", nil),
+		stat("HMC acceptance rate", "accept", "hmc_accept", nil),
+		stat("Gradient evaluations", "evals", "grad_evals", nil),
+		stat("Tilt t", "t", "t", nil),
+	}
 }
