@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tsamgo/tsam/sam"
 )
 
 // Config is everything that defines one training run. It is stored in the run folder
@@ -18,7 +20,7 @@ type Config struct {
 	Data string `json:"data"`
 	// DataDir holds the data set files; empty means the built-in location (see LocateData).
 	DataDir string `json:"data_dir"`
-	// Model names the network: "mlp" (784-256-256-10, ReLU).
+	// Model names the network: any image model of models.New (mlp, cnn, resnet20, ...).
 	Model string `json:"model"`
 	// Method is the optimizer family: one of Methods.
 	Method string `json:"method"`
@@ -32,6 +34,7 @@ type Config struct {
 	Sampler   string  `json:"sampler"`    // TSAM sampler: practical, hmc or naive
 	TSchedule string  `json:"t_schedule"` // constant, linear-up or linear-down
 	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ
+	HMCSteps  int     `json:"hmc_steps"`  // Euler steps N of the HMC sampler
 
 	// Base optimizer: SGD with momentum and weight decay (the paper's choice).
 	LR             float64 `json:"lr"`
@@ -84,33 +87,33 @@ var Samplers = []string{"practical", "hmc", "naive"}
 // TSchedules lists the schedules of the tilt t over training (paper Fig. 8).
 var TSchedules = []string{"constant", "linear-up", "linear-down"}
 
-// Models lists the models a run can build.
-var Models = []string{"mlp"}
-
 // DataSets lists the data sets a run can load.
 var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder"}
 
-// DefaultConfig is the configuration of `tsam train` without flags: TSAM on MNIST with a
-// small MLP, sized to finish in a few minutes on two CPU cores.
+// DefaultConfig is the configuration of `tsam train` without flags: TSAM with the paper's
+// hyperparameters (sam.DefaultConfig) on MNIST with an MLP, sized to finish in a few
+// minutes on two CPU cores.
 func DefaultConfig() Config {
+	sc := sam.DefaultConfig(sam.TSAM)
 	return Config{
 		Data:            "mnist",
-		Model:           "mlp",
+		Model:           "mlp-256",
 		Method:          "tsam",
-		T:               20,
-		S:               3,
-		Rho:             0.05,
+		T:               sc.T,
+		S:               sc.S,
+		Rho:             sc.Rho,
 		Delta:           -1,
-		R:               0,
-		Sampler:         "practical",
+		R:               sc.R,
+		Sampler:         sc.Sampler,
 		TSchedule:       "constant",
-		Lambda:          0.5,
+		Lambda:          sc.PGNLambda,
+		HMCSteps:        sc.HMCSteps,
 		LR:              0.05,
-		Momentum:        0.9,
-		WeightDecay:     5e-4,
-		LabelSmoothing:  0,
+		Momentum:        sc.Momentum,
+		WeightDecay:     sc.WeightDecay,
+		LabelSmoothing:  sc.LabelSmoothing,
 		Epochs:          3,
-		Batch:           64,
+		Batch:           128,
 		Seed:            1,
 		Val:             0.1,
 		CheckpointEvery: Duration(2 * time.Minute),
@@ -155,7 +158,6 @@ func (c Config) EffectiveDelta() float64 {
 func (c Config) Validate() error {
 	checks := []func() error{
 		func() error { return oneOf("data", c.Data, DataSets) },
-		func() error { return oneOf("model", c.Model, Models) },
 		func() error { return oneOf("method", c.Method, Methods) },
 		func() error { return oneOf("sampler", c.Sampler, Samplers) },
 		func() error { return oneOf("t-schedule", c.TSchedule, TSchedules) },
@@ -165,6 +167,7 @@ func (c Config) Validate() error {
 		func() error { return finiteAtLeast("r", c.R, 0) },
 		func() error { return c.validateDelta() },
 		func() error { return inRange("lambda", c.Lambda, 0, 1) },
+		func() error { return intAtLeast("hmc-steps", c.HMCSteps, 1) },
 		func() error { return positive("lr", c.LR) },
 		func() error { return inRange("momentum", c.Momentum, 0, 0.9999) },
 		func() error { return finiteAtLeast("weight-decay", c.WeightDecay, 0) },
@@ -187,7 +190,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return validateMethod(c)
 }
 
 func (c Config) validateDelta() error {

@@ -1,30 +1,98 @@
 package run
 
 import (
+	"math"
+
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/tsamgo/tsam/sam"
 )
 
-// trainerParts is what a method hands to the training loop.
-type trainerParts struct {
-	trainer *train.Trainer
-	// statNames names the per-step statistics that follow the trainer's built-in train
-	// metrics (loss, moving averages) and the accuracy, in the metrics of each step.
-	statNames []string
+// samConfig translates a run's configuration into the sam package's, for a run of
+// fullSteps optimizer steps (the length the linear t schedules stretch over).
+func samConfig(cfg Config, fullSteps int) sam.Config {
+	sc := sam.DefaultConfig(sam.Method(cfg.Method))
+	sc.Rho, sc.S, sc.T, sc.R = cfg.Rho, cfg.S, cfg.T, cfg.R
+	sc.DeltaRatio = 0.5
+	if cfg.T > 0 && cfg.Delta >= 0 {
+		sc.DeltaRatio = cfg.Delta / cfg.T
+	}
+	sc.TSchedule = map[string]string{"constant": sam.ScheduleConstant, "linear-up": sam.ScheduleIncrease,
+		"linear-down": sam.ScheduleDecrease}[cfg.TSchedule]
+	sc.TotalSteps = fullSteps
+	sc.Sampler = cfg.Sampler
+	sc.HMCSteps = cfg.HMCSteps
+	sc.PGNLambda = cfg.Lambda
+	sc.LearningRate, sc.Momentum, sc.WeightDecay = cfg.LR, cfg.Momentum, cfg.WeightDecay
+	sc.LabelSmoothing = cfg.LabelSmoothing
+	return sc
 }
 
-// buildTrainer builds the GoMLX trainer of cfg's method. Stand-in until the sam package
-// lands: ERM with plain SGD.
-func buildTrainer(cfg Config, backend backends.Backend, ctx *context.Context, model train.ModelFn, loss train.LossFn) (*trainerParts, error) {
-	if cfg.Method != "erm" {
-		return nil, inputErrorf("method", "%q needs the sam package, which this build does not have yet; use -method erm", cfg.Method)
+// plannedSteps is the number of optimizer steps of a complete run: Epochs passes over the
+// training set, except for ESAM1, which runs SAM for as many steps as spend the gradient
+// budget of TSAM with the run's settings for Epochs passes (SPEC §4).
+func plannedSteps(cfg Config, stepsPerEpoch int) int {
+	steps := cfg.Epochs * stepsPerEpoch
+	if cfg.Method == "esam1" {
+		ref := cfg
+		ref.Method = "tsam"
+		return sam.ESAM1Steps(samConfig(ref, steps), steps)
 	}
-	opt := optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LR).Done()
-	t := train.NewTrainer(backend, ctx, model, loss, opt,
+	return steps
+}
+
+// validateMethod checks the method's hyperparameters with the sam package, as an
+// *InputError naming -method (the sam package names the field at fault).
+func validateMethod(cfg Config) error {
+	if err := samConfig(cfg, max(1, cfg.Epochs)).Validate(); err != nil {
+		return inputErrorf("method", "%v", err)
+	}
+	return nil
+}
+
+// buildTrainer builds the GoMLX trainer of cfg's method: a sam.Optimizer (every method,
+// ERM included, goes through it, so all record the same per-step statistics).
+func buildTrainer(cfg Config, fullSteps int, backend backends.Backend, ctx *context.Context, model train.ModelFn) (*train.Trainer, error) {
+	opt, err := sam.New(samConfig(cfg, fullSteps))
+	if err != nil {
+		return nil, inputErrorf("method", "%v", err)
+	}
+	return sam.NewTrainer(backend, ctx, model, opt.Loss(), opt,
 		[]metrics.Interface{metrics.NewMovingAverageSparseCategoricalAccuracy("Moving Average Accuracy", "~acc", 0.01)},
-		[]metrics.Interface{metrics.NewSparseCategoricalAccuracy("Mean Accuracy", "#acc")})
-	return &trainerParts{trainer: t}, nil
+		[]metrics.Interface{metrics.NewSparseCategoricalAccuracy("Mean Accuracy", "#acc")}), nil
+}
+
+// lossFn is the training loss of cfg: cross-entropy with its label smoothing.
+func lossFn(cfg Config) (train.LossFn, error) {
+	l, err := sam.SmoothedCrossEntropy(cfg.LabelSmoothing)
+	if err != nil {
+		return nil, inputErrorf("label-smoothing", "%v", err)
+	}
+	return l, nil
+}
+
+// stepStats reads the sam statistics of the last step: the loss at θ, the mean and largest
+// loss at θ+ε_j, the largest and smallest tilted weight, the effective sample size, the
+// HMC acceptance rate, gradient evaluations and t. Nothing when no statistics exist.
+func stepStats(ctx *context.Context) map[string]float64 {
+	st, err := sam.ReadStats(ctx)
+	if err != nil || len(st.Losses) == 0 {
+		return nil
+	}
+	mean, lmax := 0.0, math.Inf(-1)
+	for _, l := range st.Losses {
+		mean += l / float64(len(st.Losses))
+		lmax = math.Max(lmax, l)
+	}
+	wmax, wmin := math.Inf(-1), math.Inf(1)
+	for _, w := range st.Weights {
+		wmax, wmin = math.Max(wmax, w), math.Min(wmin, w)
+	}
+	return map[string]float64{
+		"loss_clean": st.LossClean, "loss_perturbed_mean": mean, "loss_perturbed_max": lmax,
+		"weight_max": wmax, "weight_min": wmin, "ess": st.ESS, "hmc_accept": st.HMCAccept,
+		"grad_evals": float64(st.GradEvals), "t": st.T,
+	}
 }

@@ -1,46 +1,46 @@
 package run
 
 import (
-	"fmt"
+	"strconv"
+	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/layers"
-	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/tsamgo/tsam/models"
 )
 
-// modelFn returns the GoMLX model function of cfg for inputs with numClasses classes.
-// Stand-in until the models package lands: the MLP 784-256-256-10 with ReLU.
+// modelFn returns the GoMLX model function named by cfg.Model for numClasses classes:
+// any name of models.New, or "mlp-W1-W2-..." for an MLP with hidden layers of widths
+// W1, W2, ... (models.MLP; the default run's "mlp-256" trains fast on two cores).
+// Failures are *InputError for -model.
 func modelFn(cfg Config, numClasses int) (train.ModelFn, error) {
-	switch cfg.Model {
-	case "mlp":
-		return func(ctx *context.Context, _ any, inputs []*graph.Node) []*graph.Node {
-			x := inputs[0]
-			x = graph.Reshape(x, x.Shape().Dimensions[0], -1)
-			for i, width := range []int{256, 256} {
-				x = layers.DenseWithBias(ctx.In(fmt.Sprintf("dense%d", i)), x, width)
-				x = activations.Relu(x)
-			}
-			return []*graph.Node{layers.DenseWithBias(ctx.In("logits"), x, numClasses)}
-		}, nil
+	if widths, ok, err := mlpWidths(cfg.Model); ok {
+		if err != nil {
+			return nil, err
+		}
+		return models.MLP(models.MLPConfig{NumClasses: numClasses, Hidden: widths}), nil
 	}
-	return nil, inputErrorf("model", "unknown model %q: choose one of %v", cfg.Model, Models)
+	if models.IsText(cfg.Model) {
+		return nil, inputErrorf("model", "%s is a text model; tsam train supports image data sets so far", cfg.Model)
+	}
+	m, err := models.New(cfg.Model, models.Options{NumClasses: numClasses})
+	if err != nil {
+		return nil, inputErrorf("model", "%v; or mlp-W1-W2-... for an MLP with hidden widths W1, W2, ...", err)
+	}
+	return m, nil
 }
 
-// lossFn returns the mean cross-entropy of the logits, with label smoothing ls: the target
-// is (1−ls)·onehot + ls/K.
-func lossFn(ls float64) train.LossFn {
-	if ls == 0 {
-		return losses.SparseCategoricalCrossEntropyLogits
+// mlpWidths parses "mlp-W1-W2-...": ok reports whether name has that form.
+func mlpWidths(name string) (widths []int, ok bool, err error) {
+	rest, ok := strings.CutPrefix(name, "mlp-")
+	if !ok {
+		return nil, false, nil
 	}
-	return func(labels, logits []*graph.Node) *graph.Node {
-		l := logits[0]
-		k := l.Shape().Dimensions[l.Rank()-1]
-		y := graph.Reshape(labels[0], labels[0].Shape().Dimensions[0])
-		target := graph.OneHot(y, k, l.DType())
-		target = graph.AddScalar(graph.MulScalar(target, 1-ls), ls/float64(k))
-		return losses.CategoricalCrossEntropyLogits([]*graph.Node{target}, logits)
+	for _, part := range strings.Split(rest, "-") {
+		w, convErr := strconv.Atoi(part)
+		if convErr != nil || w < 1 {
+			return nil, true, inputErrorf("model", "%q: each hidden width of mlp-W1-W2-... must be a positive integer, e.g. mlp-256 or mlp-512-512", name)
+		}
+		widths = append(widths, w)
 	}
+	return widths, true, nil
 }

@@ -103,7 +103,9 @@ func Open(dir string) (*Run, error) {
 	if r.Model, err = modelFn(cfg, data.train.classes); err != nil {
 		return nil, err
 	}
-	r.Loss = lossFn(cfg.LabelSmoothing)
+	if r.Loss, err = lossFn(cfg); err != nil {
+		return nil, err
+	}
 	r.Train = &evalBatches{ex: data.train, batch: evalBatch}
 	r.Test = &evalBatches{ex: data.test, batch: evalBatch}
 	r.NumTrain, r.NumTest = data.train.n(), data.test.n()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/tsamgo/tsam/backend"
 )
 
 // Summary is summary.json: what a finished (or -max-steps) run was and what it reached.
@@ -57,9 +58,9 @@ func ReadSummary(dir string) (*Summary, error) {
 	return &s, nil
 }
 
-func newSummary(cfg Config, ms []EpochMetrics, prev *Summary, backend backends.Backend, wall float64, steps, total, full int) *Summary {
+func newSummary(cfg Config, ms []EpochMetrics, prev *Summary, be backends.Backend, wall float64, steps, total, full int) *Summary {
 	s := &Summary{Config: cfg, Steps: steps, TotalSteps: total, WallSeconds: wall,
-		Versions: versions(), Backend: backend.Name() + ": " + backend.Description(), FinishedAt: time.Now().UTC(), Sessions: 1}
+		Versions: versions(), Backend: backend.Describe(be), FinishedAt: time.Now().UTC(), Sessions: 1}
 	s.Complete = steps >= full
 	if prev != nil {
 		s.Sessions = prev.Sessions + 1

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/backend"
 	"github.com/tsamgo/tsam/internal/atomicfile"
 )
 
@@ -46,7 +46,7 @@ type session struct {
 	data       *splits
 	ds         *trainBatches
 	trainer    *train.Trainer
-	statNames  []string
+	ctx        *context.Context
 	saver      *saver
 	metrics    []EpochMetrics
 	summary    *Summary
@@ -54,7 +54,8 @@ type session struct {
 	prevWall   float64 // training wall time of earlier sessions of this run
 	lastSave   time.Time
 	acc        epochAccumulator
-	totalSteps int
+	totalSteps int // steps this run goes to: fullSteps, or MaxSteps if smaller
+	fullSteps  int // steps of the complete run (see plannedSteps)
 }
 
 // epochAccumulator sums per-step values over the steps of the current epoch.
@@ -153,12 +154,10 @@ func ReadConfig(dir string) (Config, error) {
 	return cfg, nil
 }
 
-// newBackend returns the GoMLX backend named by the configuration.
+// newBackend returns the GoMLX backend named by the configuration (see backend.FromFlag:
+// "" means $GOMLX_BACKEND or the project's CPU backend).
 func newBackend(name string) (backends.Backend, error) {
-	if name == "" {
-		name = "ops_sequential"
-	}
-	b, err := simplego.New(name)
+	b, err := backend.FromFlag(name)
 	if err != nil {
 		return nil, inputErrorf("backend", "%v", err)
 	}
@@ -192,7 +191,13 @@ func (s *session) run(opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	parts, err := buildTrainer(s.cfg, backend, ctx, model, lossFn(s.cfg.LabelSmoothing))
+	spe := s.ds0().stepsPerEpoch()
+	s.fullSteps = plannedSteps(s.cfg, spe)
+	s.totalSteps = s.fullSteps
+	if s.cfg.MaxSteps > 0 {
+		s.totalSteps = min(s.totalSteps, s.cfg.MaxSteps)
+	}
+	trainer, err := buildTrainer(s.cfg, s.fullSteps, backend, ctx, model)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +210,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 			return nil, err
 		}
 	}
-	s.trainer, s.statNames = parts.trainer, parts.statNames
+	s.trainer, s.ctx = trainer, ctx
 	if s.saver, err = newSaver(ctx, s.dir); err != nil {
 		return nil, err
 	}
@@ -236,11 +241,7 @@ func (s *session) initFolder(opts Options, resumed bool) error {
 }
 
 func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error) {
-	spe := s.ds0().stepsPerEpoch()
-	s.totalSteps = s.cfg.Epochs * spe
-	if s.cfg.MaxSteps > 0 {
-		s.totalSteps = min(s.totalSteps, s.cfg.MaxSteps)
-	}
+	spe := s.ds.stepsPerEpoch()
 	loop := train.NewLoop(s.trainer)
 	start := loop.LoopStep
 	s.ds.seek(start)
@@ -310,9 +311,8 @@ func (s *session) accumulate(loop *train.Loop, stepMetrics []*tensors.Tensor) {
 	if n := len(loop.TrainStepDurations); n > 0 {
 		a.stepTime += loop.TrainStepDurations[n-1]
 	}
-	first := len(stepMetrics) - len(s.statNames)
-	for i, name := range s.statNames {
-		a.stats[name] += scalar(stepMetrics[first+i])
+	for name, v := range stepStats(s.ctx) {
+		a.stats[name] += v
 	}
 }
 
@@ -409,6 +409,6 @@ func (s *session) finish(backend backends.Backend, step int) error {
 			return err
 		}
 	}
-	s.summary = newSummary(s.cfg, s.metrics, s.summary, backend, s.prevWall+time.Since(s.started).Seconds(), step, s.totalSteps, s.cfg.Epochs*s.ds.stepsPerEpoch())
+	s.summary = newSummary(s.cfg, s.metrics, s.summary, backend, s.prevWall+time.Since(s.started).Seconds(), step, s.totalSteps, s.fullSteps)
 	return atomicfile.WriteJSON(filepath.Join(s.dir, SummaryFile), s.summary)
 }

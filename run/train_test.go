@@ -6,10 +6,11 @@ import (
 	"testing"
 )
 
-// smallConfig is a run of a few dozen steps on a small MNIST subset.
+// smallConfig is a TSAM run (random starts, so the context RNG matters) of 20 steps on a
+// small MNIST subset.
 func smallConfig() Config {
 	cfg := DefaultConfig()
-	cfg.Method = "erm"
+	cfg.S = 2
 	cfg.Subset = 320
 	cfg.Val = 0.01
 	cfg.Batch = 32

@@ -34,9 +34,9 @@ type trainFlags struct {
 
 // bindTrainFlags defines tsam train's flags on fs, writing into cfg and tf.
 func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist or fashion-mnist")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100 or imagefolder")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder with the data set files (default: the built-in location)")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit ...")
 	fs.StringVar(&cfg.Method, "method", cfg.Method, "erm, sam, asam, esam1, esam2, pgn, rsam or tsam")
 	fs.Float64Var(&cfg.T, "t", cfg.T, "TSAM tilt t ≥ 0")
 	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
@@ -46,6 +46,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.StringVar(&cfg.Sampler, "sampler", cfg.Sampler, "TSAM sampler: practical, hmc or naive")
 	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
+	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: Euler steps N per sample")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant)")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum of the base SGD optimizer")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay of the base optimizer")
