@@ -46,7 +46,8 @@ type BenchRow struct {
 func (r BenchRow) Overhead() float64 { return r.TimeRatio / r.EvalRatio }
 
 // DefaultBenchCases are the table: ERM, SAM, TSAM s = 3 and 5 (practical sampler)
-// and TSAM with HMC N = 2 (s = 3), each from DefaultConfig.
+// and TSAM with HMC N = 2 (s = 3), each from DefaultConfig, plus PGN and ESAM2, whose extra
+// passes draw no random noise (they separate the cost of the passes from that of the noise).
 func DefaultBenchCases() []BenchCase {
 	tsam3 := DefaultConfig(TSAM)
 	tsam5 := tsam3
@@ -59,6 +60,9 @@ func DefaultBenchCases() []BenchCase {
 		{"tsam s=3", tsam3},
 		{"tsam s=5", tsam5},
 		{"tsam hmc N=2 s=3", hmc},
+		// Diagnostics: extra passes without any random noise.
+		{"pgn", DefaultConfig(PGN)},
+		{"esam2", DefaultConfig(ESAM2)},
 	}
 }
 
