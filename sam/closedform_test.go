@@ -324,3 +324,28 @@ func TestSGDMomentumAndWeightDecay(t *testing.T) {
 	got := runLinSteps(t, p, cfg, 2)
 	assertClose(t, "θ after two SGD steps", got, th2, 1e-9)
 }
+
+func TestHMCKeepsThePerturbationInTheBall(t *testing.T) {
+	p := newLinProblem()
+	cfg := linConfig(TSAM)
+	cfg.Sampler, cfg.S, cfg.HMCSteps, cfg.Mu = SamplerHMC, 3, 3, MuBall
+	cfg.HMCSigma, cfg.HMCBeta = 0.2, 0.5 // steps far longer than ρ: only the projection keeps ε inside
+	r := runLinStep(t, p, cfg, 2)
+	if len(r.calls) != 1+cfg.S*(cfg.HMCSteps+1) {
+		t.Fatalf("%d model calls, want %d", len(r.calls), 1+cfg.S*(cfg.HMCSteps+1))
+	}
+	onSphere := 0
+	for k, c := range r.calls[1:] {
+		n := norm(sub(c, r.theta0))
+		if n > cfg.Rho*(1+1e-9) {
+			t.Fatalf("pass %d at ‖ε‖ = %g > ρ = %g", k, n, cfg.Rho)
+		}
+		if n > cfg.Rho*(1-1e-9) {
+			onSphere++
+		}
+	}
+	if onSphere == 0 {
+		t.Error("no HMC step reached the ball's boundary: the test does not exercise the projection")
+	}
+	checkBudget(t, cfg, r)
+}

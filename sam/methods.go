@@ -166,10 +166,7 @@ func (s *step) tsamHMC() vec {
 // accepted point, 1 (accepted) or 0 (rejected), and the log of the Metropolis ratio.
 func (s *step) hmcSample(delta *Node) (loss *Node, grad vec, accepted *Node, logRatio *Node) {
 	sigma, beta := s.cfg.HMCSigma, s.cfg.HMCBeta
-	eps0 := s.sampleMu()
-	if s.cfg.Mu == MuBall {
-		eps0 = eps0.projectBall(s.cfg.Rho, s.dtype)
-	}
+	eps0 := s.sampleMu() // inside the ball by construction when µ is the ball
 	p0 := s.gaussian(sigma)
 	loss0, grad0 := s.eval(eps0, true)
 	eps, p := eps0, p0
