@@ -172,7 +172,7 @@ func newContext(cfg Config) *context.Context {
 }
 
 func (s *session) run(opts Options) (*Summary, error) {
-	backend, err := newBackend(s.cfg.Backend)
+	be, err := newBackend(s.cfg.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 	if s.cfg.MaxSteps > 0 {
 		s.totalSteps = min(s.totalSteps, s.cfg.MaxSteps)
 	}
-	trainer, err := buildTrainer(s.cfg, s.fullSteps, backend, ctx, model)
+	trainer, err := buildTrainer(s.cfg, s.fullSteps, be, ctx, model)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +205,8 @@ func (s *session) run(opts Options) (*Summary, error) {
 	if err := s.initFolder(opts, resumed); err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(s.log, "training %s %s on %s into %s: %d steps of batch %d (%s)\n", s.cfg.Method, s.cfg.Model,
+		s.cfg.Data, s.dir, s.totalSteps, s.cfg.Batch, backend.Describe(be))
 	if !resumed {
 		if err := ctx.SetRNGStateFromSeed(s.cfg.Seed); err != nil {
 			return nil, err
@@ -214,7 +216,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 	if s.saver, err = newSaver(ctx, s.dir); err != nil {
 		return nil, err
 	}
-	return s.loop(backend, opts)
+	return s.loop(be, opts)
 }
 
 // initFolder clears a forced folder, writes the configuration and, on resume, drops

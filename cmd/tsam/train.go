@@ -74,7 +74,6 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	if isTerminal(stdout) {
 		opts.Progress = stdout
 	}
-	fmt.Fprintf(stdout, "tsam train: %s %s on %s into %s\n", cfg.Method, cfg.Model, cfg.Data, tf.out)
 	sum, err := run.Train(cfg, tf.out, opts)
 	if err != nil {
 		return asUsageError(err)

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tinyTrain is a run of two steps on 64 MNIST examples.
+var tinyTrain = []string{"-method", "erm", "-subset", "64", "-batch", "32", "-epochs", "1", "-val", "0.01", "-max-steps", "2"}
+
+// tsam runs the CLI in-process and returns its exit status, stdout and stderr.
+func tsamCLI(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := runMain(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestTrainBadFlags checks that each bad value exits with status 2, names its flag, and
+// creates no output folder.
+func TestTrainBadFlags(t *testing.T) {
+	cases := []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"-lr", "-1"}, "-lr"},
+		{[]string{"-lr", "NaN"}, "-lr"},
+		{[]string{"-method", "adamsam"}, "-method"},
+		{[]string{"-epochs", "0"}, "-epochs"},
+		{[]string{"-batch", "0"}, "-batch"},
+		{[]string{"-t", "4", "-delta", "5"}, "-delta"},
+		{[]string{"-s", "0"}, "-s"},
+		{[]string{"-noise", "1.5"}, "-noise"},
+		{[]string{"-val", "0.95"}, "-val"},
+		{[]string{"-sampler", "gibbs"}, "-sampler"},
+		{[]string{"-t-schedule", "cosine"}, "-t-schedule"},
+		{[]string{"-checkpoint-every", "0s"}, "-checkpoint-every"},
+		{[]string{"-model", "resnet21"}, "-model"},
+		{[]string{"-model", "mlp-0"}, "-model"},
+		{[]string{"-data", "imagenet"}, "-data"},
+		{[]string{"-backend", "tpu"}, "-backend"},
+		{[]string{"-subset", "100000"}, "-subset"},
+		{[]string{"-resume", "-force"}, "-force"},
+		{[]string{"-epochs", "two"}, "-epochs"},
+		{[]string{"stray"}, "stray"},
+	}
+	for _, c := range cases {
+		out := filepath.Join(t.TempDir(), "run")
+		args := append([]string{"train", "-out", out}, c.args...)
+		code, _, stderr := tsamCLI(args...)
+		if code != 2 || !strings.Contains(stderr, c.flag) {
+			t.Errorf("tsam %s: exit %d, stderr %q; want exit 2 naming %s", strings.Join(args, " "), code, stderr, c.flag)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("tsam %s created %s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+// TestTrainMissingDataset checks that a missing data set exits 2 with how to get it.
+func TestTrainMissingDataset(t *testing.T) {
+	empty := t.TempDir()
+	for _, c := range []struct{ data, hint string }{
+		{"mnist", "go mod download"},
+		{"fashion-mnist", "apt-get install dataset-fashion-mnist"},
+	} {
+		out := filepath.Join(t.TempDir(), "run")
+		code, _, stderr := tsamCLI(append([]string{"train", "-data", c.data, "-data-dir", empty, "-out", out}, tinyTrain...)...)
+		if code != 2 || !strings.Contains(stderr, "-data-dir") || !strings.Contains(stderr, c.hint) {
+			t.Errorf("%s from an empty folder: exit %d, stderr %q; want exit 2 naming -data-dir and %q", c.data, code, stderr, c.hint)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("a failed start created %s", out)
+		}
+	}
+}
+
+// TestTrainOutputFolderRules: a non-empty folder is refused without touching it, -force
+// replaces the run's files (and leaves others), -resume refuses changed hyperparameters,
+// and a damaged checkpoint is refused without touching anything.
+func TestTrainOutputFolderRules(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	os.MkdirAll(out, 0o755)
+	notes := filepath.Join(out, "notes.txt")
+	os.WriteFile(notes, []byte("mine"), 0o644)
+	code, _, stderr := tsamCLI(append([]string{"train", "-out", out}, tinyTrain...)...)
+	if code != 2 || !strings.Contains(stderr, "-out") || !strings.Contains(stderr, "not empty") {
+		t.Fatalf("non-empty -out: exit %d, stderr %q; want exit 2 saying it is not empty", code, stderr)
+	}
+	if code, _, stderr = tsamCLI(append([]string{"train", "-force", "-out", out}, tinyTrain...)...); code != 0 {
+		t.Fatalf("-force: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(notes); string(b) != "mine" {
+		t.Errorf("-force touched a file that is not part of the run")
+	}
+
+	code, _, stderr = tsamCLI("train", "-resume", "-lr", "0.5", "-out", out)
+	if code != 2 || !strings.Contains(stderr, "-lr") || !strings.Contains(stderr, "differs") {
+		t.Errorf("-resume with another -lr: exit %d, stderr %q; want exit 2 naming -lr", code, stderr)
+	}
+
+	bins, _ := filepath.Glob(filepath.Join(out, "checkpoint", "checkpoint-*.bin"))
+	if len(bins) == 0 {
+		t.Fatal("no checkpoint written")
+	}
+	newest := bins[len(bins)-1]
+	if err := os.WriteFile(newest, []byte("not a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := folderContents(t, out)
+	code, _, stderr = tsamCLI("train", "-resume", "-out", out)
+	if code != 2 || !strings.Contains(stderr, "-resume") || !strings.Contains(stderr, "damaged") {
+		t.Errorf("-resume from a damaged checkpoint: exit %d, stderr %q; want exit 2 naming -resume", code, stderr)
+	}
+	if after := folderContents(t, out); len(after) != len(before) {
+		t.Errorf("a refused resume changed the folder: %d files before, %d after", len(before), len(after))
+	} else {
+		for k, v := range before {
+			if after[k] != v {
+				t.Errorf("a refused resume changed %s", k)
+			}
+		}
+	}
+}
+
+// folderContents maps every file under dir to its content.
+func folderContents(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCompareBadInput: no folders, or a folder without a run, exit 2.
+func TestCompareBadInput(t *testing.T) {
+	if code, _, stderr := tsamCLI("compare"); code != 2 || !strings.Contains(stderr, "run folders") {
+		t.Errorf("compare without folders: exit %d, stderr %q", code, stderr)
+	}
+	empty := t.TempDir()
+	if code, _, stderr := tsamCLI("compare", empty); code != 2 || !strings.Contains(stderr, "does not hold a tsam run") {
+		t.Errorf("compare of an empty folder: exit %d, stderr %q", code, stderr)
+	}
+}
