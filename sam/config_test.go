@@ -183,3 +183,32 @@ func TestStatMetricsReportTheStepStatistics(t *testing.T) {
 		t.Errorf("stats: %+v", st)
 	}
 }
+
+func TestNewTrainerRecordsTheConfigurationInTheContext(t *testing.T) {
+	p := newLinProblem()
+	cfg := linConfig(TSAM)
+	cfg.S, cfg.T, cfg.Sampler = 5, 3, SamplerNaive
+	opt, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	NewTrainer(backendForTest(t), ctx, p.modelFn(&probes{}), p.lossFn, opt, nil, nil)
+	got, err := FromContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, cfg) {
+		t.Errorf("context holds %+v, want %+v", got, cfg)
+	}
+	// With a base of its own, the context's learning rate is not the config's.
+	opt, err = NewWithBase(cfg, optimizers.StochasticGradientDescent())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = context.New()
+	NewTrainer(backendForTest(t), ctx, p.modelFn(&probes{}), p.lossFn, opt, nil, nil)
+	if lr, found := ctx.GetParam(optimizers.ParamLearningRate); found && lr != nil {
+		t.Errorf("NewWithBase trainer set learning_rate = %v", lr)
+	}
+}

@@ -34,6 +34,8 @@ type Base interface {
 type Optimizer struct {
 	cfg  Config
 	base Base
+	// baseFromConfig: the base was built from cfg (New), so cfg's learning rate is the real one.
+	baseFromConfig bool
 
 	modelFn train.ModelFn
 	lossFn  train.LossFn
@@ -72,7 +74,12 @@ func New(cfg Config) (*Optimizer, error) {
 		}
 		base = sgd
 	}
-	return NewWithBase(cfg, base)
+	o, err := NewWithBase(cfg, base)
+	if err != nil {
+		return nil, err
+	}
+	o.baseFromConfig = true
+	return o, nil
 }
 
 // NewWithBase is New with any base optimizer that can apply given gradients (see Base);
@@ -106,8 +113,21 @@ func (o *Optimizer) Base() Base { return o.base }
 
 // NewTrainer is train.NewTrainer with the model and loss functions wrapped (see Wrap) so the
 // optimizer can re-run them at perturbed weights. Use it exactly like train.NewTrainer.
+// It also records the optimizer's configuration as context parameters (Config.ToContext) so
+// checkpoints carry it; for an optimizer from NewWithBase the learning-rate parameter is
+// left alone (the base has its own).
 func NewTrainer(backend backends.Backend, ctx *context.Context, modelFn train.ModelFn, lossFn train.LossFn,
 	opt *Optimizer, trainMetrics, evalMetrics []metrics.Interface) *train.Trainer {
+	lr, hadLR := ctx.InAbsPath(context.RootScope).GetParam(optimizers.ParamLearningRate)
+	opt.cfg.ToContext(ctx)
+	if !opt.baseFromConfig {
+		root := ctx.InAbsPath(context.RootScope)
+		if hadLR {
+			root.SetParam(optimizers.ParamLearningRate, lr)
+		} else {
+			root.SetParam(optimizers.ParamLearningRate, nil)
+		}
+	}
 	m, l := opt.Wrap(modelFn, lossFn)
 	return train.NewTrainer(backend, ctx, m, l, opt, trainMetrics, evalMetrics)
 }
