@@ -52,6 +52,8 @@ func DefaultBenchCases() []BenchCase {
 	tsam3 := DefaultConfig(TSAM)
 	tsam5 := tsam3
 	tsam5.S = 5
+	uniform := tsam3
+	uniform.Noise = NoiseUniform
 	hmc := tsam3
 	hmc.Sampler, hmc.HMCSteps = SamplerHMC, 2
 	return []BenchCase{
@@ -59,6 +61,7 @@ func DefaultBenchCases() []BenchCase {
 		{"sam", DefaultConfig(SAM)},
 		{"tsam s=3", tsam3},
 		{"tsam s=5", tsam5},
+		{"tsam s=3 uniform start", uniform},
 		{"tsam hmc N=2 s=3", hmc},
 		// Diagnostics: extra passes without any random noise.
 		{"pgn", DefaultConfig(PGN)},

@@ -163,15 +163,20 @@ func checkTSAMPractical(t *testing.T, p *linProblem, cfg Config, r stepResult) [
 
 func TestTSAMPracticalSamplerAggregate(t *testing.T) {
 	p := newLinProblem()
-	for _, noise := range []string{NoiseGaussian, NoiseSphere} {
+	for _, noise := range []string{NoiseGaussian, NoiseSphere, NoiseUniform} {
 		cfg := linConfig(TSAM)
 		cfg.S, cfg.T, cfg.R, cfg.Noise = 4, 5, 0.5, noise
 		r := runLinStep(t, p, cfg, 7)
 		checkTSAMPractical(t, p, cfg, r)
-		if noise == NoiseSphere {
-			for j := range cfg.S {
-				if nz := norm(sub(r.calls[1+2*j], r.theta0)); math.Abs(nz-cfg.R) > 1e-9 {
-					t.Errorf("sphere random start has norm %g, want r = %g", nz, cfg.R)
+		for j := range cfg.S {
+			z := sub(r.calls[1+2*j], r.theta0)
+			if nz := norm(z); noise == NoiseSphere && math.Abs(nz-cfg.R) > 1e-9 {
+				t.Errorf("sphere random start has norm %g, want r = %g", nz, cfg.R)
+			}
+			a := cfg.R * math.Sqrt(3/float64(len(z)))
+			for _, zi := range z {
+				if noise == NoiseUniform && math.Abs(zi) > a*(1+1e-9) {
+					t.Errorf("uniform random start coordinate %g outside ±%g", zi, a)
 				}
 			}
 		}

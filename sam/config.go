@@ -41,6 +41,7 @@ const (
 const (
 	NoiseGaussian = "gaussian" // z ~ N(0, (r²/d)·I), then its norm clipped to r
 	NoiseSphere   = "sphere"   // z uniform on the sphere ‖z‖ = r
+	NoiseUniform  = "uniform"  // z_i ~ U(−a, a), a = r·√(3/d) (E‖z‖² = r²), norm clipped to r
 )
 
 // Distributions µ of ε (used by the naive sampler and for HMC's starting point ε_0).
@@ -90,7 +91,8 @@ type Config struct {
 	// R is the radius r of the practical sampler's random start (0: no random start, the
 	// ascent starts at θ). The paper's "ρ = 20" is read as r (SPEC §3).
 	R float64
-	// Noise is the random start's distribution: gaussian or sphere.
+	// Noise is the random start's distribution: gaussian, sphere or uniform (Algorithm 3
+	// allows Gaussian or uniform; uniform is the cheapest to draw).
 	Noise string
 
 	// Mu is the distribution µ of ε for the naive sampler and for HMC's ε_0: ball or gaussian.
@@ -220,7 +222,7 @@ func (c Config) Validate() error {
 		nonNeg("ESAM2Scales entry", s)
 	}
 	oneOf(&errs, "Sampler", c.Sampler, SamplerPractical, SamplerHMC, SamplerNaive)
-	oneOf(&errs, "Noise", c.Noise, NoiseGaussian, NoiseSphere)
+	oneOf(&errs, "Noise", c.Noise, NoiseGaussian, NoiseSphere, NoiseUniform)
 	oneOf(&errs, "Mu", c.Mu, MuBall, MuGaussian)
 	oneOf(&errs, "TSchedule", c.TSchedule, ScheduleConstant, ScheduleIncrease, ScheduleDecrease)
 	oneOf(&errs, "Base", c.Base, BaseSGD, BaseAdam, BaseAdamW)

@@ -141,11 +141,19 @@ func (s *step) standardNormal(shape shapes.Shape) *Node {
 	return Reshape(z, shape.Dimensions...)
 }
 
-// randomStart draws the practical sampler's z: Gaussian with E‖z‖² = r², its norm clipped
-// to r; or uniform on the sphere of radius r.
+// randomStart draws the practical sampler's z: Gaussian or uniform with E‖z‖² = r², its
+// norm clipped to r; or uniform on the sphere of radius r.
 func (s *step) randomStart(r float64) vec {
-	if s.cfg.Noise == NoiseSphere {
+	switch s.cfg.Noise {
+	case NoiseSphere:
 		return s.gaussian(1).normalized(s.dtype).scale(s.scalar(r))
+	case NoiseUniform:
+		a := r * math.Sqrt(3/float64(s.size))
+		out := make(vec, len(s.vars))
+		for i, v := range s.vars {
+			out[i] = AddScalar(MulScalar(s.ctx.RandomUniform(s.g, v.Shape()), 2*a), -a)
+		}
+		return out.projectBall(r, s.dtype)
 	}
 	return s.gaussian(r/math.Sqrt(float64(s.size))).projectBall(r, s.dtype)
 }
