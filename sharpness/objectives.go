@@ -10,8 +10,13 @@ import (
 
 // ObjectiveOptions configures Objectives. Zero values pick the defaults.
 type ObjectiveOptions struct {
-	// Rho is the radius of the perturbation ball for both SAM and TSAM; default 0.05.
+	// Rho is the radius of SAM's perturbation ball; default 0.05.
 	Rho float64
+	// TSAMRho is the radius of the ball TSAM's ε are drawn from; default Rho. A random
+	// direction in n dimensions raises the loss by only about ρ²·tr(H)/(2n) where an adversarial
+	// one gains ρ²·λ_max/2, so TSAM needs a far larger radius than SAM to see the
+	// neighbourhood (the paper's TSAM runs use radius 20, its SAM runs 0.05–0.1).
+	TSAMRho float64
 	// SAMSteps is the number of projected gradient ascent steps; default 5.
 	SAMSteps int
 	// SAMStepSize is the length of each normalized ascent step; default Rho, so the first step
@@ -33,6 +38,9 @@ func (o ObjectiveOptions) withDefaults() (ObjectiveOptions, error) {
 	if o.SAMSteps == 0 {
 		o.SAMSteps = 5
 	}
+	if o.TSAMRho == 0 {
+		o.TSAMRho = o.Rho
+	}
 	if o.SAMStepSize == 0 {
 		o.SAMStepSize = o.Rho
 	}
@@ -43,6 +51,8 @@ func (o ObjectiveOptions) withDefaults() (ObjectiveOptions, error) {
 	switch {
 	case bad(o.Rho):
 		return o, fmt.Errorf("sharpness: ρ = %v; the perturbation radius must be finite and > 0 (SAM's usual 0.05)", o.Rho)
+	case bad(o.TSAMRho):
+		return o, fmt.Errorf("sharpness: TSAM radius %v; it must be finite and > 0", o.TSAMRho)
 	case bad(o.SAMStepSize):
 		return o, fmt.Errorf("sharpness: SAM step size %v; it must be finite and > 0", o.SAMStepSize)
 	case o.SAMSteps < 1:
@@ -64,7 +74,7 @@ type Objectives struct {
 	SAM float64 `json:"sam"`
 	// SAMPath holds L(θ+ε_k) for k = 0..SAMSteps (ε_0 = 0).
 	SAMPath []float64 `json:"sam_path"`
-	// TSAM is the estimate (1/t)·log((1/s)·Σ exp(t·L(θ+ε_j))), ε_j uniform in the ρ ball,
+	// TSAM is the estimate (1/t)·log((1/s)·Σ exp(t·L(θ+ε_j))), ε_j uniform in the TSAMRho ball,
 	// computed max-shifted by tilt.Objective.
 	TSAM float64 `json:"tsam"`
 	// TSAMLosses holds the s sampled losses L(θ+ε_j).
@@ -72,6 +82,7 @@ type Objectives struct {
 	// TSharpness is the t-weighted variance of TSAMLosses (Definition 3.5).
 	TSharpness float64 `json:"t_sharpness"`
 	Rho        float64 `json:"rho"`
+	TSAMRho    float64 `json:"tsam_rho"`
 	T          float64 `json:"t"`
 	SAMSteps   int     `json:"sam_steps"`
 	Samples    int     `json:"samples"`
@@ -88,7 +99,7 @@ func (e *Evaluator) Objectives(opts ObjectiveOptions) (Objectives, error) {
 	if err != nil {
 		return Objectives{}, err
 	}
-	res := Objectives{Rho: opts.Rho, T: opts.T, SAMSteps: opts.SAMSteps, Samples: opts.Samples}
+	res := Objectives{Rho: opts.Rho, TSAMRho: opts.TSAMRho, T: opts.T, SAMSteps: opts.SAMSteps, Samples: opts.Samples}
 	if res.SAMPath, err = e.samAscent(opts); err != nil {
 		return res, err
 	}
@@ -98,7 +109,7 @@ func (e *Evaluator) Objectives(opts ObjectiveOptions) (Objectives, error) {
 		res.SAM = math.Max(res.SAM, l)
 	}
 	for j := range opts.Samples {
-		l, err := e.Loss(ballDraw(opts.Seed, j, e.n, opts.Rho))
+		l, err := e.Loss(ballDraw(opts.Seed, j, e.n, opts.TSAMRho))
 		if err != nil {
 			return res, fmt.Errorf("sharpness: TSAM sample %d: %w", j, err)
 		}

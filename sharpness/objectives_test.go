@@ -87,6 +87,23 @@ func TestObjectivesAtQuadraticMinimum(t *testing.T) {
 		t.Errorf("SAM %v below a sampled loss %v: the ascent missed the max", o.SAM, hi)
 	}
 	t.Logf("ERM %.6g  SAM %.6g (exact %.6g)  TSAM(t=5) %.6g  mean %.6g  t-sharpness %.3g", o.ERM, o.SAM, lstar+0.5*rho*rho*lmax, o.TSAM, mean, o.TSharpness)
+
+	// A separate TSAM radius: samples come from the larger ball, SAM is unchanged.
+	o2, err := e.Objectives(ObjectiveOptions{Rho: rho, TSAMRho: 3 * rho, SAMSteps: 80, T: 5, Samples: 9, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o2.TSAMRho != 3*rho || o2.Rho != rho || o2.SAM != o.SAM {
+		t.Errorf("radii %v/%v, SAM %v vs %v", o2.Rho, o2.TSAMRho, o2.SAM, o.SAM)
+	}
+	for j, l := range o2.TSAMLosses {
+		if want := hostLinearLoss(t, p, rows, ballDraw(4, j, 5, 3*rho)); math.Abs(l-want) > 1e-12*want {
+			t.Errorf("TSAM sample %d in the 3ρ ball: %.15g, host %.15g", j, l, want)
+		}
+	}
+	if !(o2.TSAM > o.TSAM) {
+		t.Errorf("a 3× larger ball should raise TSAM at a minimum: %v vs %v", o2.TSAM, o.TSAM)
+	}
 }
 
 // TestTSAMObjectiveInT: with the same draws, TSAM is non-decreasing in t, tends to the mean as
@@ -140,7 +157,7 @@ func TestObjectivesBadOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	for _, o := range []ObjectiveOptions{{Rho: -1}, {Rho: math.Inf(1)}, {SAMSteps: -1}, {Samples: -3}, {T: -1}, {T: math.NaN()}, {SAMStepSize: -2}} {
+	for _, o := range []ObjectiveOptions{{Rho: -1}, {Rho: math.Inf(1)}, {SAMSteps: -1}, {Samples: -3}, {T: -1}, {T: math.NaN()}, {SAMStepSize: -2}, {TSAMRho: -1}} {
 		if _, err := e.Objectives(o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}

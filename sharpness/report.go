@@ -131,7 +131,8 @@ func (rep Report) WriteTable3(w io.Writer) error {
 		if o0 == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "%s (ρ = %g, SAM: %d ascent steps, TSAM: t = %g, %d samples)\n\n", part.title, o0.Rho, o0.SAMSteps, o0.T, o0.Samples)
+		fmt.Fprintf(&b, "%s (SAM: ρ = %g, %d ascent steps; TSAM: ε uniform in the ball of radius %g, t = %g, %d samples)\n\n",
+			part.title, o0.Rho, o0.SAMSteps, o0.TSAMRho, o0.T, o0.Samples)
 		b.WriteString("| trained on \\ evaluated on | ERM | SAM | TSAM |\n| --- | --- | --- | --- |\n")
 		b.WriteString(strings.Join(rows, "\n") + "\n\n")
 	}

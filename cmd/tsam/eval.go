@@ -95,7 +95,8 @@ func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
 	fs.IntVar(&ef.eigenSteps, "lanczos-steps", 0, "Hessian: most Lanczos steps (0: 2·(max(3k, 30) + 20))")
 	fs.Float64Var(&ef.settings.Eigen.Tol, "tol", 1e-3, "Hessian: relative residual ‖Hv − λv‖/|λ_max| that counts as converged")
 	fs.BoolVar(&ef.settings.Eigen.SkipRestart, "no-restart", false, "Hessian: stop at first convergence (half the cost; may miss repeated eigenvalues)")
-	fs.Float64Var(&ef.settings.Objectives.Rho, "rho", 0.05, "objectives: radius ρ of the perturbation ball for SAM and TSAM")
+	fs.Float64Var(&ef.settings.Objectives.Rho, "rho", 0.05, "objectives: radius ρ of SAM's perturbation ball")
+	fs.Float64Var(&ef.settings.Objectives.TSAMRho, "tsam-rho", 0, "objectives: radius of the ball TSAM's ε are drawn from (0: same as -rho)")
 	fs.Float64Var(&ef.settings.Objectives.T, "tilt", 1, "objectives: tilt t of the TSAM objective (0: mean perturbed loss)")
 	fs.IntVar(&ef.samSteps, "sam-steps", 5, "objectives: projected gradient ascent steps approximating SAM's max")
 	fs.IntVar(&ef.samples, "samples", 16, "objectives: ε drawn uniformly in the ball for the TSAM estimate")
@@ -128,6 +129,8 @@ func (ef *evalFlags) validate() error {
 		return badFlag("tol", "%v; use a small positive tolerance such as 1e-3", ef.settings.Eigen.Tol)
 	case !(ef.settings.Objectives.Rho > 0) || math.IsInf(ef.settings.Objectives.Rho, 0):
 		return badFlag("rho", "%v; the radius must be finite and > 0", ef.settings.Objectives.Rho)
+	case !(ef.settings.Objectives.TSAMRho >= 0) || math.IsInf(ef.settings.Objectives.TSAMRho, 0):
+		return badFlag("tsam-rho", "%v; use 0 (same as -rho) or a finite radius > 0", ef.settings.Objectives.TSAMRho)
 	case !(ef.settings.Objectives.T >= 0) || math.IsInf(ef.settings.Objectives.T, 0):
 		return badFlag("tilt", "%v; the tilt must be finite and ≥ 0", ef.settings.Objectives.T)
 	case ef.samSteps < 1:

@@ -162,6 +162,7 @@ func TestEvalBadInput(t *testing.T) {
 		{[]string{"-run", good, "-tol", "0"}, "-tol"},
 		{[]string{"-run", good, "-rho", "-1"}, "-rho"},
 		{[]string{"-run", good, "-tilt", "NaN"}, "-tilt"},
+		{[]string{"-run", good, "-tsam-rho", "-3"}, "-tsam-rho"},
 		{[]string{"-run", good, "-skip", "hessian,bogus"}, "bogus"},
 		{[]string{"-run", good, "-skip", "flatness,hessian,objectives"}, "-skip"},
 		{[]string{"-run", good, "-run", damaged}, "-out"},
