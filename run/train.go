@@ -54,8 +54,9 @@ type session struct {
 	prevWall   float64 // training wall time of earlier sessions of this run
 	lastSave   time.Time
 	acc        epochAccumulator
-	totalSteps int // steps this run goes to: fullSteps, or MaxSteps if smaller
-	fullSteps  int // steps of the complete run (see plannedSteps)
+	lineStart  string // written before each log line: clears the progress line if any
+	totalSteps int    // steps this run goes to: fullSteps, or MaxSteps if smaller
+	fullSteps  int    // steps of the complete run (see plannedSteps)
 }
 
 // epochAccumulator sums per-step values over the steps of the current epoch.
@@ -253,6 +254,7 @@ func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error)
 	}
 	if opts.Progress != nil {
 		attachProgress(loop, opts.Progress, s.totalSteps)
+		s.lineStart = "\r\033[K" // epoch lines overwrite the progress line
 	}
 	s.started, s.lastSave = time.Now(), time.Now()
 	loop.OnStep("tsam.run", 100, s.onStep)
@@ -360,8 +362,8 @@ func (s *session) endEpoch(step int, partial bool) error {
 	m.ElapsedSeconds = s.prevWall + time.Since(s.started).Seconds()
 	s.acc = epochAccumulator{}
 	s.metrics = append(s.metrics, m)
-	fmt.Fprintf(s.log, "epoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step\n",
-		m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds)
+	fmt.Fprintf(s.log, "%sepoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step\n",
+		s.lineStart, m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds)
 	if err := writeMetrics(s.dir, s.metrics); err != nil {
 		return err
 	}
