@@ -39,7 +39,7 @@ func (s *step) gradient() vec {
 
 // samEps is SAM's ε = ρ·g/‖g‖ with g = ∇L(θ).
 func (s *step) samEps() vec {
-	return s.clean().normalized(s.dtype).scale(s.scalar(s.cfg.Rho))
+	return s.clean().withNorm(s.scalar(s.cfg.Rho), s.dtype)
 }
 
 // asamEps is ASAM's ε = ρ·T²g/‖Tg‖ with T = |θ| + η elementwise (Kwon et al. 2021).
@@ -64,7 +64,7 @@ func (s *step) ascentThenGrad(eps vec) vec {
 // esam2 tries ε_k = c_k·ρ·g/‖g‖ for each scale c_k (forward passes only), keeps the one with
 // the largest loss (the first on ties) and returns the gradient there.
 func (s *step) esam2() vec {
-	dir := s.clean().normalized(s.dtype)
+	dir := s.clean().withNorm(s.scalar(1), s.dtype)
 	losses := make([]*Node, len(s.cfg.ESAM2Scales))
 	for k, c := range s.cfg.ESAM2Scales {
 		losses[k], _ = s.eval(dir.scale(s.scalar(c*s.cfg.Rho)), false)
@@ -90,7 +90,7 @@ func (s *step) rsam() vec {
 	z := s.gaussian(s.cfg.RSAMGamma)
 	_, gz := s.eval(z, true)
 	d := z.add(gz.scale(s.scalar(s.cfg.RSAMLambda)))
-	return s.ascentThenGrad(d.normalized(s.dtype).scale(s.scalar(s.cfg.Rho)))
+	return s.ascentThenGrad(d.withNorm(s.scalar(s.cfg.Rho), s.dtype))
 }
 
 // tsamPractical is Algorithm 1 with Algorithm 3's sampler: for each j, a random start z_j
@@ -105,16 +105,16 @@ func (s *step) tsamPractical() vec {
 	losses := make([]*Node, n)
 	grads := make([]vec, n)
 	for j := range n {
-		var z, gz vec
+		// Work with absolute points: θ+ε_j = (θ+z_j) + ρ·ĝ_j saves forming ε_j itself.
+		start, gz := s.theta, vec(nil)
 		if s.cfg.R > 0 {
-			z = s.randomStart(s.cfg.R)
-			_, gz = s.eval(z, true)
+			start = s.theta.add(s.randomStart(s.cfg.R))
+			_, gz = s.evalAt(start, true)
 		} else {
 			gz = s.clean()
-			z = gz.zerosLike()
 		}
-		eps := z.add(gz.normalized(s.dtype).scale(s.scalar(s.cfg.Rho)))
-		losses[j], grads[j] = s.eval(eps, true)
+		point := start.add(gz.withNorm(s.scalar(s.cfg.Rho), s.dtype))
+		losses[j], grads[j] = s.evalAt(point, true)
 	}
 	if n < s.cfg.S {
 		for j := n; j < s.cfg.S; j++ {

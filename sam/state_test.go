@@ -184,7 +184,7 @@ func TestStandardNormalMoments(t *testing.T) {
 	ctx.SetParam(context.ParamInitialSeed, int64(12))
 	exec, err := context.NewExec(backendForTest(t), ctx, func(ctx *context.Context, g *Graph) *Node {
 		s := &step{ctx: ctx, g: g}
-		return s.standardNormal(shapes.Make(dtypes.Float64, n))
+		return s.normal(shapes.Make(dtypes.Float64, n), 1)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,11 @@ func (s *step) clean() vec {
 // RNG starts from its state before the clean pass (same dropout masks), and regularization
 // terms the model adds with train.AddLoss are counted in this pass's loss, not the trainer's.
 func (s *step) eval(eps vec, wantGrad bool) (*Node, vec) {
+	return s.evalAt(s.theta.add(eps), wantGrad)
+}
+
+// evalAt is eval at the absolute point pert = θ+ε.
+func (s *step) evalAt(pert vec, wantGrad bool) (*Node, vec) {
 	ctx, g := s.rec.ctx, s.g
 	saved := make(map[*context.Variable]*Node)
 	for v := range ctx.IterVariables() {
@@ -74,7 +79,6 @@ func (s *step) eval(eps vec, wantGrad bool) (*Node, vec) {
 			saved[v] = v.ValueGraph(g)
 		}
 	}
-	pert := s.theta.add(eps)
 	for i, v := range s.vars {
 		v.SetValueGraph(pert[i])
 	}
@@ -117,22 +121,22 @@ func (s *step) eval(eps vec, wantGrad bool) (*Node, vec) {
 func (s *step) gaussian(std float64) vec {
 	out := make(vec, len(s.vars))
 	for i, v := range s.vars {
-		out[i] = MulScalar(s.standardNormal(v.Shape()), std)
+		out[i] = s.normal(v.Shape(), std)
 	}
 	return out
 }
 
-// standardNormal draws N(0, 1) values by the Box–Muller transform using both of its outputs
+// normal draws N(0, std²) values by the Box–Muller transform using both of its outputs
 // (r·cos φ and r·sin φ of one pair of uniforms). graph.RandomNormal keeps only the cosine,
 // spending two uniforms, a log, a square root and a cosine per value; on the pure-Go backend
 // the noise of a large model was most of a TSAM step's overhead, and this halves it.
-func (s *step) standardNormal(shape shapes.Shape) *Node {
+func (s *step) normal(shape shapes.Shape, std float64) *Node {
 	dtype := shape.DType
 	n := shape.Size()
 	m := (n + 1) / 2
 	u := s.ctx.RandomUniform(s.g, shapes.Make(dtype, 2, m))
 	// 1−u lies in (0, 1]: its log is finite.
-	radius := Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2))
+	radius := Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2*std*std))
 	angle := MulScalar(SliceAxis(u, 0, AxisElem(1)), 2*math.Pi)
 	z := Reshape(Concatenate([]*Node{Mul(radius, Cos(angle)), Mul(radius, Sin(angle))}, 1), 2*m)
 	if 2*m != n {
@@ -146,7 +150,7 @@ func (s *step) standardNormal(shape shapes.Shape) *Node {
 func (s *step) randomStart(r float64) vec {
 	switch s.cfg.Noise {
 	case NoiseSphere:
-		return s.gaussian(1).normalized(s.dtype).scale(s.scalar(r))
+		return s.gaussian(1).withNorm(s.scalar(r), s.dtype)
 	case NoiseUniform:
 		a := r * math.Sqrt(3/float64(s.size))
 		out := make(vec, len(s.vars))
@@ -166,7 +170,7 @@ func (s *step) sampleMu() vec {
 	}
 	u := s.ctx.RandomUniform(s.g, shapes.Make(s.dtype))
 	radius := MulScalar(Pow(u, s.scalar(1/float64(s.size))), s.cfg.Rho)
-	return s.gaussian(1).normalized(s.dtype).scale(radius)
+	return s.gaussian(1).withNorm(radius, s.dtype)
 }
 
 // tiltValue is t at this step: constant, or linear in the 0-based global step over

@@ -62,11 +62,11 @@ func (a vec) sqNorm(dtype dtypeT) *Node {
 // norm is the global L2 norm √Σ‖a_i‖².
 func (a vec) norm(dtype dtypeT) *Node { return Sqrt(a.sqNorm(dtype)) }
 
-// normalized returns a/(‖a‖+1e-12): the unit ascent direction. The tiny constant keeps a zero
-// gradient (a flat point) from producing NaN; the step is then 0.
-func (a vec) normalized(dtype dtypeT) vec {
-	n := AddScalar(a.norm(dtype), 1e-12)
-	return a.scale(Inverse(n))
+// withNorm returns a·length/(‖a‖+1e-12): a rescaled to the given global norm in one
+// multiplication per variable. The tiny constant keeps a zero vector (a flat point) from
+// producing NaN; the result is then 0. length is a scalar node.
+func (a vec) withNorm(length *Node, dtype dtypeT) vec {
+	return a.scale(Div(length, AddScalar(a.norm(dtype), 1e-12)))
 }
 
 // where picks a where the scalar boolean cond is true, b elsewhere.
