@@ -9,7 +9,8 @@
 // Config string (after "cpu:"), comma separated:
 //
 //	gemm=auto|openblas|go   GEMM implementation (default auto: OpenBLAS if loadable, else pure Go)
-//	threads=N               GEMM threads (default: one per CPU)
+//	threads=N               worker goroutines for GEMMs and convolutions (default: one per CPU);
+//	                        OpenBLAS itself always runs single-threaded inside them
 //	ops_parallel            let simplego run independent ops concurrently (default: sequential,
 //	                        which avoids simplego's nested-parallelism deadlock on few cores)
 //	parallelism=N           simplego worker-pool size
@@ -19,6 +20,7 @@ package backend
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +42,7 @@ func init() {
 // Backend is simplego with native ops and a fast GEMM; see the package documentation.
 type Backend struct {
 	*simplego.Backend
-	gemm   gemmImpl
+	engine *engine
 	config string
 }
 
@@ -84,23 +86,26 @@ func NewBackend(config string) (*Backend, error) {
 			return nil, fmt.Errorf("backend %s: unknown option %q; valid options: gemm=auto|openblas|go, threads=N, ops_parallel, ops_sequential, parallelism=N", Name, key)
 		}
 	}
-	gemm, err := selectGEMM(gemmChoice, threads)
+	gemm, err := selectGEMM(gemmChoice)
 	if err != nil {
 		return nil, err
+	}
+	if threads == 0 {
+		threads = runtime.NumCPU()
 	}
 	sg, err := simplego.New(strings.Join(sgOptions, ","))
 	if err != nil {
 		return nil, err
 	}
-	return &Backend{Backend: sg.(*simplego.Backend), gemm: gemm, config: config}, nil
+	return &Backend{Backend: sg.(*simplego.Backend), engine: &engine{gemm: gemm, workers: threads}, config: config}, nil
 }
 
 // selectGEMM picks the GEMM implementation for choice ("auto", "openblas" or "go").
-func selectGEMM(choice string, threads int) (gemmImpl, error) {
+func selectGEMM(choice string) (gemmImpl, error) {
 	if choice == "go" {
 		return goGEMM{}, nil
 	}
-	lib, err := loadOpenBLAS(threads)
+	lib, err := loadOpenBLAS()
 	if err == nil {
 		return lib, nil
 	}
@@ -111,7 +116,7 @@ func selectGEMM(choice string, threads int) (gemmImpl, error) {
 }
 
 // Name implements backends.Backend.
-func (b *Backend) Name() string { return "tsam CPU (simplego + " + b.gemm.name() + ")" }
+func (b *Backend) Name() string { return "tsam CPU (simplego + " + b.GEMMName() + ")" }
 
 // String implements backends.Backend: the name to use in GOMLX_BACKEND.
 func (b *Backend) String() string { return Name }
@@ -121,10 +126,12 @@ func (b *Backend) Description() string { return b.Describe() }
 
 // Describe is the one-line summary printed at start, e.g.
 // "backend cpu, GEMM OpenBLAS 0.3.21 (SKYLAKEX, 2 threads)".
-func (b *Backend) Describe() string { return "backend " + Name + ", GEMM " + b.gemm.name() }
+func (b *Backend) Describe() string { return "backend " + Name + ", GEMM " + b.GEMMName() }
 
-// GEMMName names the GEMM in use, e.g. "pure Go (gonum)".
-func (b *Backend) GEMMName() string { return b.gemm.name() }
+// GEMMName names the GEMM in use and its parallelism, e.g. "pure Go (gonum), 2 threads".
+func (b *Backend) GEMMName() string {
+	return fmt.Sprintf("%s, %d threads", b.engine.gemm.name(), b.engine.workers)
+}
 
 // Builder implements backends.Backend.
 func (b *Backend) Builder(name string) backends.Builder {
@@ -138,11 +145,11 @@ func (b *Backend) MeasureGEMM(n, reps int) float64 {
 	for i := range a {
 		a[i], m[i] = float32(i%7)-3, float32(i%5)-2
 	}
-	b.gemm.sgemm(false, false, n, n, n, 1, a, n, m, n, 0, c, n)
+	gemmPar(b.engine, false, false, n, n, n, a, n, m, n, 0, c, n)
 	best := 0.0
 	for range max(reps, 1) {
 		start := time.Now()
-		b.gemm.sgemm(false, false, n, n, n, 1, a, n, m, n, 0, c, n)
+		gemmPar(b.engine, false, false, n, n, n, a, n, m, n, 0, c, n)
 		if s := time.Since(start).Seconds(); s > 0 {
 			best = max(best, 2*float64(n)*float64(n)*float64(n)/s/1e9)
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/shapeinference"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -28,8 +29,20 @@ func (b *Builder) scalar(dtype dtypes.DType, v float64) (backends.Op, error) {
 // that together form a matrix product — how GoMLX writes the gradients of Dot and
 // DotGeneral — becomes one DotGeneral, so the [batch, out, in] product is never built.
 func (b *Builder) ReduceSum(x backends.Op, axes ...int) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if len(axes) == 0 { // No axes: all of them, as in simplego.
+		for a := range shape.Rank() {
+			axes = append(axes, a)
+		}
+	}
 	if op, ok, err := b.reduceSumOfProduct(x, axes); ok || err != nil {
 		return op, err
+	}
+	if isFloat(shape.DType) {
+		return b.nativeReduceSum(x, axes)
 	}
 	return b.Builder.ReduceSum(x, axes...)
 }
@@ -57,10 +70,11 @@ func (b *Builder) viewThrough(op backends.Op) operandView {
 		inAxes := nonUnitAxes(in.shape)
 		switch n.opType {
 		case backends.OpTypeBroadcastInDim:
-			bAxes, ok := n.data.([]int)
+			bop, ok := n.data.(*broadcastOp)
 			if !ok {
 				return v
 			}
+			bAxes := bop.axes
 			// Source axis a lands on axis bAxes[a] of this node; find each of ours.
 			mapped := make([]int, len(inAxes))
 			for i, a := range inAxes {
@@ -168,11 +182,11 @@ func (b *Builder) reduceSumOfProduct(x backends.Op, axes []int) (result backends
 			return nil, false, err
 		}
 	}
-	want, err := b.Builder.ReduceSum(x, axes...) // Only for its shape; never executed.
+	want, err := shapeinference.ReduceOp(mul.shape, axes)
 	if err != nil {
 		return nil, false, err
 	}
-	result, err = b.Reshape(dot, opShape(want).Dimensions...)
+	result, err = b.Reshape(dot, want.Dimensions...)
 	return result, err == nil, err
 }
 
@@ -277,7 +291,7 @@ func (o *ops) sub(x, y backends.Op) backends.Op {
 	return o.do(func() (backends.Op, error) { return o.b.Sub(x, y) })
 }
 func (o *ops) sum(x backends.Op, axes []int) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.Builder.ReduceSum(x, axes...) })
+	return o.do(func() (backends.Op, error) { return o.b.nativeReduceSum(x, axes) })
 }
 func (o *ops) scalar(dtype dtypes.DType, v float64) backends.Op {
 	return o.do(func() (backends.Op, error) { return o.b.scalar(dtype, v) })

@@ -15,7 +15,7 @@ import (
 // position); its columns are (kernel position, input channel), so that for channels-last
 // inputs each kernel position copies one contiguous run of channels.
 type convOp struct {
-	gemm                      gemmImpl
+	eng                       *engine
 	axes                      backends.ConvolveAxesConfig
 	strides, inDil, kDil      []int
 	padLow                    []int
@@ -23,6 +23,9 @@ type convOp struct {
 	batch, cin, cout          int
 	inSp, kSp, outSp, effInSp []int
 }
+
+// testNoSwap disables convSwappedExec, for A/B timing in tests.
+var testNoSwap bool
 
 // maxPatchElems bounds the patch matrix built at once (rows are processed in chunks), so a
 // large convolution does not need a full copy of its input per kernel position.
@@ -66,7 +69,7 @@ func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveA
 	if !isFloat(xShape.DType) || kShape.DType != xShape.DType {
 		return nil, fmt.Errorf("ConvGeneral: input and kernel must both be float32 or float64, got %s and %s", xShape, kShape)
 	}
-	op := &convOp{gemm: b.backend.gemm, axes: axes.Clone(), strides: strides, inDil: inputDilations, kDil: kernelDilations,
+	op := &convOp{eng: b.backend.engine, axes: axes.Clone(), strides: strides, inDil: inputDilations, kDil: kernelDilations,
 		groups: channelGroupCount, batch: xShape.Dimensions[axes.InputBatch], cin: xShape.Dimensions[axes.InputChannels],
 		cout: kShape.Dimensions[axes.KernelOutputChannels]}
 	for i := range nsp {
@@ -128,6 +131,10 @@ func (op *convOp) inputIndexTable() [][]int {
 }
 
 func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	if op.swappedLayout() && !testNoSwap {
+		convSwappedExec[T](be, op, xb, kb, outb)
+		return
+	}
 	x, kernel := flatOf[T](xb), flatOf[T](kb)
 	nsp := len(op.outSp)
 	ks, os := product(op.kSp), product(op.outSp)
@@ -168,20 +175,34 @@ func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, out
 		res = flatOf[T](tm)
 	}
 
-	xStrides := stridesOf(xb.shape.Dimensions)
+	// im2col reads the input as [batch, spatial..., channels], so each kernel position is one
+	// contiguous run of channels; other layouts (e.g. the kernel-gradient convolution, whose
+	// "channels" are the batch) are transposed once first.
+	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
+	inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels})
+	if !isIdentity(inPerm) {
+		tBuf, tm := newBuffer(be, shapes.Make(xb.shape.DType, canonDims...))
+		defer sgPutBuffer(be, tBuf)
+		transposeInto(flatOf[T](tm), x, xb.shape.Dimensions, inPerm)
+		x = flatOf[T](tm)
+	}
+	xStrides := stridesOf(canonDims)
 	table := op.inputIndexTable()
-	chunk := max(1, min(rows, maxPatchElems/max(cols, 1)))
-	pBuf, pm := newBuffer(be, shapes.Make(xb.shape.DType, chunk*cols))
-	patches := flatOf[T](pm)
-	for g := range op.groups {
-		for r0 := 0; r0 < rows; r0 += chunk {
-			n := min(chunk, rows-r0)
-			im2colRows(op, x, xStrides, table, patches[:n*cols], r0, n, g*cinG, cinG)
-			gemmT(op.gemm, false, false, n, coutG, cols, patches[:n*cols], cols,
+	// Row chunks are independent: each worker builds its chunk's patches and multiplies them.
+	chunk := max(1, min(maxPatchElems/max(cols, 1), (rows+op.eng.workers-1)/op.eng.workers))
+	numChunks := (rows + chunk - 1) / chunk
+	patches, release := workerBuffers[T](be, xb.shape.DType, min(op.eng.workers, numChunks), chunk*cols)
+	parallelFor(op.eng.workers, numChunks, func(worker, ci int) {
+		r0 := ci * chunk
+		n := min(chunk, rows-r0)
+		p := patches[worker][:n*cols]
+		for g := range op.groups {
+			im2colRows(op, x, xStrides, table, p, r0, n, g*cinG, cinG)
+			gemmT(op.eng.gemm, false, false, n, coutG, cols, p, cols,
 				w[g*cols*coutG:(g+1)*cols*coutG], coutG, 0, res[r0*op.cout+g*coutG:], op.cout)
 		}
-	}
-	sgPutBuffer(be, pBuf)
+	})
+	release()
 	sgPutBuffer(be, wBuf)
 	if !direct {
 		gemmDims := slices.Concat([]int{op.batch}, op.outSp, []int{op.cout})
@@ -192,13 +213,12 @@ func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, out
 }
 
 // im2colRows fills n rows of the patch matrix starting at row r0, for input channels
-// [c0, c0+cinG).
+// [c0, c0+cinG); x is laid out [batch, spatial..., channels] with strides xStrides.
 func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table [][]int, p []T, r0, n, c0, cinG int) {
 	nsp := len(op.outSp)
 	ks := product(op.kSp)
 	cols := ks * cinG
 	os := product(op.outSp)
-	cStride := xStrides[op.axes.InputChannels]
 	oIdx := make([]int, nsp)
 	kIdx := make([]int, nsp)
 	for r := range n {
@@ -208,7 +228,7 @@ func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table []
 			oIdx[ax] = rem % op.outSp[ax]
 			rem /= op.outSp[ax]
 		}
-		rowBase := bi*xStrides[op.axes.InputBatch] + c0*cStride
+		rowBase := bi*xStrides[0] + c0
 		clear(kIdx)
 		for kp := range ks {
 			dst := row[kp*cinG : (kp+1)*cinG]
@@ -219,17 +239,12 @@ func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table []
 					inside = false
 					break
 				}
-				pos += i * xStrides[op.axes.InputSpatial[ax]]
+				pos += i * xStrides[1+ax]
 			}
-			switch {
-			case !inside:
-				clear(dst)
-			case cStride == 1:
+			if inside {
 				copy(dst, x[pos:pos+cinG])
-			default:
-				for c := range dst {
-					dst[c] = x[pos+c*cStride]
-				}
+			} else {
+				clear(dst)
 			}
 			incr(kIdx, op.kSp)
 		}
@@ -244,5 +259,98 @@ func incr(idx, dims []int) {
 			return
 		}
 		idx[ax] = 0
+	}
+}
+
+// swappedLayout reports whether the input is laid out [channels, spatial..., batch] and the
+// kernel [input channels, spatial..., output channels]: the convolution GoMLX builds for a
+// kernel gradient (its "batch" is the input channels, its "channels" the batch). Then
+// convSwappedExec computes it from contiguous data without transposing the input.
+func (op *convOp) swappedLayout() bool {
+	if op.groups != 1 {
+		return false
+	}
+	in := slices.Concat([]int{op.axes.InputChannels}, op.axes.InputSpatial, []int{op.axes.InputBatch})
+	k := slices.Concat([]int{op.axes.KernelInputChannels}, op.axes.KernelSpatial, []int{op.axes.KernelOutputChannels})
+	return isIdentity(in) && isIdentity(k)
+}
+
+// convSwappedExec computes out[b, o, co] = Σ_{c,k} x[c, o·stride + k·kdil − pad, b] · w[c, k, co]
+// as Pᵀ·W, where P[(c, k), (o, b)] is the im2col of the same data seen as a convolution with
+// batch and channels swapped and output and kernel positions swapped (stride ↔ kernel
+// dilation). P's rows are built in chunks and accumulated, so memory stays bounded.
+func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	x, w := flatOf[T](xb), flatOf[T](kb)
+	nsp := len(op.outSp)
+	view := &convOp{batch: op.cin, cin: op.batch, groups: 1, inSp: op.inSp, effInSp: op.effInSp, padLow: op.padLow,
+		inDil: op.inDil, outSp: op.kSp, kSp: op.outSp, strides: op.kDil, kDil: op.strides}
+	rows := view.batch * product(view.outSp) // (c, k)
+	cols := product(view.kSp) * view.cin    // (o, b)
+	xStrides := stridesOf(xb.shape.Dimensions)
+	table := view.inputIndexTable()
+
+	resDims := slices.Concat(op.outSp, []int{op.batch, op.cout})
+	perm := make([]int, nsp+2) // output axis -> axis of resDims
+	perm[op.axes.OutputBatch] = nsp
+	perm[op.axes.OutputChannels] = nsp + 1
+	for i, a := range op.axes.OutputSpatial {
+		perm[a] = i
+	}
+	res := flatOf[T](outb)
+	var tmpBuf *simplego.Buffer
+	if !isIdentity(perm) {
+		var tm *bufferMirror
+		tmpBuf, tm = newBuffer(be, outb.shape)
+		res = flatOf[T](tm)
+	}
+	// The sum over rows is split into chunks; each worker accumulates its chunks into its own
+	// partial result, and the partials are added at the end.
+	chunk := max(1, min(maxPatchElems/max(cols, 1), (rows+op.eng.workers-1)/op.eng.workers))
+	numChunks := (rows + chunk - 1) / chunk
+	workers := min(op.eng.workers, numChunks)
+	patches, releaseP := workerBuffers[T](be, xb.shape.DType, workers, chunk*cols)
+	partials, releaseR := workerBuffers[T](be, xb.shape.DType, workers, cols*op.cout)
+	started := make([]bool, workers)
+	parallelFor(workers, numChunks, func(worker, ci int) {
+		r0 := ci * chunk
+		n := min(chunk, rows-r0)
+		p := patches[worker][:n*cols]
+		im2colRows(view, x, xStrides, table, p, r0, n, 0, view.cin)
+		var beta T
+		if started[worker] {
+			beta = 1
+		}
+		started[worker] = true
+		gemmT(op.eng.gemm, true, false, cols, op.cout, n, p, cols, w[r0*op.cout:(r0+n)*op.cout], op.cout, beta, partials[worker], op.cout)
+	})
+	clear(res)
+	for wi, part := range partials {
+		if started[wi] {
+			for i, v := range part {
+				res[i] += v
+			}
+		}
+	}
+	releaseP()
+	releaseR()
+	if tmpBuf != nil {
+		transposeInto(flatOf[T](outb), res, resDims, perm)
+		sgPutBuffer(be, tmpBuf)
+	}
+}
+
+// workerBuffers takes n scratch slices of size elements from the pool; release returns them.
+func workerBuffers[T float32 | float64](be *simplego.Backend, dtype dtypes.DType, n, size int) (bufs [][]T, release func()) {
+	held := make([]*simplego.Buffer, n)
+	bufs = make([][]T, n)
+	for i := range n {
+		var m *bufferMirror
+		held[i], m = newBuffer(be, shapes.Make(dtype, size))
+		bufs[i] = flatOf[T](m)
+	}
+	return bufs, func() {
+		for _, b := range held {
+			sgPutBuffer(be, b)
+		}
 	}
 }

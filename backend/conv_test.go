@@ -16,6 +16,7 @@ type convCase struct {
 	strides, inDil, kDil     []int // nil means 1
 	pads                     [][2]int
 	channelsFirst            bool
+	swapped                  bool // input [channels, spatial..., batch], kernel [in, spatial..., out]
 }
 
 func (c convCase) axes() backends.ConvolveAxesConfig {
@@ -29,6 +30,17 @@ func (c convCase) axes() backends.ConvolveAxesConfig {
 			a.InputSpatial = append(a.InputSpatial, 2+i)
 			a.KernelSpatial = append(a.KernelSpatial, 2+i)
 			a.OutputSpatial = append(a.OutputSpatial, 2+i)
+		}
+		return a
+	}
+	if c.swapped {
+		a.InputChannels, a.InputBatch = 0, nsp+1
+		a.KernelInputChannels, a.KernelOutputChannels = 0, nsp+1
+		a.OutputBatch, a.OutputChannels = 0, nsp+1
+		for i := range nsp {
+			a.InputSpatial = append(a.InputSpatial, 1+i)
+			a.KernelSpatial = append(a.KernelSpatial, 1+i)
+			a.OutputSpatial = append(a.OutputSpatial, 1+i)
 		}
 		return a
 	}
@@ -46,6 +58,9 @@ func (c convCase) axes() backends.ConvolveAxesConfig {
 func (c convCase) dims() (x, k []int) {
 	if c.channelsFirst {
 		return append([]int{c.batch, c.cin}, c.inSp...), append([]int{c.cout, c.cin / c.groups}, c.kSp...)
+	}
+	if c.swapped {
+		return append(append([]int{c.cin}, c.inSp...), c.batch), append(append([]int{c.cin / c.groups}, c.kSp...), c.cout)
 	}
 	x = append(append([]int{c.batch}, c.inSp...), c.cin)
 	k = append(append([]int{}, c.kSp...), c.cin/c.groups, c.cout)
@@ -129,6 +144,8 @@ var convForwardOnly = []convCase{
 	{batch: 2, cin: 2, cout: 3, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 2}, inDil: []int{2, 1}, strides: []int{1, 2}, pads: [][2]int{{-1, 2}, {-2, -1}}},
 	{batch: 2, cin: 4, cout: 6, groups: 2, inSp: []int{5, 5}, kSp: []int{2, 3}, strides: []int{1, 2}, pads: [][2]int{{0, 1}, {1, 1}}},
 	{batch: 2, cin: 2, cout: 3, groups: 1, inSp: []int{6, 5}, kSp: []int{3, 2}, inDil: []int{2, 2}, kDil: []int{1, 2}, pads: [][2]int{{1, 0}, {0, 1}}, channelsFirst: true},
+	{batch: 2, cin: 3, cout: 2, groups: 1, inSp: []int{5, 4}, kSp: []int{2, 3}, inDil: []int{2, 1}, strides: []int{1, 2}, pads: [][2]int{{-1, 1}, {1, 0}}, swapped: true},
+	{batch: 3, cin: 4, cout: 2, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 3}, strides: []int{2, 1}, kDil: []int{1, 2}, pads: [][2]int{{1, 1}, {2, 2}}, swapped: true},
 }
 
 // TestConvGeneral checks the forward pass against referenceConv and the gradients (which

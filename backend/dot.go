@@ -13,7 +13,7 @@ import (
 // dotOp is a DotGeneral computed as a batch of GEMMs. The output is
 // [batch axes..., lhs cross axes..., rhs cross axes...], as in XLA.
 type dotOp struct {
-	gemm gemmImpl
+	eng *engine
 	// lhsPerm orders lhs as [batch, cross, contracting]; rhsPerm orders rhs as
 	// [batch, contracting, cross] — the layouts a GEMM without transposition reads.
 	lhsPerm, rhsPerm []int
@@ -35,7 +35,7 @@ func (b *Builder) DotGeneral(lhs backends.Op, lhsContracting, lhsBatch []int, rh
 	if !isFloat(lhsShape.DType) || lhsShape.DType != rhsShape.DType {
 		return b.Builder.DotGeneral(lhs, lhsContracting, lhsBatch, rhs, rhsContracting, rhsBatch)
 	}
-	op, outShape, err := newDotOp(b.backend.gemm, lhsShape, lhsContracting, lhsBatch, rhsShape, rhsContracting, rhsBatch)
+	op, outShape, err := newDotOp(b.backend.engine, lhsShape, lhsContracting, lhsBatch, rhsShape, rhsContracting, rhsBatch)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (b *Builder) Dot(lhs, rhs backends.Op) (backends.Op, error) {
 }
 
 // newDotOp validates the axes and plans the GEMMs.
-func newDotOp(gemm gemmImpl, lhs shapes.Shape, lhsContracting, lhsBatch []int, rhs shapes.Shape, rhsContracting, rhsBatch []int) (*dotOp, shapes.Shape, error) {
+func newDotOp(eng *engine, lhs shapes.Shape, lhsContracting, lhsBatch []int, rhs shapes.Shape, rhsContracting, rhsBatch []int) (*dotOp, shapes.Shape, error) {
 	fail := func(format string, args ...any) (*dotOp, shapes.Shape, error) {
 		return nil, shapes.Invalid(), fmt.Errorf("DotGeneral(%s, %s): "+format, append([]any{lhs, rhs}, args...)...)
 	}
@@ -78,7 +78,7 @@ func newDotOp(gemm gemmImpl, lhs shapes.Shape, lhsContracting, lhsBatch []int, r
 	if err != nil {
 		return fail("rhs: %v", err)
 	}
-	op := &dotOp{gemm: gemm, numBatch: len(lhsBatch), numLhsCross: len(lhsCross), numContract: len(lhsContracting),
+	op := &dotOp{eng: eng, numBatch: len(lhsBatch), numLhsCross: len(lhsCross), numContract: len(lhsContracting),
 		batch: 1, m: 1, n: 1, k: 1}
 	outDims := []int{}
 	for i := range lhsBatch {
@@ -181,11 +181,24 @@ func dotExec[T float32 | float64](be *simplego.Backend, op *dotOp, lhs, rhs, out
 	if transB {
 		ldb = k
 	}
-	if k == 0 { // An empty contraction sums nothing.
-		clear(c)
+	one := func(bi int, par bool) {
+		as, bs, cs := a[bi*m*k:(bi+1)*m*k], b[bi*k*n:(bi+1)*k*n], c[bi*m*n:(bi+1)*m*n]
+		if par {
+			gemmPar(op.eng, transA, transB, m, n, k, as, lda, bs, ldb, 0, cs, n)
+		} else {
+			gemmT(op.eng.gemm, transA, transB, m, n, k, as, lda, bs, ldb, 0, cs, n)
+		}
 	}
-	for bi := range op.batch * min(k, 1) {
-		gemmT(op.gemm, transA, transB, m, n, k, a[bi*m*k:(bi+1)*m*k], lda, b[bi*k*n:(bi+1)*k*n], ldb, 0, c[bi*m*n:(bi+1)*m*n], n)
+	switch {
+	case k == 0: // An empty contraction sums nothing.
+		clear(c)
+	case op.batch >= 2*op.eng.workers || (op.batch > 1 && 2*m*n*k < minParallelFlops):
+		// Many (or small) products: one per goroutine.
+		parallelFor(op.eng.workers, op.batch, func(_, bi int) { one(bi, false) })
+	default:
+		for bi := range op.batch {
+			one(bi, true)
+		}
 	}
 	if scratchA != nil {
 		sgPutBuffer(be, scratchA)

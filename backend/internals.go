@@ -11,7 +11,10 @@ package backend
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/gomlx/gomlx/backends"
@@ -93,12 +96,17 @@ type nativeOp interface {
 	exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error)
 }
 
-// hookedOps are the op types whose executor is wrapped: nodes carrying a nativeOp run ours,
-// any other node (e.g. from a plain simplego builder) runs simplego's original executor.
+// hookedOps are the op types this package creates native nodes for. Every executor is
+// wrapped: nodes carrying a nativeOp run ours, any other node (e.g. from a plain simplego
+// builder) runs simplego's original executor; opTracer sees them all.
 var hookedOps = []backends.OpType{
 	backends.OpTypeDotGeneral, backends.OpTypeConvGeneral, backends.OpTypePad, backends.OpTypeReverse,
 	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
+	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum,
 }
+
+// opTracer, when set (by tests and benchmarks), is told the duration of every hooked op.
+var opTracer atomic.Pointer[func(n *nodeMirror, d time.Duration)]
 
 var (
 	installOnce sync.Once
@@ -111,10 +119,17 @@ func install() error {
 		if installErr = checkLayout(); installErr != nil {
 			return
 		}
-		for _, opType := range hookedOps {
+		for opType := range backends.OpTypeLast {
 			original := sgNodeExecutors[opType]
+			if original == nil && !slices.Contains(hookedOps, opType) {
+				continue
+			}
 			sgNodeExecutors[opType] = func(be *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer, owned []bool) (*simplego.Buffer, error) {
 				n := nodeOf(node)
+				if tracer := opTracer.Load(); tracer != nil {
+					start := time.Now()
+					defer func() { (*tracer)(n, time.Since(start)) }()
+				}
 				if op, ok := n.data.(nativeOp); ok {
 					mirrors := make([]*bufferMirror, len(inputs))
 					for i, in := range inputs {

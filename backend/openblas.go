@@ -17,9 +17,6 @@ type openBLAS struct {
 	desc    string
 	sgemmFn func(order, transA, transB, m, n, k int32, alpha float32, a unsafe.Pointer, lda int32, b unsafe.Pointer, ldb int32, beta float32, c unsafe.Pointer, ldc int32)
 	dgemmFn func(order, transA, transB, m, n, k int32, alpha float64, a unsafe.Pointer, lda int32, b unsafe.Pointer, ldb int32, beta float64, c unsafe.Pointer, ldc int32)
-	// mu serialises calls: OpenBLAS already uses every core it was given, so two concurrent
-	// calls would only oversubscribe them (and older builds are not reentrant).
-	mu sync.Mutex
 }
 
 // CBLAS enum values.
@@ -38,11 +35,12 @@ var (
 // openBLASLibraries are tried in order; Debian's libopenblas0-pthread provides the first.
 var openBLASLibraries = []string{"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"}
 
-// loadOpenBLAS loads OpenBLAS once per process with the given thread count (≤0: one per CPU).
-// On AVX-512 CPUs it sets OPENBLAS_CORETYPE=SKYLAKEX unless the user set it, because
+// loadOpenBLAS loads OpenBLAS once per process and makes it single-threaded: the backend
+// splits work among goroutines itself, and calls OpenBLAS from several at once (safe for a
+// single-threaded call; TestOpenBLASConcurrentCalls checks it). On AVX-512 CPUs it sets OPENBLAS_CORETYPE=SKYLAKEX unless the user set it, because
 // OpenBLAS 0.3.21 (Debian 12) does not recognise newer AVX-512 CPUs and falls back to a
 // kernel 5–8× slower.
-func loadOpenBLAS(threads int) (*openBLAS, error) {
+func loadOpenBLAS() (*openBLAS, error) {
 	openBLASOnce.Do(func() {
 		if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); !set && cpuHasAVX512() {
 			_ = os.Setenv("OPENBLAS_CORETYPE", "SKYLAKEX")
@@ -62,12 +60,11 @@ func loadOpenBLAS(threads int) (*openBLAS, error) {
 			return
 		}
 		openBLASLoaded, openBLASErr = bindOpenBLAS(handle)
+		if openBLASErr == nil {
+			openBLASSetThreads(1)
+		}
 	})
-	if openBLASErr != nil {
-		return nil, openBLASErr
-	}
-	openBLASLoaded.setThreads(threads)
-	return openBLASLoaded, nil
+	return openBLASLoaded, openBLASErr
 }
 
 // bindOpenBLAS resolves the functions used from an opened library.
@@ -99,18 +96,7 @@ var (
 	openBLASGetThreads func() int32
 )
 
-func (o *openBLAS) setThreads(threads int) {
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	openBLASSetThreads(int32(threads))
-}
-
-func (o *openBLAS) name() string {
-	return fmt.Sprintf("%s, %d threads)", o.desc, openBLASGetThreads())
-}
+func (o *openBLAS) name() string { return o.desc + ")" }
 
 func cblasTransFlag(t bool) int32 {
 	if t {
@@ -127,10 +113,8 @@ func (o *openBLAS) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 		goGEMM{}.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	o.mu.Lock()
 	o.sgemmFn(cblasRowMajor, cblasTransFlag(transA), cblasTransFlag(transB), int32(m), int32(n), int32(k),
 		alpha, unsafe.Pointer(&a[0]), int32(lda), unsafe.Pointer(&b[0]), int32(ldb), beta, unsafe.Pointer(&c[0]), int32(ldc))
-	o.mu.Unlock()
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(c)
@@ -144,10 +128,8 @@ func (o *openBLAS) dgemm(transA, transB bool, m, n, k int, alpha float64, a []fl
 		goGEMM{}.dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	o.mu.Lock()
 	o.dgemmFn(cblasRowMajor, cblasTransFlag(transA), cblasTransFlag(transB), int32(m), int32(n), int32(k),
 		alpha, unsafe.Pointer(&a[0]), int32(lda), unsafe.Pointer(&b[0]), int32(ldb), beta, unsafe.Pointer(&c[0]), int32(ldc))
-	o.mu.Unlock()
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(c)

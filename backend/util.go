@@ -48,28 +48,47 @@ func isIdentity(perm []int) bool {
 }
 
 // transposeInto writes src (dims srcDims) permuted by perm into dst: dst axis i is src axis
-// perm[i]. It walks dst in order and src by strides, with the innermost axis as a tight loop.
+// perm[i].
 func transposeInto[T any](dst, src []T, srcDims, perm []int) {
-	rank := len(perm)
+	srcStrides := stridesOf(srcDims)
+	dims := make([]int, len(perm))
+	strides := make([]int, len(perm))
+	for i, p := range perm {
+		dims[i] = srcDims[p]
+		strides[i] = srcStrides[p]
+	}
+	stridedCopy(dst, src, dims, strides)
+}
+
+// stridedCopy fills dst (row-major, dims) with src read at the given per-axis strides (0
+// repeats a value: a broadcast). It walks dst in order with the innermost axis as a tight
+// loop: a copy when its stride is 1, a fill when it is 0.
+func stridedCopy[T any](dst, src []T, dims, strides []int) {
+	rank := len(dims)
 	if rank == 0 || len(dst) == 0 {
 		copy(dst, src)
 		return
 	}
-	srcStrides := stridesOf(srcDims)
-	dims := make([]int, rank)    // dst dims
-	strides := make([]int, rank) // src stride of each dst axis
-	for i, p := range perm {
-		dims[i] = srcDims[p]
-		strides[i] = srcStrides[p]
+	// Merge the innermost axes while they stay contiguous in src, for longer inner loops.
+	for rank > 1 && strides[rank-1] == 1 && strides[rank-2] == dims[rank-1] {
+		dims = append(append([]int{}, dims[:rank-2]...), dims[rank-2]*dims[rank-1])
+		strides = append(append([]int{}, strides[:rank-2]...), 1)
+		rank--
 	}
 	inner, innerStride := dims[rank-1], strides[rank-1]
 	idx := make([]int, rank)
 	srcPos := 0
 	for out := 0; out < len(dst); out += inner {
 		row := dst[out : out+inner]
-		if innerStride == 1 {
+		switch innerStride {
+		case 1:
 			copy(row, src[srcPos:srcPos+inner])
-		} else {
+		case 0:
+			v := src[srcPos]
+			for j := range row {
+				row[j] = v
+			}
+		default:
 			p := srcPos
 			for j := range row {
 				row[j] = src[p]
@@ -89,19 +108,19 @@ func transposeInto[T any](dst, src []T, srcDims, perm []int) {
 	}
 }
 
-// transposeBytes is transposeInto for any element size, moving raw bytes.
-func transposeBytes(dst, src []byte, elemSize int, srcDims, perm []int) {
+// stridedCopyBytes is stridedCopy for elements of any size, moving raw bytes.
+func stridedCopyBytes(dst, src []byte, elemSize int, dims, strides []int) {
 	switch elemSize {
 	case 1:
-		transposeInto(dst, src, srcDims, perm)
+		stridedCopy(dst, src, dims, strides)
 	case 2:
-		transposeInto(castSlice[uint16](dst), castSlice[uint16](src), srcDims, perm)
+		stridedCopy(castSlice[uint16](dst), castSlice[uint16](src), dims, strides)
 	case 4:
-		transposeInto(castSlice[uint32](dst), castSlice[uint32](src), srcDims, perm)
+		stridedCopy(castSlice[uint32](dst), castSlice[uint32](src), dims, strides)
 	case 8:
-		transposeInto(castSlice[uint64](dst), castSlice[uint64](src), srcDims, perm)
+		stridedCopy(castSlice[uint64](dst), castSlice[uint64](src), dims, strides)
 	default:
-		transposeInto(castSlice[[16]byte](dst), castSlice[[16]byte](src), srcDims, perm)
+		stridedCopy(castSlice[[16]byte](dst), castSlice[[16]byte](src), dims, strides)
 	}
 }
 

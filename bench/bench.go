@@ -141,6 +141,11 @@ func graphGEMMRate(be backends.Backend, n int) float64 {
 
 // timeModel builds m's training step (SGD, softmax cross-entropy) and times it.
 func timeModel(be backends.Backend, m model, steps int) (ModelResult, error) {
+	return timeModelHook(be, m, steps, func(bool) {})
+}
+
+// timeModelHook is timeModel calling timing(true) before the timed steps and timing(false) after.
+func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (ModelResult, error) {
 	rng := rand.New(rand.NewPCG(1, uint64(m.batch)))
 	var x *tensors.Tensor
 	if m.tokens > 0 {
@@ -181,6 +186,8 @@ func timeModel(be backends.Backend, m model, steps int) (ModelResult, error) {
 		}
 	}
 	r := ModelResult{Name: m.name, Batch: m.batch, ForwardGFLOP: fc.flops / 1e9}
+	timing(true)
+	defer timing(false)
 	for range steps {
 		start := time.Now()
 		if err := step(); err != nil {
@@ -233,3 +240,20 @@ func (r *Result) WriteTable(w io.Writer) error {
 
 // MarshalIndent is the JSON form written by `tsam bench engine -out`.
 func (r *Result) MarshalIndent() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
+
+// TraceModel runs steps training steps of the benchmark model whose name starts with prefix
+// on the default backend, calling counting(true) around the timed steps (after two warm-up
+// steps) so an op tracer can attribute time. For profiling.
+func TraceModel(prefix string, steps int, counting func(bool)) error {
+	be, err := backend.FromFlag("")
+	if err != nil {
+		return err
+	}
+	for _, m := range models(false) {
+		if strings.HasPrefix(m.name, prefix) {
+			_, err := timeModelHook(be, m, steps, counting)
+			return err
+		}
+	}
+	return fmt.Errorf("no benchmark model named %q…", prefix)
+}

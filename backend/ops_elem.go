@@ -1,0 +1,119 @@
+package backend
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/shapeinference"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// broadcastOp is BroadcastInDim as one strided copy (simplego's walks an iterator per element).
+type broadcastOp struct{ axes []int }
+
+// BroadcastInDim implements backends.Builder natively, for any dtype.
+func (b *Builder) BroadcastInDim(x backends.Op, outputShape shapes.Shape, broadcastAxes []int) (backends.Op, error) {
+	xShape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if err := shapeinference.BroadcastInDimOp(xShape, outputShape, broadcastAxes); err != nil {
+		return nil, err
+	}
+	return newNativeNode(b.Builder, backends.OpTypeBroadcastInDim, outputShape, &broadcastOp{axes: slices.Clone(broadcastAxes)}, x), nil
+}
+
+func (op *broadcastOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	x := inputs[0]
+	out, outM := newBuffer(be, node.shape)
+	srcStrides := stridesOf(x.shape.Dimensions)
+	strides := make([]int, node.shape.Rank())
+	for i, a := range op.axes {
+		if x.shape.Dimensions[i] != 1 {
+			strides[a] = srcStrides[i]
+		}
+	}
+	stridedCopyBytes(rawBytes(outM.flat), rawBytes(x.flat), node.shape.DType.Size(), node.shape.Dimensions, strides)
+	return out, nil
+}
+
+// reduceSumOp is ReduceSum for float32/float64: the input is walked once in memory order,
+// with the innermost axis either summed into a scalar or added as a vector.
+type reduceSumOp struct{ axes []int }
+
+// nativeReduceSum adds a native ReduceSum node (the caller checked the dtype).
+func (b *Builder) nativeReduceSum(x backends.Op, axes []int) (backends.Op, error) {
+	xShape := opShape(x)
+	outShape, err := shapeinference.ReduceOp(xShape, axes)
+	if err != nil {
+		return nil, err
+	}
+	return newNativeNode(b.Builder, backends.OpTypeReduceSum, outShape, &reduceSumOp{axes: slices.Clone(axes)}, x), nil
+}
+
+func (op *reduceSumOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	x := inputs[0]
+	out, outM := newBuffer(be, node.shape)
+	switch node.shape.DType {
+	case dtypes.Float32:
+		reduceSum(flatOf[float32](outM), flatOf[float32](x), x.shape.Dimensions, op.axes)
+	case dtypes.Float64:
+		reduceSum(flatOf[float64](outM), flatOf[float64](x), x.shape.Dimensions, op.axes)
+	default:
+		sgPutBuffer(be, out)
+		return nil, fmt.Errorf("ReduceSum: dtype %s not supported natively", node.shape.DType)
+	}
+	return out, nil
+}
+
+func reduceSum[T float32 | float64](out, x []T, dims, axes []int) {
+	clear(out)
+	rank := len(dims)
+	if rank == 0 {
+		copy(out, x)
+		return
+	}
+	reduced := make([]bool, rank)
+	for _, a := range axes {
+		reduced[a] = true
+	}
+	// Output stride of each input axis (0 for reduced axes).
+	outStrides := make([]int, rank)
+	s := 1
+	for ax := rank - 1; ax >= 0; ax-- {
+		if !reduced[ax] {
+			outStrides[ax] = s
+			s *= dims[ax]
+		}
+	}
+	inner := dims[rank-1]
+	idx := make([]int, rank)
+	outPos := 0
+	for pos := 0; pos < len(x); pos += inner {
+		row := x[pos : pos+inner]
+		if reduced[rank-1] {
+			var acc T
+			for _, v := range row {
+				acc += v
+			}
+			out[outPos] += acc
+		} else {
+			dst := out[outPos : outPos+inner]
+			for j, v := range row {
+				dst[j] += v
+			}
+		}
+		for ax := rank - 2; ax >= 0; ax-- {
+			idx[ax]++
+			outPos += outStrides[ax]
+			if idx[ax] < dims[ax] {
+				break
+			}
+			outPos -= outStrides[ax] * dims[ax]
+			idx[ax] = 0
+		}
+	}
+}
