@@ -285,7 +285,7 @@ func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, 
 	view := &convOp{batch: op.cin, cin: op.batch, groups: 1, inSp: op.inSp, effInSp: op.effInSp, padLow: op.padLow,
 		inDil: op.inDil, outSp: op.kSp, kSp: op.outSp, strides: op.kDil, kDil: op.strides}
 	rows := view.batch * product(view.outSp) // (c, k)
-	cols := product(view.kSp) * view.cin    // (o, b)
+	cols := product(view.kSp) * view.cin     // (o, b)
 	xStrides := stridesOf(xb.shape.Dimensions)
 	table := view.inputIndexTable()
 
