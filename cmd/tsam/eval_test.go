@@ -7,62 +7,48 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tsamgo/tsam/sharpness"
 )
 
-var (
-	evalRunOnce sync.Once
-	evalRunDir  string
-	evalRunErr  string
-)
-
-// trainedRun trains a tiny ERM run on MNIST once per test binary and returns a fresh copy of
-// its folder under dir, so each test may damage or extend its own copy.
-func trainedRun(t *testing.T, dir, name string) string {
+// trainTinyRun trains a tiny ERM run on MNIST into dir (two steps of 32 examples).
+func trainTinyRun(t *testing.T, dir string) {
 	t.Helper()
-	evalRunOnce.Do(func() {
-		base, err := os.MkdirTemp("", "tsam-eval-test-")
-		if err != nil {
-			evalRunErr = err.Error()
-			return
-		}
-		evalRunDir = filepath.Join(base, "run")
-		var stdout, stderr bytes.Buffer
-		args := []string{"train", "-method", "erm", "-epochs", "1", "-subset", "128", "-batch", "32", "-max-steps", "2", "-out", evalRunDir}
-		if code := runMain(args, &stdout, &stderr); code != 0 {
-			evalRunErr = stderr.String()
-		}
-	})
-	if evalRunErr != "" {
-		t.Fatalf("training the fixture run failed: %s", evalRunErr)
+	var stdout, stderr bytes.Buffer
+	args := []string{"train", "-method", "erm", "-epochs", "1", "-subset", "128", "-batch", "32", "-max-steps", "2", "-out", dir}
+	if code := runMain(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("training the fixture run failed: %s", stderr.String())
 	}
+}
+
+// copyRun copies the fixture run folder to dir/name, so each case may damage its own copy.
+func copyRun(t *testing.T, fixture, dir, name string) string {
+	t.Helper()
 	dst := filepath.Join(dir, name)
-	if err := os.CopyFS(dst, os.DirFS(evalRunDir)); err != nil {
+	if err := os.CopyFS(dst, os.DirFS(fixture)); err != nil {
 		t.Fatal(err)
 	}
 	return dst
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if evalRunDir != "" {
-		os.RemoveAll(filepath.Dir(evalRunDir))
-	}
-	os.Exit(code)
+// TestEval trains one tiny run and shares it between the subtests (training is the slow part).
+func TestEval(t *testing.T) {
+	fixture := filepath.Join(t.TempDir(), "run")
+	trainTinyRun(t, fixture)
+	t.Run("WritesResults", func(t *testing.T) { testEvalWritesResults(t, fixture) })
+	t.Run("BadInput", func(t *testing.T) { testEvalBadInput(t, fixture) })
 }
 
 // evalFast keeps every measurement but makes it cheap.
 var evalFast = []string{"-train-examples", "16", "-test-examples", "16", "-batch", "16", "-m", "2",
 	"-deltas", "0.01,0.05", "-k", "2", "-lanczos-steps", "4", "-sam-steps", "1", "-samples", "2"}
 
-// TestEvalWritesResults measures two copies of one run: every file is written, the table is
+// testEvalWritesResults measures two copies of one run: every file is written, the table is
 // printed, and identical weights with one seed give identical numbers.
-func TestEvalWritesResults(t *testing.T) {
+func testEvalWritesResults(t *testing.T, fixture string) {
 	tmp := t.TempDir()
-	a, b := trainedRun(t, tmp, "a"), trainedRun(t, tmp, "b")
+	a, b := copyRun(t, fixture, tmp, "a"), copyRun(t, fixture, tmp, "b")
 	out := filepath.Join(tmp, "report")
 	var stdout, stderr bytes.Buffer
 	args := append([]string{"eval", "-run", a + "," + b, "-out", out}, evalFast...)
@@ -115,12 +101,12 @@ func TestEvalWritesResults(t *testing.T) {
 	}
 }
 
-// TestEvalBadInput: bad flags, missing runs and a damaged checkpoint exit with status 2 and
+// testEvalBadInput: bad flags, missing runs and a damaged checkpoint exit with status 2 and
 // a message naming the problem, and leave existing results untouched.
-func TestEvalBadInput(t *testing.T) {
+func testEvalBadInput(t *testing.T, fixture string) {
 	tmp := t.TempDir()
-	good := trainedRun(t, tmp, "good")
-	damaged := trainedRun(t, tmp, "damaged")
+	good := copyRun(t, fixture, tmp, "good")
+	damaged := copyRun(t, fixture, tmp, "damaged")
 	bins, _ := filepath.Glob(filepath.Join(damaged, "checkpoint", "*.json"))
 	if len(bins) == 0 {
 		t.Fatal("fixture run has no checkpoint json")
@@ -130,7 +116,7 @@ func TestEvalBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	truncated := trainedRun(t, tmp, "truncated")
+	truncated := copyRun(t, fixture, tmp, "truncated")
 	bins, _ = filepath.Glob(filepath.Join(truncated, "checkpoint", "*.bin"))
 	for _, f := range bins {
 		if err := os.Truncate(f, 100); err != nil {
