@@ -166,12 +166,19 @@ func (b *Builder) reduceSumOfProduct(x backends.Op, axes []int) (result backends
 	// Cross axes come out of DotGeneral in source order: sort their product positions alike.
 	crossOrderA = reorderBy(crossOrderA, crossA)
 	crossOrderB = reorderBy(crossOrderB, crossB)
-	dot, err := b.DotGeneral(a, renumber(keptA, contractA), renumber(keptA, batchA), bb, renumber(keptB, contractB), renumber(keptB, batchB))
+	// DotGeneral puts lhs cross axes before rhs ones: take as lhs the operand whose cross axes
+	// come first in the product, so that the result usually needs no transposition.
+	dotAxes := slices.Concat(outOrder, crossOrderA, crossOrderB)
+	lhs, lc, lb, rhs, rc, rb := a, renumber(keptA, contractA), renumber(keptA, batchA), bb, renumber(keptB, contractB), renumber(keptB, batchB)
+	if swapped := slices.Concat(outOrder, crossOrderB, crossOrderA); slices.IsSorted(swapped) && !slices.IsSorted(dotAxes) {
+		dotAxes = swapped
+		lhs, lc, lb, rhs, rc, rb = rhs, rc, rb, lhs, lc, lb
+	}
+	dot, err := b.DotGeneral(lhs, lc, lb, rhs, rc, rb)
 	if err != nil {
 		return nil, false, err
 	}
 	// Put the product axes back in their order, then restore unit axes with a reshape.
-	dotAxes := slices.Concat(outOrder, crossOrderA, crossOrderB)
 	perm := make([]int, len(dotAxes))
 	sortedAxes := slices.Sorted(slices.Values(dotAxes))
 	for i, ax := range sortedAxes {

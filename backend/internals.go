@@ -102,7 +102,7 @@ type nativeOp interface {
 var hookedOps = []backends.OpType{
 	backends.OpTypeDotGeneral, backends.OpTypeConvGeneral, backends.OpTypePad, backends.OpTypeReverse,
 	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
-	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum,
+	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum, backends.OpTypeTranspose,
 }
 
 // opTracer, when set (by tests and benchmarks), is told the duration of every hooked op.

@@ -117,3 +117,31 @@ func reduceSum[T float32 | float64](out, x []T, dims, axes []int) {
 		}
 	}
 }
+
+// transposeOp is Transpose as one strided copy, for any dtype.
+type transposeOp struct{ perm []int }
+
+// Transpose implements backends.Builder natively.
+func (b *Builder) Transpose(x backends.Op, permutation ...int) (backends.Op, error) {
+	xShape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	outShape, err := shapeinference.TransposeOp(xShape, permutation)
+	if err != nil {
+		return nil, err
+	}
+	return newNativeNode(b.Builder, backends.OpTypeTranspose, outShape, &transposeOp{perm: slices.Clone(permutation)}, x), nil
+}
+
+func (op *transposeOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	x := inputs[0]
+	out, outM := newBuffer(be, node.shape)
+	srcStrides := stridesOf(x.shape.Dimensions)
+	strides := make([]int, len(op.perm))
+	for i, p := range op.perm {
+		strides[i] = srcStrides[p]
+	}
+	stridedCopyBytes(rawBytes(outM.flat), rawBytes(x.flat), node.shape.DType.Size(), node.shape.Dimensions, strides)
+	return out, nil
+}

@@ -102,3 +102,16 @@ func TestBroadcastAndReduceSum(t *testing.T) {
 		closeTo(t, fmt.Sprint("BroadcastInDim", tc.src, tc.dst), got, want, 0)
 	}
 }
+
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	sg, _ := simplego.New("")
+	be := newTestBackend(t, "gemm=go")
+	x := randArg(rng, 3, 4, 5, 2)
+	for _, perm := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 0, 2, 3}, {0, 2, 3, 1}, {2, 0, 3, 1}} {
+		fn := func(xs []*Node) *Node { return TransposeAllAxes(xs[0], perm...) }
+		want, _ := eval(t, sg, fn, x)
+		got, _ := eval(t, be, fn, x)
+		closeTo(t, fmt.Sprint("Transpose", perm), got, want, 0)
+	}
+}
