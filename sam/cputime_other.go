@@ -1,0 +1,8 @@
+//go:build !unix
+
+package sam
+
+import "time"
+
+// processCPUTime is not measured on this platform; CPU columns then read 0.
+func processCPUTime() time.Duration { return 0 }
