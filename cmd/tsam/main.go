@@ -62,7 +62,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return &usageError{msg: err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return &usageError{msg: fmt.Sprintf("unexpected argument %q: all options are flags (see tsam %s -h)", fs.Arg(0), fs.Name())}
+		return &usageError{msg: fmt.Sprintf("unexpected argument %q: all options are flags (see %s -h)", fs.Arg(0), fs.Name())}
 	}
 	return nil
 }
