@@ -10,10 +10,7 @@ import (
 )
 
 // CIFAR record layout: label byte(s), then 32×32 pixels of red, then green, then blue.
-const (
-	cifarSide      = 32
-	cifarImageSize = cifarSide * cifarSide * 3
-)
+const cifarSide = 32
 
 // CIFAR10ClassNames names the CIFAR-10 classes in label order.
 var CIFAR10ClassNames = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
@@ -47,7 +44,14 @@ func (v CIFARVariant) numClasses() int {
 // data_batch_1.bin) and appends them to m, converting the channel-major pixels to
 // channels-last. name (the file path) appears in every error; on error m is unchanged.
 func ReadCIFARBinary(b []byte, v CIFARVariant, name string, m *Images) error {
-	rec := v.labelBytes() + cifarImageSize
+	return readCIFARRecords(b, v, cifarSide, name, m)
+}
+
+// readCIFARRecords decodes records of side×side RGB images (32 for real CIFAR files; the
+// fuzz test uses tiny images so that its inputs stay small).
+func readCIFARRecords(b []byte, v CIFARVariant, side int, name string, m *Images) error {
+	plane := side * side
+	rec := v.labelBytes() + 3*plane
 	if len(b) == 0 {
 		return fmt.Errorf("%s: empty CIFAR binary file", name)
 	}
@@ -58,7 +62,7 @@ func ReadCIFARBinary(b []byte, v CIFARVariant, name string, m *Images) error {
 	n := len(b) / rec
 	k := v.numClasses()
 	// Fill local slices and commit them only on success, so an error leaves m unchanged.
-	x, y := slices.Grow(m.X, n*cifarImageSize), slices.Grow(m.Y, n)
+	x, y := slices.Grow(m.X, n*3*plane), slices.Grow(m.Y, n)
 	for i := range n {
 		r := b[i*rec : (i+1)*rec]
 		label := int(r[v.labelBytes()-1])
@@ -67,11 +71,10 @@ func ReadCIFARBinary(b []byte, v CIFARVariant, name string, m *Images) error {
 		}
 		pix := r[v.labelBytes():]
 		base := len(x)
-		x = x[:base+cifarImageSize]
+		x = x[:base+3*plane]
 		img := x[base:]
 		for c := range 3 {
-			plane := pix[c*cifarSide*cifarSide : (c+1)*cifarSide*cifarSide]
-			for p, px := range plane {
+			for p, px := range pix[c*plane : (c+1)*plane] {
 				img[p*3+c] = float32(px) / 255
 			}
 		}
