@@ -213,27 +213,34 @@ func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, out
 }
 
 // im2colRows fills n rows of the patch matrix starting at row r0, for input channels
-// [c0, c0+cinG); x is laid out [batch, spatial..., channels] with strides xStrides.
+// [c0, c0+cinG); x is laid out [batch, spatial..., channels] with strides xStrides. Along the
+// last spatial axis, without dilations or channel groups, the kernel positions of a row read
+// consecutive input positions: they are copied as one run (kernel width × channels).
 func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table [][]int, p []T, r0, n, c0, cinG int) {
 	nsp := len(op.outSp)
-	ks := product(op.kSp)
-	cols := ks * cinG
+	last := nsp - 1
+	kl := op.kSp[last]
+	cols := product(op.kSp) * cinG
+	outerK := product(op.kSp[:last])
 	os := product(op.outSp)
+	lastStride := xStrides[nsp]
+	contiguous := cinG == op.cin && op.kDil[last] == 1 && op.inDil[last] == 1
 	oIdx := make([]int, nsp)
-	kIdx := make([]int, nsp)
+	kIdx := make([]int, last)
 	for r := range n {
 		row := p[r*cols : (r+1)*cols]
 		bi, rem := (r0+r)/os, (r0+r)%os
-		for ax := nsp - 1; ax >= 0; ax-- {
+		for ax := last; ax >= 0; ax-- {
 			oIdx[ax] = rem % op.outSp[ax]
 			rem /= op.outSp[ax]
 		}
 		rowBase := bi*xStrides[0] + c0
+		lastTable := table[last][oIdx[last]*kl : (oIdx[last]+1)*kl]
 		clear(kIdx)
-		for kp := range ks {
-			dst := row[kp*cinG : (kp+1)*cinG]
+		for ko := range outerK {
+			block := row[ko*kl*cinG : (ko+1)*kl*cinG]
 			pos, inside := rowBase, true
-			for ax := range nsp {
+			for ax := range last {
 				i := table[ax][oIdx[ax]*op.kSp[ax]+kIdx[ax]]
 				if i < 0 {
 					inside = false
@@ -241,12 +248,35 @@ func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table []
 				}
 				pos += i * xStrides[1+ax]
 			}
-			if inside {
-				copy(dst, x[pos:pos+cinG])
-			} else {
-				clear(dst)
+			incr(kIdx, op.kSp[:last])
+			switch {
+			case !inside:
+				clear(block)
+			case contiguous:
+				k0, k1 := 0, kl
+				for k0 < kl && lastTable[k0] < 0 {
+					k0++
+				}
+				for k1 > k0 && lastTable[k1-1] < 0 {
+					k1--
+				}
+				clear(block[:k0*cinG])
+				clear(block[k1*cinG:])
+				if k1 > k0 {
+					src := pos + lastTable[k0]*lastStride
+					copy(block[k0*cinG:k1*cinG], x[src:src+(k1-k0)*cinG])
+				}
+			default:
+				for k, i := range lastTable {
+					d := block[k*cinG : (k+1)*cinG]
+					if i < 0 {
+						clear(d)
+					} else {
+						src := pos + i*lastStride
+						copy(d, x[src:src+cinG])
+					}
+				}
 			}
-			incr(kIdx, op.kSp)
 		}
 	}
 }

@@ -103,6 +103,7 @@ var hookedOps = []backends.OpType{
 	backends.OpTypeDotGeneral, backends.OpTypeConvGeneral, backends.OpTypePad, backends.OpTypeReverse,
 	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
 	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum, backends.OpTypeTranspose,
+	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeSign,
 }
 
 // opTracer, when set (by tests and benchmarks), is told the duration of every hooked op.

@@ -2,11 +2,13 @@ package backend
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 )
 
@@ -114,4 +116,37 @@ func TestTranspose(t *testing.T) {
 		got, _ := eval(t, be, fn, x)
 		closeTo(t, fmt.Sprint("Transpose", perm), got, want, 0)
 	}
+}
+
+// TestElementwise compares the native elementwise ops with simplego's on large inputs (several
+// chunks, so the parallel split is exercised), scalars on either side, and float32.
+func TestElementwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	sg, _ := simplego.New("")
+	be := newTestBackend(t, "gemm=go")
+	x, y, s := randArg(rng, 3, ewChunk/2+7), randArg(rng, 3, ewChunk/2+7), randArg(rng)
+	ops := map[string]func(a, b *Node) *Node{"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div, "Max": Max, "Min": Min}
+	for name, f := range ops {
+		for _, args := range [][]arg{{x, y}, {x, s}, {s, y}} {
+			fn := func(xs []*Node) *Node { return f(xs[0], xs[1]) }
+			want, _ := eval(t, sg, fn, args...)
+			got, _ := eval(t, be, fn, args...)
+			closeTo(t, name, got, want, 0)
+			fn32 := func(xs []*Node) *Node {
+				return ConvertDType(f(ConvertDType(xs[0], dtypes.Float32), ConvertDType(xs[1], dtypes.Float32)), dtypes.Float64)
+			}
+			want, _ = eval(t, sg, fn32, args...)
+			got, _ = eval(t, be, fn32, args...)
+			closeTo(t, name+" float32", got, want, 0)
+		}
+	}
+	x.data[0], x.data[1] = 0, math.NaN()
+	fn := func(xs []*Node) *Node { return Sign(xs[0]) }
+	want, _ := eval(t, sg, fn, x)
+	got, _ := eval(t, be, fn, x)
+	if !math.IsNaN(got[1]) || got[0] != 0 {
+		t.Errorf("Sign(0), Sign(NaN) = %v, %v", got[0], got[1])
+	}
+	got[1], want[1] = 0, 0
+	closeTo(t, "Sign", got, want, 0)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,10 +33,25 @@ func TestTraceStep(t *testing.T) {
 	})
 	defer backend.TraceOps(nil)
 	steps := 3
-	err := bench.TraceModel(name, steps, func(on bool) { counting = on })
+	var cpuStart time.Duration
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	var cpuUsed time.Duration
+	res, err := bench.TraceModel(name, steps, func(on bool) {
+		counting = on
+		if on {
+			cpuStart = cpu()
+		} else {
+			cpuUsed = cpu() - cpuStart
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	fmt.Printf("wall: median %.1f ms/step, steps %v; CPU %.1f ms/step\n", res.StepMS, res.StepsMS, float64(cpuUsed.Microseconds())/1000/float64(steps))
 	report := func(m map[string]time.Duration, top int) {
 		type kv struct {
 			k string

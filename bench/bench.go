@@ -244,16 +244,15 @@ func (r *Result) MarshalIndent() ([]byte, error) { return json.MarshalIndent(r, 
 // TraceModel runs steps training steps of the benchmark model whose name starts with prefix
 // on the default backend, calling counting(true) around the timed steps (after two warm-up
 // steps) so an op tracer can attribute time. For profiling.
-func TraceModel(prefix string, steps int, counting func(bool)) error {
+func TraceModel(prefix string, steps int, counting func(bool)) (ModelResult, error) {
 	be, err := backend.FromFlag("")
 	if err != nil {
-		return err
+		return ModelResult{}, err
 	}
 	for _, m := range models(false) {
 		if strings.HasPrefix(m.name, prefix) {
-			_, err := timeModelHook(be, m, steps, counting)
-			return err
+			return timeModelHook(be, m, steps, counting)
 		}
 	}
-	return fmt.Errorf("no benchmark model named %q…", prefix)
+	return ModelResult{}, fmt.Errorf("no benchmark model named %q…", prefix)
 }

@@ -1,0 +1,257 @@
+package backend
+
+import (
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// ewChunk is the number of elements one goroutine handles at a time in elementwise ops.
+const ewChunk = 1 << 15
+
+// binaryOp is a float32/float64 elementwise binary op on equal shapes, or with one scalar
+// operand, split among the workers. Other cases (implicit broadcasting of unit axes, other
+// dtypes) are left to simplego.
+type binaryOp struct {
+	eng    *engine
+	opType backends.OpType
+}
+
+// unaryOp is a float32/float64 elementwise unary op, split among the workers.
+type unaryOp struct {
+	eng    *engine
+	opType backends.OpType
+}
+
+// binary builds opType natively when it can, else with simplego's fallback.
+func (b *Builder) binary(opType backends.OpType, x, y backends.Op, fallback func(x, y backends.Op) (backends.Op, error)) (backends.Op, error) {
+	xs, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	ys, err := b.OpShape(y)
+	if err != nil {
+		return nil, err
+	}
+	if !isFloat(xs.DType) || xs.DType != ys.DType || !(xs.Equal(ys) || xs.IsScalar() || ys.IsScalar()) {
+		return fallback(x, y)
+	}
+	out := xs
+	if xs.IsScalar() {
+		out = ys
+	}
+	return newNativeNode(b.Builder, opType, out, &binaryOp{eng: b.backend.engine, opType: opType}, x, y), nil
+}
+
+// Add implements backends.Builder (natively for floats of equal shapes or with a scalar).
+func (b *Builder) Add(x, y backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeAdd, x, y, b.Builder.Add)
+}
+
+// Sub implements backends.Builder (natively for floats of equal shapes or with a scalar).
+func (b *Builder) Sub(x, y backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeSub, x, y, b.Builder.Sub)
+}
+
+// Mul implements backends.Builder (natively for floats of equal shapes or with a scalar).
+func (b *Builder) Mul(x, y backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeMul, x, y, b.Builder.Mul)
+}
+
+// Div implements backends.Builder (natively for floats of equal shapes or with a scalar).
+func (b *Builder) Div(x, y backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeDiv, x, y, b.Builder.Div)
+}
+
+// Max implements backends.Builder (natively for floats of equal shapes or with a scalar).
+func (b *Builder) Max(x, y backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeMax, x, y, b.Builder.Max)
+}
+
+// Min implements backends.Builder (natively for floats of equal shapes or with a scalar).
+func (b *Builder) Min(x, y backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeMin, x, y, b.Builder.Min)
+}
+
+// Sign implements backends.Builder (natively for floats): −1, 0 or 1, and NaN for NaN.
+func (b *Builder) Sign(x backends.Op) (backends.Op, error) {
+	xs, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if !isFloat(xs.DType) {
+		return b.Builder.Sign(x)
+	}
+	return newNativeNode(b.Builder, backends.OpTypeSign, xs, &unaryOp{eng: b.backend.engine, opType: backends.OpTypeSign}, x), nil
+}
+
+func (op *binaryOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	out, outM := newBuffer(be, node.shape)
+	if node.shape.DType == dtypes.Float32 {
+		binaryExec[float32](op, inputs[0], inputs[1], outM, node.shape)
+	} else {
+		binaryExec[float64](op, inputs[0], inputs[1], outM, node.shape)
+	}
+	return out, nil
+}
+
+func binaryExec[T float32 | float64](op *binaryOp, xb, yb, outb *bufferMirror, shape shapes.Shape) {
+	x, y, out := flatOf[T](xb), flatOf[T](yb), flatOf[T](outb)
+	n := len(out)
+	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
+		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
+		o := out[lo:hi]
+		switch {
+		case len(x) == 1 && len(y) != 1:
+			binaryScalarLeft(op.opType, o, x[0], y[lo:hi])
+		case len(y) == 1 && len(x) != 1:
+			binaryScalarRight(op.opType, o, x[lo:hi], y[0])
+		default:
+			if len(x) == 1 { // Both scalars.
+				binaryScalarRight(op.opType, o, x, y[0])
+			} else {
+				binarySlices(op.opType, o, x[lo:hi], y[lo:hi])
+			}
+		}
+	})
+}
+
+func binarySlices[T float32 | float64](opType backends.OpType, o, x, y []T) {
+	y = y[:len(x)]
+	o = o[:len(x)]
+	switch opType {
+	case backends.OpTypeAdd:
+		for i, v := range x {
+			o[i] = v + y[i]
+		}
+	case backends.OpTypeSub:
+		for i, v := range x {
+			o[i] = v - y[i]
+		}
+	case backends.OpTypeMul:
+		for i, v := range x {
+			o[i] = v * y[i]
+		}
+	case backends.OpTypeDiv:
+		for i, v := range x {
+			o[i] = v / y[i]
+		}
+	case backends.OpTypeMax:
+		for i, v := range x {
+			o[i] = maxNaN(v, y[i])
+		}
+	case backends.OpTypeMin:
+		for i, v := range x {
+			o[i] = minNaN(v, y[i])
+		}
+	}
+}
+
+func binaryScalarRight[T float32 | float64](opType backends.OpType, o, x []T, s T) {
+	o = o[:len(x)]
+	switch opType {
+	case backends.OpTypeAdd:
+		for i, v := range x {
+			o[i] = v + s
+		}
+	case backends.OpTypeSub:
+		for i, v := range x {
+			o[i] = v - s
+		}
+	case backends.OpTypeMul:
+		for i, v := range x {
+			o[i] = v * s
+		}
+	case backends.OpTypeDiv:
+		for i, v := range x {
+			o[i] = v / s
+		}
+	case backends.OpTypeMax:
+		for i, v := range x {
+			o[i] = maxNaN(v, s)
+		}
+	case backends.OpTypeMin:
+		for i, v := range x {
+			o[i] = minNaN(v, s)
+		}
+	}
+}
+
+func binaryScalarLeft[T float32 | float64](opType backends.OpType, o []T, s T, y []T) {
+	o = o[:len(y)]
+	switch opType {
+	case backends.OpTypeAdd:
+		for i, v := range y {
+			o[i] = s + v
+		}
+	case backends.OpTypeSub:
+		for i, v := range y {
+			o[i] = s - v
+		}
+	case backends.OpTypeMul:
+		for i, v := range y {
+			o[i] = s * v
+		}
+	case backends.OpTypeDiv:
+		for i, v := range y {
+			o[i] = s / v
+		}
+	case backends.OpTypeMax:
+		for i, v := range y {
+			o[i] = maxNaN(s, v)
+		}
+	case backends.OpTypeMin:
+		for i, v := range y {
+			o[i] = minNaN(s, v)
+		}
+	}
+}
+
+// maxNaN and minNaN propagate NaN, as XLA's max and min do (Go's built-ins do too, but also
+// order −0 and +0, which costs more).
+func maxNaN[T float32 | float64](a, b T) T {
+	if a > b || a != a {
+		return a
+	}
+	return b
+}
+
+func minNaN[T float32 | float64](a, b T) T {
+	if a < b || a != a {
+		return a
+	}
+	return b
+}
+
+func (op *unaryOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	out, outM := newBuffer(be, node.shape)
+	if node.shape.DType == dtypes.Float32 {
+		unaryExec[float32](op, inputs[0], outM)
+	} else {
+		unaryExec[float64](op, inputs[0], outM)
+	}
+	return out, nil
+}
+
+func unaryExec[T float32 | float64](op *unaryOp, xb, outb *bufferMirror) {
+	x, out := flatOf[T](xb), flatOf[T](outb)
+	n := len(out)
+	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
+		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
+		o, xs := out[lo:hi], x[lo:hi]
+		switch op.opType {
+		case backends.OpTypeSign:
+			for i, v := range xs {
+				switch {
+				case v > 0:
+					o[i] = 1
+				case v < 0:
+					o[i] = -1
+				default:
+					o[i] = v // 0, −0 or NaN.
+				}
+			}
+		}
+	})
+}
