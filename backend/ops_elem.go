@@ -26,6 +26,23 @@ func (b *Builder) BroadcastInDim(x backends.Op, outputShape shapes.Shape, broadc
 	return newNativeNode(b.Builder, backends.OpTypeBroadcastInDim, outputShape, &broadcastOp{axes: slices.Clone(broadcastAxes)}, x), nil
 }
 
+// Broadcast implements backends.Builder as a BroadcastInDim that adds prefixDims in front.
+func (b *Builder) Broadcast(x backends.Op, prefixDims ...int) (backends.Op, error) {
+	xShape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	outShape, err := shapeinference.BroadcastOp(xShape, prefixDims)
+	if err != nil {
+		return nil, err
+	}
+	axes := make([]int, xShape.Rank())
+	for i := range axes {
+		axes[i] = len(prefixDims) + i
+	}
+	return b.BroadcastInDim(x, outShape, axes)
+}
+
 func (op *broadcastOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
 	x := inputs[0]
 	out, outM := newBuffer(be, node.shape)

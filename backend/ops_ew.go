@@ -34,6 +34,15 @@ func (b *Builder) binary(opType backends.OpType, x, y backends.Op, fallback func
 	if err != nil {
 		return nil, err
 	}
+	// A broadcast scalar (GoMLX's ZerosLike, OnesLike, …) is used as the scalar itself, so the
+	// full tensor of one value is never written.
+	if xs.Equal(ys) && isFloat(xs.DType) {
+		if sx, ok := broadcastScalar(x); ok {
+			x, xs = sx, opShape(sx)
+		} else if sy, ok := broadcastScalar(y); ok {
+			y, ys = sy, opShape(sy)
+		}
+	}
 	if !isFloat(xs.DType) || xs.DType != ys.DType || !(xs.Equal(ys) || xs.IsScalar() || ys.IsScalar()) {
 		return fallback(x, y)
 	}
@@ -42,6 +51,18 @@ func (b *Builder) binary(opType backends.OpType, x, y backends.Op, fallback func
 		out = ys
 	}
 	return newNativeNode(b.Builder, opType, out, &binaryOp{eng: b.backend.engine, opType: opType}, x, y), nil
+}
+
+// broadcastScalar returns s when op is BroadcastInDim(s) of a scalar s.
+func broadcastScalar(op backends.Op) (backends.Op, bool) {
+	n := opNode(op)
+	if _, ok := n.data.(*broadcastOp); !ok || n.opType != backends.OpTypeBroadcastInDim || len(n.inputs) != 1 {
+		return nil, false
+	}
+	if in := nodeOf(n.inputs[0]); in.shape.IsScalar() {
+		return n.inputs[0], true
+	}
+	return nil, false
 }
 
 // Add implements backends.Builder (natively for floats of equal shapes or with a scalar).

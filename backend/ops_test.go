@@ -140,10 +140,19 @@ func TestElementwise(t *testing.T) {
 			closeTo(t, name+" float32", got, want, 0)
 		}
 	}
+	relu := func(xs []*Node) *Node { return Max(xs[0], ZerosLike(xs[0])) }
+	want, _ := eval(t, sg, relu, x)
+	got, _ := eval(t, be, relu, x)
+	closeTo(t, "Max(x, ZerosLike(x))", got, want, 0)
+	prefix := func(xs []*Node) *Node { return BroadcastPrefix(xs[0], 2, 3) }
+	want, _ = eval(t, sg, prefix, y)
+	got, _ = eval(t, be, prefix, y)
+	closeTo(t, "BroadcastPrefix", got, want, 0)
+
 	x.data[0], x.data[1] = 0, math.NaN()
 	fn := func(xs []*Node) *Node { return Sign(xs[0]) }
-	want, _ := eval(t, sg, fn, x)
-	got, _ := eval(t, be, fn, x)
+	want, _ = eval(t, sg, fn, x)
+	got, _ = eval(t, be, fn, x)
 	if !math.IsNaN(got[1]) || got[0] != 0 {
 		t.Errorf("Sign(0), Sign(NaN) = %v, %v", got[0], got[1])
 	}
