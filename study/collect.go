@@ -1,0 +1,350 @@
+package study
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/tsamgo/tsam/run"
+)
+
+// Results is results.json: everything RESULTS.md shows, read from the run folders.
+type Results struct {
+	Plan     string          `json:"plan"`
+	Doc      string          `json:"doc"`
+	Command  string          `json:"command"`
+	Machine  Machine         `json:"machine"`
+	Estimate PlanEstimate    `json:"estimate"`
+	Sections []SectionResult `json:"sections"`
+	// TrainSeconds sums the training wall time of every distinct run the report uses.
+	TrainSeconds float64 `json:"train_seconds"`
+	// Runs counts those runs; LastFinished is the newest summary's finish time.
+	Runs         int       `json:"runs"`
+	LastFinished string    `json:"last_finished"`
+	Failures     []Failure `json:"failures,omitempty"`
+	VerdictRule  string    `json:"verdict_rule"`
+}
+
+// Machine describes where the runs ran: this machine's CPU, and the software the runs'
+// summaries record.
+type Machine struct {
+	CPU      string   `json:"cpu"`
+	Cores    int      `json:"cores"`
+	OS       string   `json:"os"`
+	Go       string   `json:"go"`
+	GoMLX    string   `json:"gomlx"`
+	Backends []string `json:"backends"`
+}
+
+// SectionResult is one table or figure with our numbers, the paper's, and the verdict.
+type SectionResult struct {
+	ID              string      `json:"id"`
+	Kind            string      `json:"kind"`
+	Title           string      `json:"title"`
+	Setup           string      `json:"setup"`
+	EstimateSeconds float64     `json:"estimate_seconds"`
+	TrainSeconds    float64     `json:"train_seconds"`
+	Paper           PaperClaim  `json:"paper"`
+	Rows            []RowResult `json:"rows"`
+	Verdict         string      `json:"verdict"`
+	Reason          string      `json:"reason"`
+	Figures         []string    `json:"figures,omitempty"`
+	// Curves asks for a figure of test accuracy against epoch.
+	Curves bool `json:"curves"`
+	// Subclaims holds the separate verdicts of a section with several claims (Table 3).
+	Subclaims []Subclaim `json:"subclaims,omitempty"`
+}
+
+// Subclaim is one of several claims of a section.
+type Subclaim struct {
+	Claim   string `json:"claim"`
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason"`
+}
+
+// RowResult is one cell or pick of a section, summarised over its seeds.
+type RowResult struct {
+	Name  string `json:"name"`
+	Label string `json:"label"`
+	// Hyper lists the hyperparameters that set this row apart.
+	Hyper string `json:"hyper"`
+	// Runs are the run folders (relative to the study folder) the row averages.
+	Runs []string `json:"runs"`
+	// Missing lists the runs that have not finished or failed.
+	Missing []string `json:"missing,omitempty"`
+	// Tuning, for a pick: every candidate's mean validation accuracy and the chosen one.
+	Tuning      map[string]float64 `json:"tuning,omitempty"`
+	Chosen      string             `json:"chosen,omitempty"`
+	TestAcc     Stat               `json:"test_acc"`
+	TestLoss    Stat               `json:"test_loss"`
+	ValAcc      Stat               `json:"val_acc"`
+	WallSeconds Stat               `json:"wall_seconds"`
+	StepSeconds Stat               `json:"step_seconds"`
+	Steps       Stat               `json:"steps"`
+	GradEvals   Stat               `json:"grad_evals_per_step"`
+	Curve       []CurvePoint       `json:"curve,omitempty"`
+	Flatness    []FlatPoint        `json:"flatness,omitempty"`
+	Eigen       []Stat             `json:"eigen,omitempty"`
+	// TrainObj and TestObj are the ERM, SAM and TSAM objectives (Table 3).
+	TrainObj []Stat `json:"train_objectives,omitempty"`
+	TestObj  []Stat `json:"test_objectives,omitempty"`
+}
+
+// CurvePoint is the test accuracy after an epoch over the seeds that reached it.
+type CurvePoint struct {
+	Epoch   int  `json:"epoch"`
+	TestAcc Stat `json:"test_acc"`
+}
+
+// FlatPoint is the flatness at one δ over seeds: the mean and the variance of L(θ+ε).
+type FlatPoint struct {
+	Delta    float64 `json:"delta"`
+	Mean     Stat    `json:"mean"`
+	Variance Stat    `json:"variance"`
+}
+
+// runData is what the report reads from one run folder.
+type runData struct {
+	dir     string
+	summary *run.Summary
+	metrics []run.EpochMetrics
+	eval    *EvalRecord
+}
+
+// Collect reads the plan's run folders in dir and computes every section. It trains and
+// measures nothing; rows whose runs are missing are reported as such.
+func Collect(p *Plan, dir string) (*Results, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	est := Estimate(p)
+	res := &Results{Plan: p.Name, Doc: p.Doc, Estimate: est, VerdictRule: VerdictRule, Machine: machine()}
+	used := map[string]*runData{}
+	for _, s := range p.Sections {
+		sr := SectionResult{ID: s.ID, Kind: s.Kind, Title: s.Title, Setup: s.Setup, EstimateSeconds: s.EstimateSeconds, Paper: PaperClaims[s.ID], Curves: s.Curves}
+		seen := map[string]bool{}
+		for _, name := range s.Rows {
+			row, runs := collectRow(p, dir, name)
+			if l, ok := s.Labels[name]; ok {
+				row.Label = l
+			}
+			for _, r := range runs {
+				used[r.dir] = r
+				if !seen[r.dir] {
+					seen[r.dir] = true
+					sr.TrainSeconds += r.summary.WallSeconds
+				}
+			}
+			sr.Rows = append(sr.Rows, row)
+		}
+		sr.Verdict, sr.Reason, sr.Subclaims = judge(s, sr.Rows)
+		res.Sections = append(res.Sections, sr)
+	}
+	backends := map[string]bool{}
+	for _, r := range used {
+		res.Runs++
+		res.TrainSeconds += r.summary.WallSeconds
+		if t := r.summary.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"); t > res.LastFinished {
+			res.LastFinished = t
+		}
+		backends[r.summary.Backend] = true
+		res.Machine.Go, res.Machine.GoMLX = r.summary.Versions.Go, r.summary.Versions.GoMLX
+	}
+	for b := range backends {
+		res.Machine.Backends = append(res.Machine.Backends, b)
+	}
+	sort.Strings(res.Machine.Backends)
+	return res, nil
+}
+
+// machine describes the CPU this process runs on.
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// rowRuns lists the run folders (relative to dir) of a cell or pick, and for a pick the
+// tuning outcome; err says why a pick has none yet.
+func rowRuns(p *Plan, dir, name string) (label string, cell *Cell, runs []string, choice *Choice, err error) {
+	if c := p.cell(name); c != nil {
+		for _, s := range c.Seeds {
+			runs = append(runs, filepath.Join(RunsDir, fmt.Sprintf("%s-s%d", c.Name, s)))
+		}
+		return c.Label, c, runs, nil, nil
+	}
+	pk := p.pick(name)
+	choice, err = choose(p, dir, pk.Group)
+	if err != nil {
+		return pk.Label, nil, nil, nil, err
+	}
+	for _, s := range pk.Seeds {
+		j := pickJob(*pk, choice, s)
+		runs = append(runs, filepath.Join(RunsDir, j.id))
+	}
+	return pk.Label, choice.Cell, runs, choice, nil
+}
+
+// collectRow reads the runs of one row and summarises them.
+func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
+	label, cell, runs, choice, err := rowRuns(p, dir, name)
+	row := RowResult{Name: name, Label: label, Runs: runs}
+	if err != nil {
+		row.Missing = []string{err.Error()}
+		return row, nil
+	}
+	if cell != nil {
+		row.Hyper = hyper(cell.Config, cell.Extra)
+	}
+	if choice != nil {
+		row.Tuning, row.Chosen = choice.Candidates, choice.Cell.Name
+	}
+	var datas []*runData
+	for _, r := range runs {
+		d, err := readRun(filepath.Join(dir, r))
+		if err != nil {
+			row.Missing = append(row.Missing, fmt.Sprintf("%s: %v", r, err))
+			continue
+		}
+		d.dir = r
+		datas = append(datas, d)
+	}
+	summarise(&row, datas)
+	return row, datas
+}
+
+// readRun reads a finished run folder and its measurements, if any.
+func readRun(dir string) (*runData, error) {
+	sum, err := finishedSummary(dir)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := run.ReadMetrics(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &runData{summary: sum, metrics: ms}
+	if rec, err := readEval(dir); err == nil {
+		d.eval = rec
+	}
+	return d, nil
+}
+
+// hyper describes the hyperparameters of a configuration that matter for its method.
+func hyper(c run.Config, extra map[string]any) string {
+	parts := []string{fmt.Sprintf("lr=%g", c.LR)}
+	switch c.Method {
+	case "erm":
+	case "pgn":
+		parts = append(parts, fmt.Sprintf("ρ=%g", c.Rho), fmt.Sprintf("λ=%g", c.Lambda))
+	case "tsam":
+		parts = append(parts, fmt.Sprintf("t=%g", c.T), fmt.Sprintf("s=%d", c.S), fmt.Sprintf("ρ=%g", c.Rho), fmt.Sprintf("r=%g", c.R), c.Sampler)
+		if n, ok := extra["hmc_steps"]; ok {
+			parts = append(parts, fmt.Sprintf("N=%v", n))
+		}
+		if c.TSchedule != "constant" {
+			parts = append(parts, "t "+c.TSchedule)
+		}
+	default:
+		parts = append(parts, fmt.Sprintf("ρ=%g", c.Rho))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// summarise fills the row's statistics from its runs.
+func summarise(row *RowResult, runs []*runData) {
+	var acc, loss, val, wall, step, steps, evals []float64
+	for _, r := range runs {
+		f := r.summary.Final
+		acc, loss = append(acc, f.TestAcc), append(loss, f.TestLoss)
+		if f.ValAcc != nil {
+			val = append(val, *f.ValAcc)
+		}
+		wall = append(wall, r.summary.WallSeconds)
+		steps = append(steps, float64(r.summary.Steps))
+		if r.summary.Steps > 0 {
+			step = append(step, r.summary.WallSeconds/float64(r.summary.Steps))
+		}
+		if g, ok := f.Stats["grad_evals"]; ok {
+			evals = append(evals, g)
+		}
+	}
+	row.TestAcc, row.TestLoss, row.ValAcc = newStat(acc), newStat(loss), newStat(val)
+	row.WallSeconds, row.StepSeconds, row.Steps, row.GradEvals = newStat(wall), newStat(step), newStat(steps), newStat(evals)
+	row.Curve = curve(runs)
+	summariseEval(row, runs)
+}
+
+// curve averages test accuracy per epoch over the runs (complete epochs only).
+func curve(runs []*runData) []CurvePoint {
+	byEpoch := map[int][]float64{}
+	for _, r := range runs {
+		for _, m := range r.metrics {
+			if !m.Partial {
+				byEpoch[m.Epoch] = append(byEpoch[m.Epoch], m.TestAcc)
+			}
+		}
+	}
+	var out []CurvePoint
+	for e, vs := range byEpoch {
+		out = append(out, CurvePoint{Epoch: e, TestAcc: newStat(vs)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Epoch < out[j].Epoch })
+	return out
+}
+
+// summariseEval averages the sharpness measurements of the runs that have them.
+func summariseEval(row *RowResult, runs []*runData) {
+	flat := map[float64][2][]float64{}
+	var eig [][]float64
+	var trainObj, testObj [3][]float64
+	for _, r := range runs {
+		if r.eval == nil {
+			continue
+		}
+		rep := r.eval.Report
+		if rep.Flatness != nil {
+			for _, pt := range rep.Flatness.Points {
+				v := flat[pt.Delta]
+				flat[pt.Delta] = [2][]float64{append(v[0], pt.Mean), append(v[1], pt.Variance)}
+			}
+		}
+		if rep.Hessian != nil {
+			for i, val := range rep.Hessian.Values() {
+				if i >= len(eig) {
+					eig = append(eig, nil)
+				}
+				eig[i] = append(eig[i], val)
+			}
+		}
+		if o := rep.TrainObjectives; o != nil {
+			trainObj = [3][]float64{append(trainObj[0], o.ERM), append(trainObj[1], o.SAM), append(trainObj[2], o.TSAM)}
+		}
+		if o := rep.TestObjectives; o != nil {
+			testObj = [3][]float64{append(testObj[0], o.ERM), append(testObj[1], o.SAM), append(testObj[2], o.TSAM)}
+		}
+	}
+	for d, v := range flat {
+		row.Flatness = append(row.Flatness, FlatPoint{Delta: d, Mean: newStat(v[0]), Variance: newStat(v[1])})
+	}
+	sort.Slice(row.Flatness, func(i, j int) bool { return row.Flatness[i].Delta < row.Flatness[j].Delta })
+	for _, vs := range eig {
+		row.Eigen = append(row.Eigen, newStat(vs))
+	}
+	if len(trainObj[0]) > 0 {
+		row.TrainObj = []Stat{newStat(trainObj[0]), newStat(trainObj[1]), newStat(trainObj[2])}
+	}
+	if len(testObj[0]) > 0 {
+		row.TestObj = []Stat{newStat(testObj[0]), newStat(testObj[1]), newStat(testObj[2])}
+	}
+}

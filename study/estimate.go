@@ -1,0 +1,181 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tsamgo/tsam/run"
+	"github.com/tsamgo/tsam/sam"
+)
+
+// passCost is the measured wall time, in seconds, of one forward+backward pass of a model
+// at batch 64 on the project's "cpu" backend (plain SGD step, models package), measured
+// with the 2-core machine shared with other work (so on the slow side). A forward-only
+// pass is taken as a third of it. Models and inputs not listed are scaled from the nearest
+// entry by input size.
+var passCost = map[string]float64{
+	"mlp/28x28x1":       0.013,
+	"mlp/32x32x3":       0.036, // the 28×28 cost scaled by the MLP's multiply-adds (1.84M vs 0.67M)
+	"cnn/28x28x1":       1.51,
+	"cnn/32x32x3":       2.58,
+	"resnet8/32x32x3":   4.20,
+	"transformer/64tok": 4.01,
+}
+
+// EstimateBasis says where passCost comes from, for the plan and the report.
+const EstimateBasis = "per-pass costs measured on the 2-core machine, cpu backend, batch 64, under load from other work: " +
+	"MLP 13 ms (28×28; 36 ms on 32×32×3 by its multiply-adds), small CNN 1.5 s (28×28) and 2.6 s (32×32×3), ResNet-8 4.2 s, text transformer 4.0 s (64 tokens); " +
+	"a forward-only pass counts a third, plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run"
+
+// dataShape describes the examples of a data set for the cost model: the key suffix of
+// passCost, the input size relative to that key, and the split sizes.
+type dataShape struct {
+	key                 string
+	numTrain, numTest   int
+	inputScaleFromEntry float64
+}
+
+var dataShapes = map[string]dataShape{
+	"mnist":         {key: "28x28x1", numTrain: 60000, numTest: 10000, inputScaleFromEntry: 1},
+	"fashion-mnist": {key: "28x28x1", numTrain: 60000, numTest: 10000, inputScaleFromEntry: 1},
+	"cifar10":       {key: "32x32x3", numTrain: 50000, numTest: 10000, inputScaleFromEntry: 1},
+	"sst2":          {key: "64tok", numTrain: 67349, numTest: 872, inputScaleFromEntry: 1},
+}
+
+// SectionEstimate is the compute estimate of one report section.
+type SectionEstimate struct {
+	ID      string  `json:"id"`
+	Seconds float64 `json:"seconds"`
+}
+
+// PlanEstimate is Estimate's result.
+type PlanEstimate struct {
+	// Total counts each run once, even when several sections share it.
+	Total    float64           `json:"total_seconds"`
+	Sections []SectionEstimate `json:"sections"`
+	Basis    string            `json:"basis"`
+}
+
+// Estimate predicts the wall time of the plan's training runs from passCost: every
+// cell's runs, plus each pick's extra seeds at the costliest candidate's price (the winner
+// is not known in advance). Sections are charged for the runs of their rows; shared runs
+// count in each section but once in the total.
+func Estimate(p *Plan) PlanEstimate {
+	rowCost := map[string]float64{}
+	total := 0.0
+	for _, c := range p.Cells {
+		cost := 0.0
+		for _, seed := range c.Seeds {
+			if cfg, err := resolve(c.Config, c.Extra, seed); err == nil {
+				cost += estimateRun(cfg)
+			}
+		}
+		rowCost[c.Name] = cost
+		total += cost
+	}
+	for _, pk := range p.Picks {
+		worst := 0.0
+		for _, c := range p.candidates(pk.Group) {
+			if cfg, err := resolve(c.Config, c.Extra, c.Seeds[0]); err == nil {
+				worst = math.Max(worst, estimateRun(cfg))
+			}
+		}
+		extra := worst * float64(len(pk.Seeds)-1)
+		rowCost[pk.Name] = extra
+		total += extra
+		for _, c := range p.candidates(pk.Group) {
+			rowCost[pk.Name] += rowCost[c.Name]
+		}
+	}
+	est := PlanEstimate{Total: total, Basis: EstimateBasis}
+	for i := range p.Sections {
+		s := &p.Sections[i]
+		sec := 0.0
+		for _, r := range s.Rows {
+			sec += rowCost[r]
+		}
+		s.EstimateSeconds = sec
+		est.Sections = append(est.Sections, SectionEstimate{ID: s.ID, Seconds: sec})
+	}
+	return est
+}
+
+// estimateRun predicts the wall time of one run in seconds.
+func estimateRun(c run.Config) float64 {
+	shape, ok := dataShapes[c.Data]
+	if !ok {
+		shape = dataShapes["mnist"]
+	}
+	pass, ok := passCost[c.Model+"/"+shape.key]
+	if !ok {
+		pass = nearestCost(c.Model, shape)
+	}
+	pass *= float64(c.Batch) / 64
+	nTrain := int(float64(shape.numTrain) * (1 - c.Val))
+	nVal := shape.numTrain - nTrain
+	if c.Subset > 0 {
+		nTrain = min(nTrain, c.Subset)
+	}
+	stepsPerEpoch := max(nTrain/max(c.Batch, 1), 1)
+	steps := c.Epochs * stepsPerEpoch
+	if c.Method == string(sam.ESAM1) {
+		ref := c
+		ref.Method = string(sam.TSAM)
+		steps = sam.ESAM1Steps(samConfig(ref), steps)
+	}
+	epochs := c.Epochs
+	if c.MaxSteps > 0 && c.MaxSteps < steps {
+		steps = c.MaxSteps
+		epochs = max(1, (steps+stepsPerEpoch-1)/stepsPerEpoch)
+	}
+	sc := samConfig(c)
+	perStep := float64(sc.GradEvalsPerStep()) + float64(sc.ForwardOnlyPerStep())/3
+	evalExamples := float64(epochs) * float64(min(nTrain, run.EvalTrainMax)+nVal+shape.numTest)
+	return float64(steps)*perStep*pass + evalExamples/float64(max(c.Batch, 1))*pass/3 + 10
+}
+
+// nearestCost is the cost of a model on some input when the exact pair was not measured:
+// an MLP "mlp-W1-W2-..." is the measured MLP scaled by its multiply-adds.
+func nearestCost(model string, shape dataShape) float64 {
+	if rest, ok := strings.CutPrefix(model, "mlp-"); ok {
+		in := map[string]int{"28x28x1": 784, "32x32x3": 3072}[shape.key]
+		macs, prev := 0, max(in, 1)
+		for _, w := range strings.Split(rest, "-") {
+			n, _ := strconv.Atoi(w)
+			macs += prev * n
+			prev = n
+		}
+		macs += prev * 10
+		const measuredMACs = 784*512 + 512*512 + 512*10 // the "mlp" of passCost
+		return passCost["mlp/28x28x1"] * float64(macs) / measuredMACs
+	}
+	for k, v := range passCost {
+		if len(k) > len(model) && k[:len(model)+1] == model+"/" {
+			return v
+		}
+	}
+	return passCost["resnet8/32x32x3"] // unknown models: assume a convolutional network
+}
+
+// samConfig mirrors how package run hands a run.Config to package sam, for the pass count.
+func samConfig(c run.Config) sam.Config {
+	sc := sam.DefaultConfig(sam.Method(c.Method))
+	sc.S, sc.R, sc.Sampler = c.S, c.R, c.Sampler
+	if m, err := configMap(c); err == nil {
+		if n, ok := m["hmc_steps"].(float64); ok && n >= 1 {
+			sc.HMCSteps = int(n)
+		}
+	}
+	return sc
+}
+
+// fmtEstimate prints a plan estimate as lines.
+func fmtEstimate(est PlanEstimate) string {
+	s := fmt.Sprintf("total %s (%s)\n", fmtDuration(est.Total), est.Basis)
+	for _, sec := range est.Sections {
+		s += fmt.Sprintf("  %-8s %s\n", sec.ID, fmtDuration(sec.Seconds))
+	}
+	return s
+}

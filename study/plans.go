@@ -1,0 +1,259 @@
+package study
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tsamgo/tsam/run"
+	"github.com/tsamgo/tsam/sam"
+)
+
+// Plans returns the named plans: smoke and paper.
+func Plans() map[string]func() *Plan {
+	return map[string]func() *Plan{"smoke": Smoke, "paper": Paper}
+}
+
+// PlanNames lists the plan names, sorted.
+func PlanNames() []string {
+	var names []string
+	for n := range Plans() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup returns the plan called name, or an error listing the plans.
+func Lookup(name string) (*Plan, error) {
+	mk, ok := Plans()[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown plan %q: choose one of %s", name, strings.Join(PlanNames(), ", "))
+	}
+	return mk(), nil
+}
+
+// base is the configuration every study run starts from: the paper's optimizer settings
+// (SGD, momentum 0.9, weight decay 5e-4, label smoothing 0.1, batch 64, constant lr).
+func base(data, model string, noise float64, subset, epochs, batch int, val float64) run.Config {
+	sc := sam.DefaultConfig(sam.TSAM)
+	c := run.DefaultConfig()
+	c.Data, c.Model, c.Noise, c.Subset, c.Epochs, c.Batch, c.Val = data, model, noise, subset, epochs, batch, val
+	c.Method, c.LR, c.Momentum, c.WeightDecay, c.LabelSmoothing = "erm", 0.05, sc.Momentum, sc.WeightDecay, sc.LabelSmoothing
+	c.Rho, c.T, c.S, c.R, c.Delta, c.Sampler, c.TSchedule, c.Lambda = sc.Rho, sc.T, sc.S, sc.R, -1, sam.SamplerPractical, "constant", sc.PGNLambda
+	c.MaxSteps, c.Backend, c.CheckpointEvery = 0, "", run.Duration(2*time.Minute)
+	return c
+}
+
+// with returns c with the method and the given changes applied.
+func with(c run.Config, method string, change func(*run.Config)) run.Config {
+	c.Method = method
+	if change != nil {
+		change(&c)
+	}
+	return c
+}
+
+func rho(v float64) func(*run.Config)    { return func(c *run.Config) { c.Rho = v } }
+func tilt(v float64) func(*run.Config)   { return func(c *run.Config) { c.T = v } }
+func lambda(v float64) func(*run.Config) { return func(c *run.Config) { c.Lambda = v } }
+
+// tiltR sets TSAM's tilt t and random-start radius r.
+func tiltR(t, r float64) func(*run.Config) { return func(c *run.Config) { c.T, c.R = t, r } }
+
+// scaledR is the random-start radius r that gives an MLP of about 0.7–1.8M parameters
+// roughly the per-coordinate noise of the paper's r = 20 on ResNet18 (11M parameters):
+// 20·√(0.67M/11.2M) ≈ 5. With r = 20 the MLP's random start is about 4 times larger per
+// coordinate, which cost it accuracy in a quick check on noisy Fashion-MNIST.
+const scaledR = 5
+
+// table1Grid lists the methods of the paper's Table 1 with their tuning grids (written
+// down here, chosen on validation accuracy): ρ for the SAM family, λ for PGN, t and the
+// random-start radius r for TSAM. The first grid point is the default used without tuning.
+type gridPoint struct {
+	suffix string
+	change func(*run.Config)
+}
+
+var table1Grid = []struct {
+	method, label string
+	grid          []gridPoint
+}{
+	{"erm", "ERM", []gridPoint{{"", nil}}},
+	{"sam", "SAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+	{"esam1", "ESAM1", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+	{"esam2", "ESAM2", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+	{"pgn", "PGN", []gridPoint{{"lambda05", lambda(0.5)}, {"lambda09", lambda(0.9)}}},
+	{"rsam", "RSAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+	{"tsam", "TSAM", []gridPoint{{"t1-r5", tiltR(1, scaledR)}, {"t20-r5", tiltR(20, scaledR)}, {"t1-r20", tiltR(1, 20)}, {"t20-r20", tiltR(20, 20)}}},
+}
+
+// addTable1 adds one Table 1 column: with tune, each method's grid is trained on tuneSeeds
+// and the best candidate on validation is trained on seeds; without, each method runs at
+// its first grid point on seeds. It returns the section and the row names.
+func addTable1(p *Plan, id, title, setup string, cfg run.Config, tune bool, tuneSeeds, seeds []int64) []string {
+	var rows []string
+	for _, m := range table1Grid {
+		name := id + "-" + m.method
+		if !tune {
+			p.Cells = append(p.Cells, Cell{Name: name, Label: m.label, Config: with(cfg, m.method, m.grid[0].change), Seeds: seeds})
+			rows = append(rows, name)
+			continue
+		}
+		group := name
+		for _, g := range m.grid {
+			cand, label := group+"-base", m.label
+			if g.suffix != "" {
+				cand, label = group+"-"+g.suffix, m.label+" "+g.suffix
+			}
+			p.Cells = append(p.Cells, Cell{Name: cand, Label: label, Config: with(cfg, m.method, g.change), Seeds: tuneSeeds, Group: group})
+		}
+		p.Picks = append(p.Picks, Pick{Name: name, Label: m.label, Group: group, Seeds: seeds})
+		rows = append(rows, name)
+	}
+	p.Sections = append(p.Sections, Section{ID: id, Kind: KindBest, Title: title, Setup: setup, Rows: rows, Subject: id + "-tsam"})
+	return rows
+}
+
+// Smoke is every method and sampler for a few steps on an MNIST subset, with the report's
+// every section kind: for the end-to-end test and CI (a few minutes on two cores).
+func Smoke() *Plan {
+	cfg := base("mnist", "mlp-32", 0, 128, 2, 32, 0.02)
+	p := &Plan{
+		Name: "smoke",
+		Doc: "Plan `smoke`: every method (ERM, SAM, ASAM, ESAM1, ESAM2, PGN, RSAM, TSAM) and every TSAM sampler (practical, HMC with N = 2, naive) and t schedule " +
+			"for 8 steps (2 epochs of 128 MNIST examples, batch 32) with an MLP 784-32-10: it checks the machinery, not the paper's claims.",
+		Eval: EvalSpec{TrainExamples: 64, TestExamples: 64, Batch: 64, FlatnessDraws: 3, EigenK: 2, LanczosSteps: 8, Rho: 0.05, T: 1, SAMSteps: 2, Samples: 4, Seed: 1},
+	}
+	one, two := []int64{1}, []int64{1, 2}
+	rows := addTable1(p, "table1a", "all methods on an MNIST subset (tuned on validation)",
+		"MNIST, 128 training examples, MLP 784-32-10, 2 epochs of batch 32; ρ/λ/t grid on seed 1, the chosen configuration on seeds 1–2.", cfg, true, one, two)
+	p.Cells = append(p.Cells,
+		Cell{Name: "asam", Label: "ASAM", Config: with(cfg, "asam", nil), Seeds: one},
+		Cell{Name: "erm-eval", Label: "ERM", Config: with(cfg, "erm", nil), Seeds: two, Eval: true},
+		Cell{Name: "sam-eval", Label: "SAM", Config: with(cfg, "sam", nil), Seeds: two, Eval: true},
+		Cell{Name: "tsam-eval", Label: "TSAM", Config: with(cfg, "tsam", nil), Seeds: two, Eval: true},
+		Cell{Name: "hmc-n2", Label: "N = 2 (s = 3)", Config: with(cfg, "tsam", func(c *run.Config) { c.Sampler = sam.SamplerHMC }), Extra: map[string]any{"hmc_steps": 2}, Seeds: one},
+		Cell{Name: "naive-s3", Label: "naive sampling (s=3)", Config: with(cfg, "tsam", func(c *run.Config) { c.Sampler = sam.SamplerNaive }), Seeds: one},
+		Cell{Name: "t-up", Label: "increase t", Config: with(cfg, "tsam", func(c *run.Config) { c.TSchedule = "linear-up" }), Seeds: one},
+		Cell{Name: "t-down", Label: "decrease t", Config: with(cfg, "tsam", func(c *run.Config) { c.TSchedule = "linear-down" }), Seeds: one},
+	)
+	setup := "as table1a, 1–2 seeds"
+	sharp := []string{"erm-eval", "sam-eval", "tsam-eval"}
+	p.Sections[0].Rows = append(p.Sections[0].Rows, "asam")
+	p.Sections = append(p.Sections,
+		Section{ID: "table4", Kind: KindNoGain, Title: "HMC steps", Setup: setup, Rows: []string{"tsam-eval", "hmc-n2"}, Labels: map[string]string{"tsam-eval": "practical (N = 1)"}},
+		Section{ID: "fig5", Kind: KindBest, Title: "naive sampling vs the proposed sampler", Setup: setup, Rows: []string{"naive-s3", "tsam-eval"}, Subject: "tsam-eval", Curves: true},
+		Section{ID: "fig8", Kind: KindNoDifference, Title: "t schedules", Setup: setup, Rows: []string{"tsam-eval", "t-up", "t-down"}, Labels: map[string]string{"tsam-eval": "fix t"}, Curves: true},
+		Section{ID: "table5", Kind: KindRuntime, Title: "runtime", Setup: setup, Rows: rows, Subject: "table1a-tsam"},
+		Section{ID: "fig2", Kind: KindFlatness, Title: "flatness", Setup: setup, Rows: sharp},
+		Section{ID: "hessian", Kind: KindHessian, Title: "top Hessian eigenvalues", Setup: setup, Rows: sharp},
+		Section{ID: "table3", Kind: KindObjectives, Title: "losses under the ERM, SAM and TSAM objectives", Setup: setup, Rows: sharp},
+	)
+	return p
+}
+
+// Paper sizes: the whole plan is estimated at under 8 hours of the 2-core machine (see
+// Estimate and the report's summary table for the per-section estimate).
+const (
+	t1Subset, t1Epochs       = 10000, 5  // Table 1 (a)–(c): training examples and epochs
+	sst2Subset, sst2Epochs   = 1024, 1   // Table 1 (d)
+	ablSubset, ablEpochs     = 10000, 10 // ablations on noisy Fashion-MNIST
+	paperVal, sst2Val        = 0.1, 0.02
+	paperBatch, sst2Batch    = 64, 32
+	paperNoise               = 0.2
+	ablationT, ablationS     = 20, 3
+	ablationRho, ablationLR  = 0.05, 0.05
+	paperEvalExamples        = 1000
+	paperEvalT, paperEvalRho = 20, 0.05
+)
+
+// Paper is the paper's study at 2-core scale (see the Doc it carries).
+func Paper() *Plan {
+	p := &Plan{
+		Name: "paper",
+		Doc: "Plan `paper`: the counterparts of the paper's results on data this machine has, sized to finish within 8 hours of one 2-core machine. " +
+			"Measured step costs (see the estimate basis) rule out the paper's convolutional and transformer models at 3 seeds × 7 methods plus tuning: " +
+			"one ResNet-8 step on CIFAR-10 costs about 4 s, a TSAM step 6 passes, and run evaluates the full 10,000-image test set after every epoch. " +
+			"So Table 1 (a)–(c) use an MLP 784/3072-512-512 (models' `mlp`) on 10,000 training examples for 5 epochs, (d) the text transformer on 1,024 SST-2 sentences for 1 epoch, " +
+			"and the ablations (Tables 2, 4, 5, Figs. 2, 5, 7, 8, Hessian, Table 3) an MLP on 10,000 Fashion-MNIST examples with 20% label noise for 10 epochs. " +
+			"Every cell has 3 seeds; Table 1's hyperparameters are chosen on a 10% validation split (grid in each table); the ablations use the paper's defaults " +
+			"(ρ = 0.05, t = 20, s = 3, δ = t/2, lr 0.05, momentum 0.9, weight decay 5e-4, label smoothing 0.1, batch 64) except the random-start radius, r = 5 instead of 20 (scaled to the MLP's size, see scaledR in study/plans.go).",
+		Eval: EvalSpec{TrainExamples: paperEvalExamples, TestExamples: paperEvalExamples, Batch: 250, FlatnessDraws: 20, EigenK: 5,
+			Rho: paperEvalRho, T: paperEvalT, SAMSteps: 5, Samples: 16, Seed: 1},
+	}
+	seeds, tuneSeeds := []int64{1, 2, 3}, []int64{1}
+	cifarNoisy := base("cifar10", "mlp", paperNoise, t1Subset, t1Epochs, paperBatch, paperVal)
+	rowsA := addTable1(p, "table1a", "test accuracy, CIFAR-10 with 20% label noise",
+		"CIFAR-10 (shared JPEG copy), 20% symmetric label noise, 10,000 training examples, MLP 3072-512-512-10, 5 epochs; "+
+			"paper: CIFAR-100 with noise, ResNet18, 300 epochs.", cifarNoisy, true, tuneSeeds, seeds)
+	cifarClean := cifarNoisy
+	cifarClean.Noise = 0
+	addTable1(p, "table1b", "test accuracy, CIFAR-10",
+		"as table1a without label noise; paper: CIFAR-100, ResNet18, 200 epochs.", cifarClean, true, tuneSeeds, seeds)
+	fashion := base("fashion-mnist", "mlp", paperNoise, t1Subset, t1Epochs, paperBatch, paperVal)
+	addTable1(p, "table1c", "test accuracy, Fashion-MNIST with 20% label noise",
+		"Fashion-MNIST, 20% symmetric label noise, 10,000 training examples, MLP 784-512-512-10 instead of the small CNN (1.5 s per pass measured), 5 epochs.", fashion, true, tuneSeeds, seeds)
+	sst := base("sst2", "transformer", 0, sst2Subset, sst2Epochs, sst2Batch, sst2Val)
+	addTable1(p, "table1d", "accuracy, SST-2",
+		"GLUE SST-2, 1,024 training sentences, text transformer (width 128, 2 layers), 1 epoch of batch 32, no tuning (each method's first grid point: ρ = 0.05, λ = 0.5, t = 1, r = 5), accuracy on the labelled test file; "+
+			"paper: DistilBERT fine-tuned on the full set.", sst, false, nil, seeds)
+	addAblations(p, seeds, rowsA)
+	return p
+}
+
+// addAblations adds Tables 2, 4, 5, Figs. 2, 5, 7, 8, the Hessian and Table 3.
+func addAblations(p *Plan, seeds []int64, table1a []string) {
+	abl := base("fashion-mnist", "mlp", paperNoise, ablSubset, ablEpochs, paperBatch, paperVal)
+	abl.Rho, abl.LR, abl.T, abl.S, abl.R = ablationRho, ablationLR, ablationT, ablationS, scaledR
+	tsam := func(change func(*run.Config)) run.Config { return with(abl, "tsam", change) }
+	hmc := func(s int) func(*run.Config) {
+		return func(c *run.Config) { c.Sampler, c.S = sam.SamplerHMC, s }
+	}
+	naive := func(s int) func(*run.Config) {
+		return func(c *run.Config) { c.Sampler, c.S = sam.SamplerNaive, s }
+	}
+	cell := func(name, label string, c run.Config, extra map[string]any, eval bool) Cell {
+		return Cell{Name: name, Label: label, Config: c, Extra: extra, Seeds: seeds, Eval: eval}
+	}
+	p.Cells = append(p.Cells,
+		cell("abl-erm", "ERM", with(abl, "erm", nil), nil, true),
+		cell("abl-sam", "SAM", with(abl, "sam", nil), nil, true),
+		cell("abl-t0", "t=0", tsam(tilt(0)), nil, false),
+		cell("abl-t1", "t=1", tsam(tilt(1)), nil, false),
+		cell("abl-t5", "t=5", tsam(tilt(5)), nil, false),
+		cell("abl-t20", "t=20", tsam(nil), nil, true),
+		cell("abl-t100", "t=100", tsam(tilt(100)), nil, false),
+		cell("abl-s5", "TSAM, s=5", tsam(func(c *run.Config) { c.S = 5 }), nil, false),
+		cell("abl-hmc-n1", "N = 1 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 1}, false),
+		cell("abl-hmc-n1-s5", "N = 1 (s = 5)", tsam(hmc(5)), map[string]any{"hmc_steps": 1}, false),
+		cell("abl-hmc-n2", "N = 2 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 2}, false),
+		cell("abl-hmc-n3", "N = 3 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 3}, false),
+		cell("abl-naive-s3", "naive sampling (s=3)", tsam(naive(3)), nil, false),
+		cell("abl-naive-s10", "naive sampling (s=10)", tsam(naive(10)), nil, false),
+		cell("abl-t-up", "increase t", tsam(func(c *run.Config) { c.TSchedule = "linear-up" }), nil, false),
+		cell("abl-t-down", "decrease t", tsam(func(c *run.Config) { c.TSchedule = "linear-down" }), nil, false),
+	)
+	setup := "Fashion-MNIST, 20% label noise, 10,000 training examples, MLP 784-512-512-10, 10 epochs, 3 seeds; TSAM t = 20, s = 3, ρ = 0.05, r = 5 unless the row says otherwise; paper: "
+	sharp := []string{"abl-erm", "abl-sam", "abl-t20"}
+	sharpLabels := map[string]string{"abl-t20": "TSAM"}
+	measured := fmt.Sprintf(" Measured on the first %d training (and test) examples with batch-norm in inference mode; Table 3's objectives use ρ = %g and t = %g.", paperEvalExamples, paperEvalRho, float64(paperEvalT))
+	p.Sections = append(p.Sections,
+		Section{ID: "table2", Kind: KindBeatsRef, Title: "number of sampled perturbations s", Setup: setup + "noisy CIFAR-100, ResNet18.",
+			Rows: []string{"abl-sam", "abl-t20", "abl-s5"}, Labels: map[string]string{"abl-t20": "TSAM, s=3"}},
+		Section{ID: "table4", Kind: KindNoGain, Title: "HMC sampler with N Euler steps", Setup: setup + "CIFAR-100, ResNet18. Rows use the HMC sampler (Eq. 8).",
+			Rows: []string{"abl-hmc-n1", "abl-hmc-n1-s5", "abl-hmc-n2", "abl-hmc-n3"}},
+		Section{ID: "fig5", Kind: KindBest, Title: "naive sampling vs the proposed sampler", Setup: setup + "CIFAR-100.",
+			Rows: []string{"abl-naive-s3", "abl-naive-s10", "abl-t20"}, Labels: map[string]string{"abl-t20": "TSAM, proposed alg."}, Subject: "abl-t20", Curves: true},
+		Section{ID: "fig7", Kind: KindSomeBeatsRef, Title: "the tilt t against SAM", Setup: setup + "noisy CIFAR-100, CIFAR-100 and DTD.",
+			Rows: []string{"abl-sam", "abl-t0", "abl-t1", "abl-t5", "abl-t20", "abl-t100"}, Curves: true},
+		Section{ID: "fig8", Kind: KindNoDifference, Title: "scheduling t", Setup: setup + "noisy CIFAR-100. t grows from 0 to 20 or shrinks from 20 to 0 linearly over the run.",
+			Rows: []string{"abl-t20", "abl-t-up", "abl-t-down"}, Labels: map[string]string{"abl-t20": "fix t"}, Curves: true},
+		Section{ID: "table5", Kind: KindRuntime, Title: "runtime and gradient evaluations", Setup: "the chosen table1a runs (CIFAR-10 with noise, MLP); ESAM1 runs SAM for TSAM's gradient budget; paper: CIFAR-100, ResNet18, minutes per run.",
+			Rows: table1a, Subject: "table1a-tsam"},
+		Section{ID: "fig2", Kind: KindFlatness, Title: "flatness of the solutions", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
+		Section{ID: "hessian", Kind: KindHessian, Title: "top-5 Hessian eigenvalues", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
+		Section{ID: "table3", Kind: KindObjectives, Title: "losses under the ERM, SAM and TSAM objectives", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
+	)
+}

@@ -1,0 +1,147 @@
+package study
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+
+	"github.com/tsamgo/tsam/internal/atomicfile"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// series is one line of a figure: points with ±1 standard deviation bars.
+type series struct {
+	label     string
+	xs, ys, e []float64
+}
+
+// drawSection writes the section's figures into dir and returns their file names.
+func drawSection(s *SectionResult, dir string) ([]string, error) {
+	var figs []figure
+	switch s.Kind {
+	case KindFlatness:
+		figs = flatnessFigures(s)
+	case KindHessian:
+		figs = []figure{hessianFigure(s)}
+	default:
+		if s.Curves {
+			figs = []figure{curveFigure(s)}
+		}
+	}
+	var names []string
+	for _, f := range figs {
+		if len(f.lines) == 0 {
+			continue
+		}
+		if err := f.write(filepath.Join(dir, f.name)); err != nil {
+			return nil, err
+		}
+		names = append(names, f.name)
+	}
+	return names, nil
+}
+
+// figure is one PNG.
+type figure struct {
+	name, title, x, y string
+	lines             []series
+}
+
+func curveFigure(s *SectionResult) figure {
+	f := figure{name: s.ID + "-curves.png", title: s.ID + ": test accuracy (mean ± sd over seeds)", x: "epoch", y: "test accuracy"}
+	for _, r := range s.Rows {
+		var l series
+		l.label = r.Label
+		for _, p := range r.Curve {
+			l.xs, l.ys, l.e = append(l.xs, float64(p.Epoch)), append(l.ys, p.TestAcc.Mean), append(l.e, p.TestAcc.SD)
+		}
+		if len(l.xs) > 0 {
+			f.lines = append(f.lines, l)
+		}
+	}
+	return f
+}
+
+func flatnessFigures(s *SectionResult) []figure {
+	mean := figure{name: s.ID + "-mean.png", title: s.ID + ": mean of L(θ*+ε), ε ~ N(0, δ²I)", x: "δ", y: "mean training loss (± sd over seeds)"}
+	vari := figure{name: s.ID + "-variance.png", title: s.ID + ": variance of L(θ*+ε), ε ~ N(0, δ²I)", x: "δ", y: "variance over draws (± sd over seeds)"}
+	for _, r := range s.Rows {
+		m, v := series{label: r.Label}, series{label: r.Label}
+		for _, p := range r.Flatness {
+			m.xs, m.ys, m.e = append(m.xs, p.Delta), append(m.ys, p.Mean.Mean), append(m.e, p.Mean.SD)
+			v.xs, v.ys, v.e = append(v.xs, p.Delta), append(v.ys, p.Variance.Mean), append(v.e, p.Variance.SD)
+		}
+		if len(m.xs) > 0 {
+			mean.lines, vari.lines = append(mean.lines, m), append(vari.lines, v)
+		}
+	}
+	return []figure{mean, vari}
+}
+
+func hessianFigure(s *SectionResult) figure {
+	f := figure{name: s.ID + ".png", title: s.ID + ": top Hessian eigenvalues of the training loss", x: "rank", y: "eigenvalue (± sd over seeds)"}
+	for _, r := range s.Rows {
+		l := series{label: r.Label}
+		for i, e := range r.Eigen {
+			l.xs, l.ys, l.e = append(l.xs, float64(i+1)), append(l.ys, e.Mean), append(l.e, e.SD)
+		}
+		if len(l.xs) > 0 {
+			f.lines = append(f.lines, l)
+		}
+	}
+	return f
+}
+
+// errPoints is a line with vertical error bars.
+type errPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// write draws the figure to path atomically.
+func (f figure) write(path string) error {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = f.title, f.x, f.y
+	p.Legend.Top = true
+	for i, l := range f.lines {
+		pts := errPoints{XYs: make(plotter.XYs, len(l.xs)), YErrors: make(plotter.YErrors, len(l.xs))}
+		for j := range l.xs {
+			pts.XYs[j] = plotter.XY{X: l.xs[j], Y: l.ys[j]}
+			pts.YErrors[j].Low, pts.YErrors[j].High = l.e[j], l.e[j]
+		}
+		line, points, err := plotter.NewLinePoints(pts.XYs)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		line.Color, points.Color = plotutil.Color(i), plotutil.Color(i)
+		line.Dashes, points.Shape = plotutil.Dashes(i), plotutil.Shape(i)
+		bars, err := plotter.NewYErrorBars(pts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+		bars.Color = plotutil.Color(i)
+		p.Add(line, points, bars)
+		p.Legend.Add(l.label, line, points)
+	}
+	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}
+
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
