@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/models"
 )
 
 // mlp512 is the ENGINE.md reference model, 784-512-512-10 with ReLU.
@@ -47,5 +48,33 @@ func BenchmarkMethodTable(b *testing.B) {
 			b.Fatal(err)
 		}
 		fmt.Printf("MLP 784-512-512-10, batch 64, backend %s\n%s", backend.Name(), FormatBenchTable(rows))
+	}
+}
+
+// BenchmarkMethodTableCNN is BenchmarkMethodTable on models.CNN (two conv stages, 32 and 64
+// channels, dense 128) on 28×28 MNIST images: far more arithmetic per parameter than the
+// MLP, so per-parameter work (noise, vector updates) weighs less.
+//
+//	go test -run '^$' -bench BenchmarkMethodTableCNN -benchtime 1x ./sam/
+func BenchmarkMethodTableCNN(b *testing.B) {
+	config := os.Getenv("SAM_BENCH_BACKEND")
+	if config == "" {
+		config = "cpu"
+	}
+	backend, err := backends.NewWithConfig(config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, y := mnistSample(b, 64)
+	x = tensors.FromFlatDataAndDimensions(flatFloat32(x), 64, 28, 28, 1)
+	loss, _ := SmoothedCrossEntropy(0.1)
+	setup := BenchSetup{Backend: backend, Model: models.CNN(models.CNNConfig{NumClasses: 10}), Loss: loss,
+		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{y}, Warmup: 2, Steps: 5, Seed: 1}
+	for range b.N {
+		rows, err := BenchmarkMethods(setup, DefaultBenchCases())
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("CNN (conv32-conv64-dense128), MNIST, batch 64, backend %s\n%s", backend.Name(), FormatBenchTable(rows))
 	}
 }
