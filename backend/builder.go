@@ -1,14 +1,12 @@
 package backend
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/shapeinference"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // Builder is simplego's Builder with the ops of this package overriding or adding to its own.
@@ -243,132 +241,4 @@ func (b *Builder) dropAxes(src backends.Op, sum, keep []int) (backends.Op, error
 		}
 	}
 	return b.Reshape(src, dims...)
-}
-
-// bcastFeature broadcasts v ([C]) along featureAxis of shape.
-func (b *Builder) bcastFeature(v backends.Op, shape shapes.Shape, featureAxis int) (backends.Op, error) {
-	return b.BroadcastInDim(v, shape, []int{featureAxis})
-}
-
-// nonFeatureAxes lists every axis but featureAxis and the number of elements they hold.
-func nonFeatureAxes(shape shapes.Shape, featureAxis int) ([]int, int) {
-	var axes []int
-	n := 1
-	for a, d := range shape.Dimensions {
-		if a != featureAxis {
-			axes = append(axes, a)
-			n *= d
-		}
-	}
-	return axes, n
-}
-
-func checkFeatureAxis(name string, shape shapes.Shape, featureAxis int) error {
-	if featureAxis < 0 || featureAxis >= shape.Rank() {
-		return fmt.Errorf("%s: feature axis %d out of range for operand %s", name, featureAxis, shape)
-	}
-	if !isFloat(shape.DType) {
-		return fmt.Errorf("%s: operand must be float32 or float64, got %s", name, shape)
-	}
-	return nil
-}
-
-// ops is a tiny helper that chains builder calls and keeps the first error.
-type ops struct {
-	b   *Builder
-	err error
-}
-
-func (o *ops) do(f func() (backends.Op, error)) backends.Op {
-	if o.err != nil {
-		return nil
-	}
-	var r backends.Op
-	r, o.err = f()
-	return r
-}
-
-func (o *ops) mul(x, y backends.Op) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.Mul(x, y) })
-}
-func (o *ops) add(x, y backends.Op) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.Add(x, y) })
-}
-func (o *ops) sub(x, y backends.Op) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.Sub(x, y) })
-}
-func (o *ops) sum(x backends.Op, axes []int) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.nativeReduceSum(x, axes) })
-}
-func (o *ops) scalar(dtype dtypes.DType, v float64) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.scalar(dtype, v) })
-}
-func (o *ops) bcast(v backends.Op, shape shapes.Shape, axis int) backends.Op {
-	return o.do(func() (backends.Op, error) { return o.b.bcastFeature(v, shape, axis) })
-}
-func (o *ops) rsqrtPlus(v backends.Op, eps float32, dtype dtypes.DType) backends.Op {
-	e := o.scalar(dtype, float64(eps))
-	s := o.add(v, e)
-	return o.do(func() (backends.Op, error) { return o.b.Rsqrt(s) })
-}
-
-// BatchNormForInference implements backends.Builder: (x−mean)/√(variance+ε)·scale + offset.
-func (b *Builder) BatchNormForInference(x, scale, offset, mean, variance backends.Op, epsilon float32, featureAxis int) (backends.Op, error) {
-	shape, err := b.OpShape(x)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFeatureAxis("BatchNormForInference", shape, featureAxis); err != nil {
-		return nil, err
-	}
-	o := &ops{b: b}
-	inv := o.rsqrtPlus(variance, epsilon, shape.DType)
-	factor := o.mul(inv, scale)
-	shift := o.sub(offset, o.mul(mean, factor))
-	out := o.add(o.mul(x, o.bcast(factor, shape, featureAxis)), o.bcast(shift, shape, featureAxis))
-	return out, o.err
-}
-
-// BatchNormForTraining implements backends.Builder with the batch statistics over every axis
-// but featureAxis; variance is the biased (1/n) one, computed from centred values.
-func (b *Builder) BatchNormForTraining(x, scale, offset backends.Op, epsilon float32, featureAxis int) (normalized, mean, variance backends.Op, err error) {
-	shape, err := b.OpShape(x)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := checkFeatureAxis("BatchNormForTraining", shape, featureAxis); err != nil {
-		return nil, nil, nil, err
-	}
-	axes, n := nonFeatureAxes(shape, featureAxis)
-	o := &ops{b: b}
-	invN := o.scalar(shape.DType, 1/float64(n))
-	mean = o.mul(o.sum(x, axes), invN)
-	centred := o.sub(x, o.bcast(mean, shape, featureAxis))
-	variance = o.mul(o.sum(o.mul(centred, centred), axes), invN)
-	factor := o.mul(o.rsqrtPlus(variance, epsilon, shape.DType), scale)
-	normalized = o.add(o.mul(centred, o.bcast(factor, shape, featureAxis)), o.bcast(offset, shape, featureAxis))
-	return normalized, mean, variance, o.err
-}
-
-// BatchNormGradient implements backends.Builder: with x̂ = (x−mean)/√(var+ε),
-// dOffset = Σg, dScale = Σg·x̂, dx = scale/√(var+ε)/n · (n·g − dOffset − x̂·dScale).
-func (b *Builder) BatchNormGradient(x, scale, mean, variance, gradOutput backends.Op, epsilon float32, featureAxis int) (gradX, gradScale, gradOffset backends.Op, err error) {
-	shape, err := b.OpShape(x)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := checkFeatureAxis("BatchNormGradient", shape, featureAxis); err != nil {
-		return nil, nil, nil, err
-	}
-	axes, n := nonFeatureAxes(shape, featureAxis)
-	o := &ops{b: b}
-	inv := o.rsqrtPlus(variance, epsilon, shape.DType)
-	xhat := o.mul(o.sub(x, o.bcast(mean, shape, featureAxis)), o.bcast(inv, shape, featureAxis))
-	gradOffset = o.sum(gradOutput, axes)
-	gradScale = o.sum(o.mul(gradOutput, xhat), axes)
-	nG := o.mul(gradOutput, o.scalar(shape.DType, float64(n)))
-	inner := o.sub(o.sub(nG, o.bcast(gradOffset, shape, featureAxis)), o.mul(xhat, o.bcast(gradScale, shape, featureAxis)))
-	coef := o.mul(o.mul(scale, inv), o.scalar(shape.DType, 1/float64(n)))
-	gradX = o.mul(inner, o.bcast(coef, shape, featureAxis))
-	return gradX, gradScale, gradOffset, o.err
 }

@@ -104,6 +104,7 @@ var hookedOps = []backends.OpType{
 	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
 	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum, backends.OpTypeTranspose,
 	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeSign,
+	backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormForInference, backends.OpTypeBatchNormGradient,
 }
 
 // opTracer, when set (by tests and benchmarks), is told the duration of every hooked op.
