@@ -2,6 +2,7 @@ package backend
 
 import (
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/shapeinference"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -14,8 +15,9 @@ const ewChunk = 1 << 15
 // operand, split among the workers. Other cases (implicit broadcasting of unit axes, other
 // dtypes) are left to simplego.
 type binaryOp struct {
-	eng    *engine
-	opType backends.OpType
+	eng       *engine
+	opType    backends.OpType
+	broadcast bool // operands of equal rank whose unit axes are broadcast
 }
 
 // unaryOp is a float32/float64 elementwise unary op, split among the workers.
@@ -43,14 +45,21 @@ func (b *Builder) binary(opType backends.OpType, x, y backends.Op, fallback func
 			y, ys = sy, opShape(sy)
 		}
 	}
-	if !isFloat(xs.DType) || xs.DType != ys.DType || !(xs.Equal(ys) || xs.IsScalar() || ys.IsScalar()) {
+	if !isFloat(xs.DType) || xs.DType != ys.DType {
 		return fallback(x, y)
 	}
-	out := xs
-	if xs.IsScalar() {
-		out = ys
+	switch {
+	case xs.Equal(ys) || ys.IsScalar():
+		return newNativeNode(b.Builder, opType, xs, &binaryOp{eng: b.backend.engine, opType: opType}, x, y), nil
+	case xs.IsScalar():
+		return newNativeNode(b.Builder, opType, ys, &binaryOp{eng: b.backend.engine, opType: opType}, x, y), nil
 	}
-	return newNativeNode(b.Builder, opType, out, &binaryOp{eng: b.backend.engine, opType: opType}, x, y), nil
+	// Implicit broadcasting of unit axes (e.g. x − mean with mean [.., 1]).
+	out, err := shapeinference.BinaryOp(opType, xs, ys)
+	if err != nil || xs.Rank() != ys.Rank() {
+		return fallback(x, y)
+	}
+	return newNativeNode(b.Builder, opType, out, &binaryOp{eng: b.backend.engine, opType: opType, broadcast: true}, x, y), nil
 }
 
 // broadcastScalar returns s when op is BroadcastInDim(s) of a scalar s.
@@ -119,6 +128,10 @@ func (op *binaryOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*buffe
 
 func binaryExec[T float32 | float64](op *binaryOp, xb, yb, outb *bufferMirror, shape shapes.Shape) {
 	x, y, out := flatOf[T](xb), flatOf[T](yb), flatOf[T](outb)
+	if op.broadcast {
+		binaryBroadcast(op, x, y, out, xb.shape.Dimensions, yb.shape.Dimensions, shape.Dimensions)
+		return
+	}
 	n := len(out)
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
 		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
@@ -133,6 +146,62 @@ func binaryExec[T float32 | float64](op *binaryOp, xb, yb, outb *bufferMirror, s
 				binaryScalarRight(op.opType, o, x, y[0])
 			} else {
 				binarySlices(op.opType, o, x[lo:hi], y[lo:hi])
+			}
+		}
+	})
+}
+
+// binaryBroadcast walks the output row by row (rows of its last axis); each operand gives a
+// row or, where its last axis is a broadcast unit axis, a scalar.
+func binaryBroadcast[T float32 | float64](op *binaryOp, x, y, out []T, xDims, yDims, dims []int) {
+	rank := len(dims)
+	bstrides := func(d []int) []int {
+		st := stridesOf(d)
+		for i := range d {
+			if d[i] == 1 && dims[i] != 1 {
+				st[i] = 0
+			}
+		}
+		return st
+	}
+	xs, ys := bstrides(xDims), bstrides(yDims)
+	inner := dims[rank-1]
+	rows := len(out) / max(inner, 1)
+	rowsPerChunk := max(1, ewChunk/max(inner, 1))
+	parallelFor(op.eng.workers, (rows+rowsPerChunk-1)/rowsPerChunk, func(_, ci int) {
+		idx := make([]int, rank)
+		r0 := ci * rowsPerChunk
+		rem := r0
+		for ax := rank - 2; ax >= 0; ax-- {
+			idx[ax] = rem % dims[ax]
+			rem /= dims[ax]
+		}
+		for r := r0; r < min(rows, r0+rowsPerChunk); r++ {
+			xp, yp := 0, 0
+			for ax := range rank - 1 {
+				xp += idx[ax] * xs[ax]
+				yp += idx[ax] * ys[ax]
+			}
+			o := out[r*inner : (r+1)*inner]
+			switch {
+			case xs[rank-1] == 0 && ys[rank-1] == 0:
+				binaryScalarRight(op.opType, o, []T{x[xp]}, y[yp])
+				for j := 1; j < len(o); j++ {
+					o[j] = o[0]
+				}
+			case xs[rank-1] == 0:
+				binaryScalarLeft(op.opType, o, x[xp], y[yp:yp+inner])
+			case ys[rank-1] == 0:
+				binaryScalarRight(op.opType, o, x[xp:xp+inner], y[yp])
+			default:
+				binarySlices(op.opType, o, x[xp:xp+inner], y[yp:yp+inner])
+			}
+			for ax := rank - 2; ax >= 0; ax-- {
+				idx[ax]++
+				if idx[ax] < dims[ax] {
+					break
+				}
+				idx[ax] = 0
 			}
 		}
 	})

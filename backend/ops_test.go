@@ -125,9 +125,10 @@ func TestElementwise(t *testing.T) {
 	sg, _ := simplego.New("")
 	be := newTestBackend(t, "gemm=go")
 	x, y, s := randArg(rng, 3, ewChunk/2+7), randArg(rng, 3, ewChunk/2+7), randArg(rng)
+	u, v, w := randArg(rng, 4, 1, 5), randArg(rng, 4, 3, 1), randArg(rng, 1, 3, 5)
 	ops := map[string]func(a, b *Node) *Node{"Add": Add, "Sub": Sub, "Mul": Mul, "Div": Div, "Max": Max, "Min": Min}
 	for name, f := range ops {
-		for _, args := range [][]arg{{x, y}, {x, s}, {s, y}} {
+		for _, args := range [][]arg{{x, y}, {x, s}, {s, y}, {u, v}, {v, u}, {w, u}, {v, w}} {
 			fn := func(xs []*Node) *Node { return f(xs[0], xs[1]) }
 			want, _ := eval(t, sg, fn, args...)
 			got, _ := eval(t, be, fn, args...)
