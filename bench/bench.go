@@ -45,13 +45,17 @@ type ModelResult struct {
 	Batch int    `json:"batch"`
 	// ForwardGFLOP is the forward pass's matrix-product and convolution work, in 1e9 FLOPs.
 	ForwardGFLOP float64 `json:"forward_gflop"`
-	// StepMS is the median training-step time (forward, backward, SGD update) in milliseconds.
+	// StepMS is the median training-step time (forward, backward, SGD update) in milliseconds;
+	// BestMS the fastest step.
 	StepMS  float64   `json:"step_ms"`
+	BestMS  float64   `json:"best_step_ms"`
 	StepsMS []float64 `json:"steps_ms"`
-	// GFLOPS is 3·ForwardGFLOP per step, per second.
+	// GFLOPS is 3·ForwardGFLOP per second at the best step. The GEMM rate is a best of 5 too:
+	// on a machine shared with other work, best against best compares like with like.
 	GFLOPS float64 `json:"gflops"`
-	// Ratio is GFLOPS / Result.MachineGEMMGFLOPS.
-	Ratio float64 `json:"ratio_to_gemm"`
+	// Ratio is GFLOPS / Result.MachineGEMMGFLOPS; RatioMedian the same at the median step.
+	Ratio       float64 `json:"ratio_to_gemm"`
+	RatioMedian float64 `json:"ratio_to_gemm_median"`
 	// PeakRSSMB is the process's peak resident memory (VmHWM) after this model ran, in MB.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
 }
@@ -101,7 +105,8 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 			return nil, fmt.Errorf("%s, batch %d: %w", m.name, m.batch, err)
 		}
 		r.Ratio = r.GFLOPS / res.MachineGEMMGFLOPS
-		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step, %.1f GFLOP/s, %.3f of GEMM\n", r.Name, r.Batch, r.StepMS, r.GFLOPS, r.Ratio)
+		r.RatioMedian = 3 * r.ForwardGFLOP / (r.StepMS / 1000) / res.MachineGEMMGFLOPS
+		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step median, %.1f best, %.1f GFLOP/s, %.3f of GEMM\n", r.Name, r.Batch, r.StepMS, r.BestMS, r.GFLOPS, r.Ratio)
 		res.Models = append(res.Models, r)
 	}
 	return res, nil
@@ -196,7 +201,8 @@ func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (
 		r.StepsMS = append(r.StepsMS, float64(time.Since(start).Microseconds())/1000)
 	}
 	r.StepMS = median(r.StepsMS)
-	r.GFLOPS = 3 * r.ForwardGFLOP / (r.StepMS / 1000)
+	r.BestMS = slices.Min(r.StepsMS)
+	r.GFLOPS = 3 * r.ForwardGFLOP / (r.BestMS / 1000)
 	r.PeakRSSMB = peakRSSMB()
 	return r, nil
 }
@@ -231,9 +237,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "%s\nfloat32 GEMM %d³: %.1f GFLOP/s (this path), %.1f GFLOP/s machine best (%s)\n\n",
 		r.Backend, r.GEMMSize, r.PathGEMMGFLOPS, r.MachineGEMMGFLOPS, r.MachineGEMM)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tbatch\tfwd GFLOP\tstep ms\tGFLOP/s\tratio to GEMM\tpeak RSS MB\t")
+	fmt.Fprintln(tw, "model\tbatch\tfwd GFLOP\tmedian ms\tbest ms\tGFLOP/s (best)\tratio to GEMM (best)\t(median)\tpeak RSS MB\t")
 	for _, m := range r.Models {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.3f\t%.0f\t\n", m.Name, m.Batch, m.ForwardGFLOP, m.StepMS, m.GFLOPS, m.Ratio, m.PeakRSSMB)
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t\n", m.Name, m.Batch, m.ForwardGFLOP, m.StepMS, m.BestMS, m.GFLOPS, m.Ratio, m.RatioMedian, m.PeakRSSMB)
 	}
 	return tw.Flush()
 }
