@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
@@ -306,6 +307,17 @@ func (c Config) ForwardOnlyPerStep() int {
 func ESAM1Steps(ref Config, steps int) int {
 	sam := DefaultConfig(SAM).GradEvalsPerStep()
 	return int(math.Round(float64(steps) * float64(ref.GradEvalsPerStep()) / float64(sam)))
+}
+
+// ESAM1StepsForTime returns how many SAM steps fill the wall time of `steps` steps of the
+// reference method, given both measured step times (e.g. BenchRow.StepTime from
+// BenchmarkMethods on the run's model and batch): steps·refStep/samStep, rounded. It returns 0
+// when samStep is not positive.
+func ESAM1StepsForTime(steps int, refStep, samStep time.Duration) int {
+	if samStep <= 0 {
+		return 0
+	}
+	return int(math.Round(float64(steps) * float64(refStep) / float64(samStep)))
 }
 
 // statSlots is the length of the per-step losses and weights vectors for this method.

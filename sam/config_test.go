@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -115,6 +116,9 @@ func TestGradEvalsAndESAM1Budget(t *testing.T) {
 	}
 	if got := ESAM1Steps(cfg, 1000); got != 3000 {
 		t.Errorf("ESAM1Steps(TSAM s=3, 1000) = %d, want 3000", got)
+	}
+	if got := ESAM1StepsForTime(1000, 300*time.Millisecond, 120*time.Millisecond); got != 2500 {
+		t.Errorf("ESAM1StepsForTime(1000, 300ms, 120ms) = %d, want 2500", got)
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 // q = (1−eps)·onehot(y) + eps/K, and the loss is the batch mean of −Σ_k q_k·log softmax(logits)_k.
 // GoMLX v0.26.0's losses package has no label smoothing. The labels are integer class ids
 // shaped [batch] or [batch, 1]; the logits are [batch, K]. log softmax is max-shifted.
-// eps = 0 is plain sparse categorical cross-entropy.
+// eps = 0 is plain sparse categorical cross-entropy. Extra label tensors (GoMLX's optional
+// mask and weights) are not used: the loss is the plain batch mean.
 func SmoothedCrossEntropy(eps float64) (train.LossFn, error) {
 	if !(eps >= 0 && eps < 1) {
 		return nil, fmt.Errorf("sam: label smoothing %g must be in [0, 1) (the paper uses 0.1)", eps)
