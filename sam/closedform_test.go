@@ -33,7 +33,12 @@ func samEpsHost(p *linProblem, theta []float64, rho float64) []float64 {
 }
 
 func TestSAMUpdateMatchesHandComputation(t *testing.T) {
-	p := newLinProblem()
+	for _, p := range []*linProblem{newLinProblem(), newLogisticProblem()} {
+		testSAMUpdate(t, p)
+	}
+}
+
+func testSAMUpdate(t *testing.T, p *linProblem) {
 	for _, m := range []Method{SAM, ESAM1} {
 		cfg := linConfig(m)
 		r := runLinStep(t, p, cfg, 1)
@@ -162,7 +167,12 @@ func checkTSAMPractical(t *testing.T, p *linProblem, cfg Config, r stepResult) [
 }
 
 func TestTSAMPracticalSamplerAggregate(t *testing.T) {
-	p := newLinProblem()
+	for _, p := range []*linProblem{newLinProblem(), newLogisticProblem()} {
+		testTSAMPractical(t, p)
+	}
+}
+
+func testTSAMPractical(t *testing.T, p *linProblem) {
 	for _, noise := range []string{NoiseGaussian, NoiseSphere, NoiseUniform} {
 		cfg := linConfig(TSAM)
 		cfg.S, cfg.T, cfg.R, cfg.Noise = 4, 5, 0.5, noise

@@ -33,13 +33,36 @@ func backendForTest(t testing.TB) backends.Backend {
 }
 
 // linProblem is linear regression pred = X·w + b with loss (1/2n)·Σ(pred−y)² (or, when
-// concave, −(1/2n)·Σ pred²): losses and gradients in closed form, in float64.
+// concave, −(1/2n)·Σ pred²; when logistic, logistic regression (1/n)·Σ log(1+exp(−y·pred))
+// with labels y = ±1): losses and gradients in closed form, in float64.
 type linProblem struct {
-	X       [][]float64
-	y       []float64
-	w0      []float64
-	b0      float64
-	concave bool
+	X        [][]float64
+	y        []float64
+	w0       []float64
+	b0       float64
+	concave  bool
+	logistic bool
+}
+
+// newLogisticProblem is logistic regression on the same inputs with labels ±1.
+func newLogisticProblem() *linProblem {
+	p := newLinProblem()
+	p.y = []float64{1, -1, -1, 1}
+	p.logistic = true
+	return p
+}
+
+// preds returns X·w + b.
+func (p *linProblem) preds(theta []float64) []float64 {
+	d := len(p.w0)
+	out := make([]float64, len(p.X))
+	for i, x := range p.X {
+		out[i] = theta[d]
+		for k := range x {
+			out[i] += x[k] * theta[k]
+		}
+	}
+	return out
 }
 
 func newLinProblem() *linProblem {
@@ -72,6 +95,13 @@ func (p *linProblem) residuals(theta []float64) []float64 {
 }
 
 func (p *linProblem) loss(theta []float64) float64 {
+	if p.logistic {
+		sum := 0.0
+		for i, f := range p.preds(theta) {
+			sum += math.Log1p(math.Exp(-p.y[i] * f))
+		}
+		return sum / float64(len(p.X))
+	}
 	sum := 0.0
 	for _, r := range p.residuals(theta) {
 		sum += r * r
@@ -86,6 +116,17 @@ func (p *linProblem) loss(theta []float64) float64 {
 func (p *linProblem) grad(theta []float64) []float64 {
 	d, n := len(p.w0), float64(len(p.X))
 	g := make([]float64, d+1)
+	if p.logistic {
+		// d/df log(1+exp(−y·f)) = −y·σ(−y·f).
+		for i, f := range p.preds(theta) {
+			c := -p.y[i] / (1 + math.Exp(p.y[i]*f)) / n
+			for k := range d {
+				g[k] += c * p.X[i][k]
+			}
+			g[d] += c
+		}
+		return g
+	}
 	sign := 1.0
 	if p.concave {
 		sign = -1
@@ -135,6 +176,9 @@ func (p *linProblem) modelFn(pr *probes) train.ModelFn {
 }
 
 func (p *linProblem) lossFn(labels, predictions []*Node) *Node {
+	if p.logistic {
+		return ReduceAllMean(Log1p(Exp(Neg(Mul(labels[0], predictions[0])))))
+	}
 	if p.concave {
 		return Neg(MulScalar(ReduceAllMean(Square(predictions[0])), 0.5))
 	}
