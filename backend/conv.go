@@ -135,6 +135,10 @@ func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, out
 		convSwappedExec[T](be, op, xb, kb, outb)
 		return
 	}
+	if op.transposedForm() {
+		convTransposedExec[T](be, op, xb, kb, outb)
+		return
+	}
 	x, kernel := flatOf[T](xb), flatOf[T](kb)
 	nsp := len(op.outSp)
 	ks, os := product(op.kSp), product(op.outSp)
@@ -383,4 +387,126 @@ func workerBuffers[T float32 | float64](be *simplego.Backend, dtype dtypes.DType
 			sgPutBuffer(be, b)
 		}
 	}
+}
+
+// transposedForm reports whether the convolution has input dilation but unit strides and
+// kernel dilation: the input gradient of a strided convolution. convTransposedExec computes
+// it without the holes: im2col would fill (1 − 1/dilation) of the patches with zeros.
+func (op *convOp) transposedForm() bool {
+	if op.groups != 1 {
+		return false
+	}
+	dilated := false
+	for i := range op.inDil {
+		if op.strides[i] != 1 || op.kDil[i] != 1 {
+			return false
+		}
+		dilated = dilated || op.inDil[i] > 1
+	}
+	return dilated
+}
+
+// convTransposedExec computes a unit-stride convolution of an input-dilated x as a
+// transposed convolution: G = x·W' with W'[c, (k, co)] = w[k, c, co], one row per input
+// position (x needs no im2col), then each G row is added at the output positions
+// o = i·dilation + padLow − k it reaches. Batch items never share outputs, so workers split
+// the batch.
+func convTransposedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	x, kernel := flatOf[T](xb), flatOf[T](kb)
+	nsp := len(op.outSp)
+	ks := product(op.kSp)
+	ins := product(op.inSp)
+	cols := ks * op.cout
+
+	// W' [cin, (k, cout)].
+	kStrides := stridesOf(kb.shape.Dimensions)
+	wBuf, wm := newBuffer(be, shapes.Make(kb.shape.DType, op.cin*cols))
+	defer sgPutBuffer(be, wBuf)
+	w := flatOf[T](wm)
+	kIdx := make([]int, nsp)
+	for kp := range ks {
+		base := 0
+		for ax := range nsp {
+			base += kIdx[ax] * kStrides[op.axes.KernelSpatial[ax]]
+		}
+		for c := range op.cin {
+			row := w[c*cols+kp*op.cout:][:op.cout]
+			src := base + c*kStrides[op.axes.KernelInputChannels]
+			for co := range row {
+				row[co] = kernel[src+co*kStrides[op.axes.KernelOutputChannels]]
+			}
+		}
+		incr(kIdx, op.kSp)
+	}
+
+	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
+	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
+		tBuf, tm := newBuffer(be, shapes.Make(xb.shape.DType, canonDims...))
+		defer sgPutBuffer(be, tBuf)
+		transposeInto(flatOf[T](tm), x, xb.shape.Dimensions, inPerm)
+		x = flatOf[T](tm)
+	}
+	perm := op.outputPerm()
+	res := flatOf[T](outb)
+	if !isIdentity(perm) {
+		tBuf, tm := newBuffer(be, outb.shape)
+		defer func() {
+			transposeInto(flatOf[T](outb), res, slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}), perm)
+			sgPutBuffer(be, tBuf)
+		}()
+		res = flatOf[T](tm)
+	}
+	clear(res)
+
+	// Output position reached from input index i by kernel index k, per axis (−1: outside).
+	targets := make([][]int, nsp)
+	for ax := range nsp {
+		t := make([]int, op.inSp[ax]*op.kSp[ax])
+		for i := range op.inSp[ax] {
+			for k := range op.kSp[ax] {
+				o := i*op.inDil[ax] + op.padLow[ax] - k
+				if o < 0 || o >= op.outSp[ax] {
+					o = -1
+				}
+				t[i*op.kSp[ax]+k] = o
+			}
+		}
+		targets[ax] = t
+	}
+	outStrides := stridesOf(slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}))
+	itemsPerChunk := max(1, min(op.batch/max(op.eng.workers, 1), maxPatchElems/max(ins*cols, 1)))
+	numChunks := (op.batch + itemsPerChunk - 1) / itemsPerChunk
+	gBufs, release := workerBuffers[T](be, xb.shape.DType, min(op.eng.workers, numChunks), itemsPerChunk*ins*cols)
+	defer release()
+	parallelFor(op.eng.workers, numChunks, func(worker, ci int) {
+		b0, b1 := ci*itemsPerChunk, min(op.batch, (ci+1)*itemsPerChunk)
+		rows := (b1 - b0) * ins
+		g := gBufs[worker][:rows*cols]
+		gemmT(op.eng.gemm, false, false, rows, cols, op.cin, x[b0*ins*op.cin:], op.cin, w, cols, 0, g, cols)
+		iIdx, kIdx := make([]int, nsp), make([]int, nsp)
+		for r := range rows {
+			bi := b0 + r/ins
+			grow := g[r*cols : (r+1)*cols]
+			clear(kIdx)
+			for kp := range ks {
+				pos, inside := bi*outStrides[0], true
+				for ax := range nsp {
+					o := targets[ax][iIdx[ax]*op.kSp[ax]+kIdx[ax]]
+					if o < 0 {
+						inside = false
+						break
+					}
+					pos += o * outStrides[1+ax]
+				}
+				if inside {
+					dst, src := res[pos:pos+op.cout], grow[kp*op.cout:(kp+1)*op.cout]
+					for co, v := range src {
+						dst[co] += v
+					}
+				}
+				incr(kIdx, op.kSp)
+			}
+			incr(iIdx, op.inSp)
+		}
+	})
 }
