@@ -24,10 +24,26 @@ var passCost = map[string]float64{
 	"transformer/64tok": 4.01,
 }
 
-// EstimateBasis says where passCost comes from, for the plan and the report.
+// drawCost is the measured wall time, in seconds, of drawing one random perturbation of a
+// million parameters inside a training step (TSAM's random starts, RSAM's noise, naive
+// sampling, HMC's ε₀ and momentum): about 0.1 s for an MLP 784-512-512 (0.67M parameters)
+// through run on the cpu backend, from TSAM steps with and without a random start, and
+// 0.2 s for an MLP 784-256-256 (0.27M) once the step overhead is counted; 0.2 is used.
+const drawCost = 0.2
+
+// stepOverhead is the wall time of a step beyond its passes and draws (data, statistics,
+// the training loop): an ERM step of an MLP 784-256-256 measured 25–34 ms through run.
+const stepOverhead = 0.025
+
+// paramCount is the approximate number of trainable parameters, in millions, of models
+// whose size the cost model needs (MLPs are counted from their widths).
+var paramCount = map[string]float64{"cnn": 0.42, "resnet8": 0.08, "transformer": 1.5}
+
+// EstimateBasis says where passCost and drawCost come from, for the plan and the report.
 const EstimateBasis = "per-pass costs measured on the 2-core machine, cpu backend, batch 64, under load from other work: " +
 	"MLP 13 ms (28×28; 36 ms on 32×32×3 by its multiply-adds), small CNN 1.5 s (28×28) and 2.6 s (32×32×3), ResNet-8 4.2 s, text transformer 4.0 s (64 tokens); " +
-	"a forward-only pass counts a third, plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run"
+	"a forward-only pass counts a third; each random perturbation drawn in a step costs 0.2 s per million parameters " +
+	"and each step 25 ms of overhead (TSAM with s = 3 and a random start measured 0.36 s per step of an MLP 784-512-512 and 0.22 s of an MLP 784-256-256, 0.05 s without the random start); plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run"
 
 // dataShape describes the examples of a data set for the cost model: the key suffix of
 // passCost, the input size relative to that key, and the split sizes.
@@ -131,9 +147,9 @@ func estimateRun(c run.Config) float64 {
 		epochs = max(1, (steps+stepsPerEpoch-1)/stepsPerEpoch)
 	}
 	sc := samConfig(c)
-	perStep := float64(sc.GradEvalsPerStep()) + float64(sc.ForwardOnlyPerStep())/3
+	perStep := (float64(sc.GradEvalsPerStep())+float64(sc.ForwardOnlyPerStep())/3)*pass + float64(draws(sc))*drawCost*params(c.Model, shape) + stepOverhead
 	evalExamples := float64(epochs) * float64(min(nTrain, run.EvalTrainMax)+nVal+shape.numTest)
-	return float64(steps)*perStep*pass + evalExamples/float64(max(c.Batch, 1))*pass/3 + 10
+	return float64(steps)*perStep + evalExamples/float64(max(c.Batch, 1))*pass/3 + 10
 }
 
 // nearestCost is the cost of a model on some input when the exact pair was not measured:
@@ -157,6 +173,47 @@ func nearestCost(model string, shape dataShape) float64 {
 		}
 	}
 	return passCost["resnet8/32x32x3"] // unknown models: assume a convolutional network
+}
+
+// draws is the number of random perturbations of the whole parameter vector one step of
+// the method draws.
+func draws(sc sam.Config) int {
+	switch {
+	case sc.Method == sam.RSAM:
+		return 1
+	case sc.Method != sam.TSAM:
+		return 0
+	case sc.Sampler == sam.SamplerNaive:
+		return sc.S
+	case sc.Sampler == sam.SamplerHMC:
+		return 2 * sc.S // ε₀ and the momentum p₀ per sample
+	case sc.R > 0:
+		return sc.S
+	}
+	return 0
+}
+
+// params is the model's parameter count in millions.
+func params(model string, shape dataShape) float64 {
+	widths := []int{512, 512}
+	if rest, ok := strings.CutPrefix(model, "mlp-"); ok {
+		widths = widths[:0]
+		for _, w := range strings.Split(rest, "-") {
+			n, _ := strconv.Atoi(w)
+			widths = append(widths, n)
+		}
+	} else if model != "mlp" {
+		if n, ok := paramCount[model]; ok {
+			return n
+		}
+		return 1
+	}
+	prev, total := map[string]int{"28x28x1": 784, "32x32x3": 3072}[shape.key], 0
+	for _, w := range append(widths, 10) {
+		total += (prev + 1) * w
+		prev = w
+	}
+	return float64(total) / 1e6
 }
 
 // samConfig mirrors how package run hands a run.Config to package sam, for the pass count.
