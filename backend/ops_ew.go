@@ -24,6 +24,10 @@ type binaryOp struct {
 type unaryOp struct {
 	eng    *engine
 	opType backends.OpType
+	// steps, when set, makes a Sign node compute Sign(Sign(z) + c) for its input z in one
+	// pass: the value for z > 0, z = 0 and z < 0 (NaN stays NaN). GoMLX builds its
+	// indicator functions (the gradient of Max, hence of ReLU) this way.
+	steps *[3]float64
 }
 
 // binary builds opType natively when it can, else with simplego's fallback.
@@ -113,7 +117,57 @@ func (b *Builder) Sign(x backends.Op) (backends.Op, error) {
 	if !isFloat(xs.DType) {
 		return b.Builder.Sign(x)
 	}
-	return newNativeNode(b.Builder, backends.OpTypeSign, xs, &unaryOp{eng: b.backend.engine, opType: backends.OpTypeSign}, x), nil
+	op := &unaryOp{eng: b.backend.engine, opType: backends.OpTypeSign}
+	if z, c, ok := signPlusConstant(x); ok {
+		sign := func(v float64) float64 {
+			switch {
+			case v > 0:
+				return 1
+			case v < 0:
+				return -1
+			}
+			return 0
+		}
+		op.steps = &[3]float64{sign(1 + c), sign(c), sign(c - 1)}
+		x = z
+	}
+	return newNativeNode(b.Builder, backends.OpTypeSign, xs, op, x), nil
+}
+
+// signPlusConstant matches x = Add(Sign(z), c) (either order) with c a scalar constant.
+func signPlusConstant(x backends.Op) (z backends.Op, c float64, ok bool) {
+	add := opNode(x)
+	if _, native := add.data.(*binaryOp); !native || add.opType != backends.OpTypeAdd || len(add.inputs) != 2 {
+		return nil, 0, false
+	}
+	for i := range 2 {
+		sgn, cst := nodeOf(add.inputs[i]), nodeOf(add.inputs[1-i])
+		if u, isSign := sgn.data.(*unaryOp); !isSign || u.steps != nil || sgn.opType != backends.OpTypeSign {
+			continue
+		}
+		if v, isConst := scalarConstant(cst); isConst && sgn.shape.Equal(add.shape) {
+			return sgn.inputs[0], v, true
+		}
+	}
+	return nil, 0, false
+}
+
+// scalarConstant returns the value of a float scalar Constant node.
+func scalarConstant(n *nodeMirror) (float64, bool) {
+	if n.opType != backends.OpTypeConstant || !n.shape.IsScalar() {
+		return 0, false
+	}
+	buf, ok := n.data.(*simplego.Buffer)
+	if !ok {
+		return 0, false
+	}
+	switch flat := bufferOf(buf).flat.(type) {
+	case []float32:
+		return float64(flat[0]), true
+	case []float64:
+		return flat[0], true
+	}
+	return 0, false
 }
 
 func (op *binaryOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
@@ -330,8 +384,22 @@ func unaryExec[T float32 | float64](op *unaryOp, xb, outb *bufferMirror) {
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
 		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
 		o, xs := out[lo:hi], x[lo:hi]
-		switch op.opType {
-		case backends.OpTypeSign:
+		switch {
+		case op.steps != nil:
+			pos, zero, neg := T(op.steps[0]), T(op.steps[1]), T(op.steps[2])
+			for i, v := range xs {
+				switch {
+				case v > 0:
+					o[i] = pos
+				case v < 0:
+					o[i] = neg
+				case v == 0:
+					o[i] = zero
+				default:
+					o[i] = v // NaN.
+				}
+			}
+		case op.opType == backends.OpTypeSign:
 			for i, v := range xs {
 				switch {
 				case v > 0:

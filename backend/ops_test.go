@@ -160,3 +160,25 @@ func TestElementwise(t *testing.T) {
 	got[1], want[1] = 0, 0
 	closeTo(t, "Sign", got, want, 0)
 }
+
+// TestIndicators checks GoMLX's indicator functions (Sign(Sign(x)+c), fused natively) and the
+// gradient of Max, ReLU's, against simplego, zeros and NaN included.
+func TestIndicators(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	sg, _ := simplego.New("")
+	be := newTestBackend(t, "gemm=go")
+	x := randArg(rng, 5, 7)
+	x.data[0], x.data[1] = 0, math.Copysign(0, -1)
+	for name, f := range map[string]func(*Node) *Node{
+		"NonNegativeIndicator": NonNegativeIndicator, "SignPlusOrMinus": SignPlusOrMinus,
+		"PositiveIndicator": PositiveIndicator, "NonPositiveIndicator": NonPositiveIndicator,
+	} {
+		fn := func(xs []*Node) *Node { return f(xs[0]) }
+		want, _ := eval(t, sg, fn, x)
+		got, _ := eval(t, be, fn, x)
+		closeTo(t, name, got, want, 0)
+	}
+	relu := func(xs []*Node) *Node { return Max(xs[0], ZerosLike(xs[0])) }
+	x.data[0], x.data[1] = 0.3, -0.4 // Away from the kink for finite differences.
+	checkGradients(t, be, relu, x)
+}
