@@ -88,7 +88,7 @@ var Samplers = []string{"practical", "hmc", "naive"}
 var TSchedules = []string{"constant", "linear-up", "linear-down"}
 
 // DataSets lists the data sets a run can load.
-var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder"}
+var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2"}
 
 // DefaultConfig is the configuration of `tsam train` without flags: TSAM with the paper's
 // hyperparameters (sam.DefaultConfig) on MNIST with an MLP 784-256-10, sized to finish in a

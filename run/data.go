@@ -7,12 +7,14 @@ import (
 	"github.com/tsamgo/tsam/data"
 )
 
-// examples is an in-memory labelled set: example i is x[i*dim:(i+1)*dim] with label y[i].
+// examples is an in-memory labelled set: example i is x[i*dim:(i+1)*dim] (images) or
+// ids[i*dim:(i+1)*dim] (token ids of a text set; x is then nil) with label y[i].
 type examples struct {
 	name    string
 	x       []float32
+	ids     []int32
 	y       []int32
-	dims    []int // shape of one example, e.g. [28, 28, 1]
+	dims    []int // shape of one example, e.g. [28, 28, 1], or [MaxLen] for text
 	classes int
 }
 
@@ -30,22 +32,40 @@ func (e *examples) dim() int {
 	return d
 }
 
+// fromText tokenizes a text set.
+func fromText(t *data.Text, tok *data.Tokenizer) *examples {
+	return &examples{name: t.Name, ids: tok.EncodeAll(t), y: t.Y, dims: []int{tok.MaxLen}, classes: t.NumClasses}
+}
+
 // subset returns the examples at indices, copied.
 func (e *examples) subset(name string, indices []int) *examples {
 	d := e.dim()
-	out := &examples{name: name, dims: e.dims, classes: e.classes,
-		x: make([]float32, 0, len(indices)*d), y: make([]int32, 0, len(indices))}
+	out := &examples{name: name, dims: e.dims, classes: e.classes, y: make([]int32, 0, len(indices))}
 	for _, i := range indices {
-		out.x = append(out.x, e.x[i*d:(i+1)*d]...)
+		if e.ids != nil {
+			out.ids = append(out.ids, e.ids[i*d:(i+1)*d]...)
+		} else {
+			out.x = append(out.x, e.x[i*d:(i+1)*d]...)
+		}
 		out.y = append(out.y, e.y[i])
 	}
 	return out
 }
 
-// splits are the three parts of a run's data.
+// splits are the three parts of a run's data, and for text the vocabulary size and
+// sequence length of its tokenizer (built from the run's training sentences).
 type splits struct {
 	train, val, test *examples
+	vocab, maxLen    int
 }
+
+// Tokenizer settings of text runs: the vocabulary is built from the run's training
+// sentences (after the validation hold-out and -subset), capped at textMaxVocab words;
+// sentences are cut or padded to textMaxLen tokens.
+const (
+	textMaxVocab = 20000
+	textMaxLen   = 64
+)
 
 // howToGet says where to find the data sets whose loader messages do not.
 func howToGet(name string) string {
@@ -58,16 +78,13 @@ func howToGet(name string) string {
 	return ""
 }
 
-// loadImages loads one split of cfg's data set; failures are *InputError for -data-dir.
-func loadImages(cfg Config, split string) (*data.Images, error) {
+// loadSet loads one split of cfg's data set; failures are *InputError for -data-dir.
+func loadSet(cfg Config, split string) (*data.Set, error) {
 	set, err := data.Load(cfg.Data, cfg.DataDir, split)
 	if err != nil {
 		return nil, inputErrorf("data-dir", "%s (%s split): %v.%s", cfg.Data, split, strings.TrimSuffix(err.Error(), "."), howToGet(cfg.Data))
 	}
-	if set.Images == nil {
-		return nil, inputErrorf("data", "%s is a text data set; tsam train supports image data sets (%s) so far", cfg.Data, strings.Join(DataSets, ", "))
-	}
-	return set.Images, nil
+	return set, nil
 }
 
 // maxTestExamples, when positive, keeps only the first test examples. Tests set it to keep
@@ -85,35 +102,27 @@ func firstN(n int) []int {
 // loadSplits reads the data of cfg and cuts it into train, validation and test sets: a
 // seeded hold-out of Val of the training file for validation, a seeded choice of Subset
 // of the rest, then Noise of their labels flipped to another class. Validation and test
-// labels stay clean.
+// labels stay clean. Text sets are then tokenized.
 func loadSplits(cfg Config) (*splits, error) {
-	full, err := loadImages(cfg, "train")
+	trainSet, err := loadSet(cfg, "train")
 	if err != nil {
 		return nil, err
 	}
-	test, err := loadImages(cfg, "test")
+	testSet, err := loadSet(cfg, "test")
 	if err != nil {
 		return nil, err
 	}
-	trainImgs, valImgs := full, (*data.Images)(nil)
-	if cfg.Val > 0 {
-		if trainImgs, valImgs, err = full.SplitValidation(cfg.Val, uint64(cfg.Seed)); err != nil {
-			return nil, inputErrorf("val", "%v", err)
-		}
+	var s *splits
+	if trainSet.Text != nil {
+		s, err = textSplits(cfg, trainSet.Text, testSet.Text)
+	} else {
+		s, err = imageSplits(cfg, trainSet.Images, testSet.Images)
 	}
-	s := &splits{train: fromImages(trainImgs), test: fromImages(test)}
+	if err != nil {
+		return nil, err
+	}
 	if maxTestExamples > 0 && s.test.n() > maxTestExamples {
 		s.test = s.test.subset(s.test.name, firstN(maxTestExamples))
-	}
-	if valImgs != nil {
-		s.val = fromImages(valImgs)
-	}
-	if cfg.Subset > 0 {
-		if cfg.Subset > s.train.n() {
-			return nil, inputErrorf("subset", "asks for %d training examples but only %d are left after holding out -val %g; use a smaller -subset", cfg.Subset, s.train.n(), cfg.Val)
-		}
-		idx := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5b5e7)).Perm(s.train.n())[:cfg.Subset]
-		s.train = s.train.subset(s.train.name, idx)
 	}
 	if s.train.n() < cfg.Batch {
 		return nil, inputErrorf("batch", "%d is larger than the %d training examples; use a smaller -batch or a larger -subset", cfg.Batch, s.train.n())
@@ -126,4 +135,64 @@ func loadSplits(cfg Config) (*splits, error) {
 		s.train.y = y
 	}
 	return s, nil
+}
+
+func imageSplits(cfg Config, full, test *data.Images) (*splits, error) {
+	train, val := full, (*data.Images)(nil)
+	if cfg.Val > 0 {
+		var err error
+		if train, val, err = full.SplitValidation(cfg.Val, uint64(cfg.Seed)); err != nil {
+			return nil, inputErrorf("val", "%v", err)
+		}
+	}
+	idx, err := subsetIndices(cfg, train.N)
+	if err != nil {
+		return nil, err
+	}
+	if idx != nil {
+		train = train.Subset(train.Name, idx)
+	}
+	s := &splits{train: fromImages(train), test: fromImages(test)}
+	if val != nil {
+		s.val = fromImages(val)
+	}
+	return s, nil
+}
+
+func textSplits(cfg Config, full, test *data.Text) (*splits, error) {
+	train, val := full, (*data.Text)(nil)
+	if cfg.Val > 0 {
+		var err error
+		if train, val, err = full.SplitValidation(cfg.Val, uint64(cfg.Seed)); err != nil {
+			return nil, inputErrorf("val", "%v", err)
+		}
+	}
+	idx, err := subsetIndices(cfg, train.N())
+	if err != nil {
+		return nil, err
+	}
+	if idx != nil {
+		train = train.Subset(train.Name, idx)
+	}
+	tok, err := data.BuildTokenizer(train.Sentences, data.TokenizerOptions{MaxVocab: textMaxVocab, MaxLen: textMaxLen})
+	if err != nil {
+		return nil, err
+	}
+	s := &splits{train: fromText(train, tok), test: fromText(test, tok), vocab: tok.VocabSize(), maxLen: tok.MaxLen}
+	if val != nil {
+		s.val = fromText(val, tok)
+	}
+	return s, nil
+}
+
+// subsetIndices returns the seeded choice of cfg.Subset of n training examples, or nil
+// for all of them.
+func subsetIndices(cfg Config, n int) ([]int, error) {
+	if cfg.Subset == 0 {
+		return nil, nil
+	}
+	if cfg.Subset > n {
+		return nil, inputErrorf("subset", "asks for %d training examples but only %d are left after holding out -val %g; use a smaller -subset", cfg.Subset, n, cfg.Val)
+	}
+	return rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5b5e7)).Perm(n)[:cfg.Subset], nil
 }

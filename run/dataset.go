@@ -91,17 +91,26 @@ func (d *evalBatches) Yield() (spec any, inputs, labels []*tensors.Tensor, err e
 	return nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}, nil
 }
 
-// gather copies examples idx into tensors [B, dims...] float32 and [B, 1] int32.
+// gather copies examples idx into tensors [B, dims...] (float32 images or int32 token
+// ids) and [B, 1] int32 labels.
 func gather(ex *examples, idx []int, xBuf *[]float32, yBuf *[]int32) (*tensors.Tensor, *tensors.Tensor) {
 	d := ex.dim()
-	*xBuf = (*xBuf)[:0]
+	dims := append([]int{len(idx)}, ex.dims...)
 	*yBuf = (*yBuf)[:0]
 	for _, i := range idx {
-		*xBuf = append(*xBuf, ex.x[i*d:(i+1)*d]...)
 		*yBuf = append(*yBuf, ex.y[i])
 	}
-	dims := append([]int{len(idx)}, ex.dims...)
-	x := tensors.FromFlatDataAndDimensions(*xBuf, dims...)
 	y := tensors.FromFlatDataAndDimensions(*yBuf, len(idx), 1)
-	return x, y
+	if ex.ids != nil {
+		ids := make([]int32, 0, len(idx)*d)
+		for _, i := range idx {
+			ids = append(ids, ex.ids[i*d:(i+1)*d]...)
+		}
+		return tensors.FromFlatDataAndDimensions(ids, dims...), y
+	}
+	*xBuf = (*xBuf)[:0]
+	for _, i := range idx {
+		*xBuf = append(*xBuf, ex.x[i*d:(i+1)*d]...)
+	}
+	return tensors.FromFlatDataAndDimensions(*xBuf, dims...), y
 }

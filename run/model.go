@@ -8,21 +8,24 @@ import (
 	"github.com/tsamgo/tsam/models"
 )
 
-// modelFn returns the GoMLX model function named by cfg.Model for numClasses classes:
-// any name of models.New, or "mlp-W1-W2-..." for an MLP with hidden layers of widths
-// W1, W2, ... (models.MLP; the default run's "mlp-256" trains fast on two cores).
-// Failures are *InputError for -model.
-func modelFn(cfg Config, numClasses int) (train.ModelFn, error) {
+// modelFn returns the GoMLX model function named by cfg.Model for the run's data: any
+// name of models.New, or "mlp-W1-W2-..." for an MLP with hidden layers of widths W1, W2,
+// ... (models.MLP; the default run's "mlp-256" trains fast on two cores). Text data sets
+// need a text model and image data sets an image model. Failures are *InputError for -model.
+func modelFn(cfg Config, d *splits) (train.ModelFn, error) {
+	text := d.train.ids != nil
+	if text != models.IsText(cfg.Model) {
+		kind := map[bool]string{true: "a text model (transformer)", false: "an image model (mlp-256, mlp, cnn, resnet20, vit, ...)"}[text]
+		return nil, inputErrorf("model", "%s does not fit the data set %s, which needs %s", cfg.Model, cfg.Data, kind)
+	}
+	numClasses := d.train.classes
 	if widths, ok, err := mlpWidths(cfg.Model); ok {
 		if err != nil {
 			return nil, err
 		}
 		return models.MLP(models.MLPConfig{NumClasses: numClasses, Hidden: widths}), nil
 	}
-	if models.IsText(cfg.Model) {
-		return nil, inputErrorf("model", "%s is a text model; tsam train supports image data sets so far", cfg.Model)
-	}
-	m, err := models.New(cfg.Model, models.Options{NumClasses: numClasses})
+	m, err := models.New(cfg.Model, models.Options{NumClasses: numClasses, VocabSize: d.vocab, MaxLen: d.maxLen})
 	if err != nil {
 		return nil, inputErrorf("model", "%v; or mlp-W1-W2-... for an MLP with hidden widths W1, W2, ...", err)
 	}

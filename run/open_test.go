@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tsamgo/tsam/internal/shareddata"
 )
 
 // TestOpenRebuildsRun trains a short run, opens it, and recomputes the test accuracy from
@@ -82,5 +84,33 @@ func TestPeriodicCheckpointsArePruned(t *testing.T) {
 	vals := checkpointValues(t, dir)
 	if s := vals[globalStepName(vals)]; len(s) != 1 || s[0] != 6 {
 		t.Errorf("newest checkpoint at global step %v, want 6", s)
+	}
+}
+
+// TestTextRun trains the text transformer on a few SST-2 sentences and opens the run:
+// the data are token ids of the run's tokenizer and the model takes them.
+func TestTextRun(t *testing.T) {
+	archive := shareddata.Require(t, "sst2.tar.gz")
+	cfg := DefaultConfig()
+	cfg.Data, cfg.DataDir, cfg.Model, cfg.Method = "sst2", archive, "transformer", "erm"
+	cfg.Subset, cfg.Batch, cfg.Val, cfg.MaxSteps, cfg.LR = 64, 32, 0.02, 2, 0.01
+	dir := filepath.Join(t.TempDir(), "run")
+	sum, err := Train(cfg, dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Steps != 2 || !(sum.Final.TestLoss > 0.3 && sum.Final.TestLoss < 2) {
+		t.Errorf("2 steps on SST-2: %d steps, test loss %v (want near ln 2)", sum.Steps, sum.Final.TestLoss)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, in, _, err := r.Test.Yield()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh := in[0].Shape(); sh.DType != dtypes.Int32 || sh.Rank() != 2 || sh.Dimensions[1] != textMaxLen {
+		t.Errorf("SST-2 inputs %s, want int32 [batch, %d]", sh, textMaxLen)
 	}
 }

@@ -59,13 +59,14 @@ type Run struct {
 	// the context as the model's graph asks for them, so build graphs with
 	// Context.Reuse() or Checked(false).
 	Context *context.Context
-	// Model maps inputs [B, 28, 28, 1] float32 to logits [B, classes].
+	// Model maps the inputs (images [B, H, W, C] float32, or token ids [B, MaxLen] int32
+	// for text sets) to logits [B, classes].
 	Model train.ModelFn
 	// Loss maps labels [B, 1] int32 and logits to the mean training loss of the run
 	// (with its label smoothing).
 	Loss train.LossFn
 	// Train, Val and Test serve each set once per Reset, in order, in batches of
-	// EvalBatch: inputs [B, 28, 28, 1] float32, labels [B, 1] int32. Train has the run's
+	// EvalBatch: inputs as Model takes them, labels [B, 1] int32. Train has the run's
 	// (possibly noisy) training labels; Val is nil when the run held out none.
 	Train, Val, Test train.Dataset
 	// NumTrain, NumVal and NumTest are the sizes of the three sets.
@@ -100,7 +101,7 @@ func Open(dir string) (*Run, error) {
 	if _, err := loadCheckpoint(r.Context, dir, ""); err != nil {
 		return nil, err
 	}
-	if r.Model, err = modelFn(cfg, data.train.classes); err != nil {
+	if r.Model, err = modelFn(cfg, data); err != nil {
 		return nil, err
 	}
 	if r.Loss, err = lossFn(cfg); err != nil {

@@ -188,7 +188,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 			resumed = true
 		}
 	}
-	model, err := modelFn(s.cfg, s.data.train.classes)
+	model, err := modelFn(s.cfg, s.data)
 	if err != nil {
 		return nil, err
 	}
