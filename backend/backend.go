@@ -9,7 +9,7 @@
 // Config string (after "cpu:"), comma separated:
 //
 //	gemm=auto|openblas|go   GEMM implementation (default auto: OpenBLAS if loadable, else pure Go)
-//	threads=N               worker goroutines for GEMMs and convolutions (default: one per CPU);
+//	threads=N               worker goroutines for GEMMs and convolutions (default: GOMAXPROCS);
 //	                        OpenBLAS itself always runs single-threaded inside them
 //	ops_parallel            let simplego run independent ops concurrently (default: sequential,
 //	                        which avoids simplego's nested-parallelism deadlock on few cores)
@@ -91,7 +91,7 @@ func NewBackend(config string) (*Backend, error) {
 		return nil, err
 	}
 	if threads == 0 {
-		threads = runtime.NumCPU()
+		threads = runtime.GOMAXPROCS(0)
 	}
 	sg, err := simplego.New(strings.Join(sgOptions, ","))
 	if err != nil {
