@@ -205,3 +205,33 @@ func TestStandardNormalMoments(t *testing.T) {
 		t.Errorf("moments of %d draws: mean %.4f var %.4f fourth %.4f, want 0, 1, 3", n, m1, m2, m4)
 	}
 }
+
+func TestSinCosPiPolynomials(t *testing.T) {
+	const n = 20001
+	for _, dtype := range []dtypes.DType{dtypes.Float64, dtypes.Float32} {
+		exec, err := NewExec(backendForTest(t), func(g *Graph) []*Node {
+			v := AddScalar(DivScalar(Iota(g, shapes.Make(dtype, n), 0), (n-1)/2), -1) // [−1, 1]
+			s, c := sinCosPi(v)
+			return []*Node{ConvertDType(v, dtypes.Float64), ConvertDType(s, dtypes.Float64), ConvertDType(c, dtypes.Float64)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Exec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, s, c := out[0].Value().([]float64), out[1].Value().([]float64), out[2].Value().([]float64)
+		tol := 1e-8
+		if dtype == dtypes.Float32 {
+			tol = 1e-6
+		}
+		worst := 0.0
+		for i := range v {
+			worst = math.Max(worst, math.Max(math.Abs(s[i]-math.Sin(math.Pi*v[i])), math.Abs(c[i]-math.Cos(math.Pi*v[i]))))
+		}
+		if worst > tol {
+			t.Errorf("%s: sinCosPi off by %g (tolerance %g)", dtype, worst, tol)
+		}
+	}
+}

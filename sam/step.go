@@ -129,7 +129,9 @@ func (s *step) gaussian(std float64) vec {
 // normal draws N(0, std²) values by the Box–Muller transform using both of its outputs
 // (r·cos φ and r·sin φ of one pair of uniforms). graph.RandomNormal keeps only the cosine,
 // spending two uniforms, a log, a square root and a cosine per value; on the pure-Go backend
-// the noise of a large model was most of a TSAM step's overhead, and this halves it.
+// the noise of a large model was most of a TSAM step's overhead. The cosine and sine come
+// from sinCosPi's polynomials (the Go math.Cos/math.Sin behind simplego's ops cost ~30 ns
+// per value, several times a multiply-add pass).
 func (s *step) normal(shape shapes.Shape, std float64) *Node {
 	dtype := shape.DType
 	n := shape.Size()
@@ -137,12 +139,53 @@ func (s *step) normal(shape shapes.Shape, std float64) *Node {
 	u := s.ctx.RandomUniform(s.g, shapes.Make(dtype, 2, m))
 	// 1−u lies in (0, 1]: its log is finite.
 	radius := Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2*std*std))
-	angle := MulScalar(SliceAxis(u, 0, AxisElem(1)), 2*math.Pi)
-	z := Reshape(Concatenate([]*Node{Mul(radius, Cos(angle)), Mul(radius, Sin(angle))}, 1), 2*m)
+	// φ = π·v with v uniform on [−1, 1): uniform over a full period.
+	sinPhi, cosPhi := sinCosPi(AddScalar(MulScalar(SliceAxis(u, 0, AxisElem(1)), 2), -1))
+	z := Reshape(Concatenate([]*Node{Mul(radius, cosPhi), Mul(radius, sinPhi)}, 1), 2*m)
 	if 2*m != n {
 		z = Slice(z, AxisRange(0, n))
 	}
 	return Reshape(z, shape.Dimensions...)
+}
+
+// sinCosPi returns sin(π·v) and cos(π·v) for v in [−1, 1] with multiplies and adds only:
+// Taylor polynomials of sin and cos of y = π·v/2 ∈ [−π/2, π/2] (degrees 13 and 14, truncation
+// error below 1e-9, finer than float32's resolution), then the double-angle formulas
+// sin 2y = 2·sin y·cos y and cos 2y = cos²y − sin²y.
+func sinCosPi(v *Node) (sin, cos *Node) {
+	y := MulScalar(v, math.Pi/2)
+	t := Square(y)
+	// sin y = y·(1 − t/3! + t²/5! − … + t⁶/13!), cos y = 1 − t/2! + … − t⁷/14!, by Horner.
+	horner := func(coefs []float64) *Node {
+		p := AddScalar(MulScalar(t, coefs[0]), coefs[1])
+		for _, c := range coefs[2:] {
+			p = AddScalar(Mul(p, t), c)
+		}
+		return p
+	}
+	sinY := Mul(y, horner(taylorCoefs(1, 13)))
+	cosY := horner(taylorCoefs(0, 14))
+	sin = MulScalar(Mul(sinY, cosY), 2)
+	cos = Sub(Square(cosY), Square(sinY))
+	return sin, cos
+}
+
+// taylorCoefs returns the coefficients of Σ_k (−1)^k·t^k/(2k+first)! for 2k+first ≤ degree,
+// highest power first (t = y²; first = 1 for sin y / y, 0 for cos y).
+func taylorCoefs(first, degree int) []float64 {
+	var out []float64
+	for k := (degree - first) / 2; k >= 0; k-- {
+		f := 1.0
+		for i := 2; i <= 2*k+first; i++ {
+			f *= float64(i)
+		}
+		sign := 1.0
+		if k%2 == 1 {
+			sign = -1
+		}
+		out = append(out, sign/f)
+	}
+	return out
 }
 
 // randomStart draws the practical sampler's z: Gaussian or uniform with E‖z‖² = r², its
