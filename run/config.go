@@ -48,6 +48,9 @@ type Config struct {
 	Noise  float64 `json:"noise"`  // fraction of training labels replaced by a different class
 	Subset int     `json:"subset"` // train on the first N examples (after the seeded shuffle); 0 = all
 	Val    float64 `json:"val"`    // fraction of the training set held out for validation
+	// Augment trains on random crops (4-pixel zero padding) and horizontal flips of the
+	// images, the CIFAR recipe; validation and test images are not augmented.
+	Augment bool `json:"augment,omitempty"`
 
 	// The fields below may change when a run is resumed: they do not change its result.
 

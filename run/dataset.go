@@ -5,7 +5,55 @@ import (
 	"math/rand/v2"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/data"
 )
+
+// trainStream is the endless stream of training batches of a run, positioned by step.
+type trainStream interface {
+	train.Dataset
+	// seek positions the stream so that the next Yield is global step `step` (0-based).
+	seek(step int)
+	// stepsPerEpoch is the number of batches in one pass over the training set.
+	stepsPerEpoch() int
+}
+
+// newTrainStream returns the training stream of cfg over ex: augmented batches from the
+// data package with -augment, plain shuffled batches otherwise.
+func newTrainStream(cfg Config, ex *examples) (trainStream, error) {
+	if !cfg.Augment {
+		return newTrainBatches(ex, cfg.Batch, cfg.Seed), nil
+	}
+	if ex.ids != nil {
+		return nil, inputErrorf("augment", "applies to image data sets; %s is text", cfg.Data)
+	}
+	imgs := &data.Images{Name: ex.name, X: ex.x, Y: ex.y, N: ex.n(), Height: ex.dims[0], Width: ex.dims[1],
+		Channels: ex.dims[2], NumClasses: ex.classes}
+	opts := data.BatchOptions{BatchSize: cfg.Batch, Shuffle: true, Seed: uint64(cfg.Seed), DropLast: true, Loop: true}
+	d, err := data.NewImageDataset(imgs, opts, &data.Augment{CropPadding: augmentPadding, Flip: true}, nil)
+	if err != nil {
+		return nil, inputErrorf("augment", "%v", err)
+	}
+	return &augmentedBatches{ImageDataset: d}, nil
+}
+
+// augmentPadding is the zero padding of -augment's random crop (the CIFAR recipe).
+const augmentPadding = 4
+
+// augmentedBatches is data.ImageDataset with random crops and flips. Its order and its
+// augmentation draws depend only on (seed, epoch, position in the epoch).
+type augmentedBatches struct {
+	*data.ImageDataset
+}
+
+func (a *augmentedBatches) stepsPerEpoch() int { return a.NumBatches() }
+
+func (a *augmentedBatches) seek(step int) {
+	a.SetEpoch(step / a.stepsPerEpoch())
+	for range step % a.stepsPerEpoch() {
+		a.NextBatch() // cheap next to a training step; only resuming skips batches
+	}
+}
 
 // trainBatches serves shuffled mini-batches forever, in an order that depends only on
 // (seed, epoch): step k of the run always sees the same examples, which is what makes a

@@ -54,9 +54,19 @@ func flatFloat64(t *tensors.Tensor) []float64 {
 
 // TestResumeEqualsUninterrupted stops a run after 13 of 20 steps (mid-epoch), resumes it
 // in a fresh Train call, and checks that every variable (weights, optimizer state, global
-// step, RNG state) equals that of an uninterrupted run bit for bit.
+// step, RNG state) equals that of an uninterrupted run bit for bit; with plain and with
+// augmented batches.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	cfg := smallConfig()
+	for _, augment := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "augment"}[augment], func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.Augment = augment
+			testResume(t, cfg)
+		})
+	}
+}
+
+func testResume(t *testing.T, cfg Config) {
 	whole := filepath.Join(t.TempDir(), "whole")
 	if _, err := Train(cfg, whole, Options{}); err != nil {
 		t.Fatal(err)

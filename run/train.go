@@ -44,7 +44,7 @@ type session struct {
 	dir        string
 	log        io.Writer
 	data       *splits
-	ds         *trainBatches
+	ds         trainStream
 	trainer    *train.Trainer
 	ctx        *context.Context
 	saver      *saver
@@ -192,7 +192,10 @@ func (s *session) run(opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	spe := s.ds0().stepsPerEpoch()
+	if s.ds, err = newTrainStream(s.cfg, s.data.train); err != nil {
+		return nil, err
+	}
+	spe := s.ds.stepsPerEpoch()
 	s.fullSteps = plannedSteps(s.cfg, spe)
 	s.totalSteps = s.fullSteps
 	if s.cfg.MaxSteps > 0 {
@@ -267,14 +270,6 @@ func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error)
 		return nil, err
 	}
 	return s.summary, nil
-}
-
-// ds0 creates the training stream on first use.
-func (s *session) ds0() *trainBatches {
-	if s.ds == nil {
-		s.ds = newTrainBatches(s.data.train, s.cfg.Batch, s.cfg.Seed)
-	}
-	return s.ds
 }
 
 // keepMetricsUpTo drops metric records past step (written after the checkpoint the run

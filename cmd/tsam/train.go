@@ -34,9 +34,9 @@ type trainFlags struct {
 
 // bindTrainFlags defines tsam train's flags on fs, writing into cfg and tf.
 func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100 or imagefolder")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100, imagefolder or sst2")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder with the data set files (default: the built-in location)")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit ...")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit; transformer for sst2")
 	fs.StringVar(&cfg.Method, "method", cfg.Method, "erm, sam, asam, esam1, esam2, pgn, rsam or tsam")
 	fs.Float64Var(&cfg.T, "t", cfg.T, "TSAM tilt t ≥ 0")
 	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
@@ -57,6 +57,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.Float64Var(&cfg.Noise, "noise", cfg.Noise, "fraction of training labels replaced by a different class")
 	fs.IntVar(&cfg.Subset, "subset", cfg.Subset, "train on this many examples (0: all)")
 	fs.Float64Var(&cfg.Val, "val", cfg.Val, "fraction of the training set held out for validation")
+	fs.BoolVar(&cfg.Augment, "augment", cfg.Augment, "train on random crops (4-pixel padding) and horizontal flips, the CIFAR recipe")
 	fs.IntVar(&cfg.MaxSteps, "max-steps", cfg.MaxSteps, "stop after this many steps (0: run all epochs); for smoke tests")
 	fs.StringVar(&cfg.Backend, "backend", cfg.Backend, "GoMLX backend configuration (default: the project's CPU backend)")
 	fs.DurationVar(&tf.checkpointFreq, "checkpoint-every", time.Duration(cfg.CheckpointEvery), "time between checkpoints (one is also written after every epoch)")

@@ -39,6 +39,7 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"-checkpoint-every", "0s"}, "-checkpoint-every"},
 		{[]string{"-model", "resnet21"}, "-model"},
 		{[]string{"-model", "mlp-0"}, "-model"},
+		{[]string{"-model", "transformer"}, "-model"},
 		{[]string{"-data", "imagenet"}, "-data"},
 		{[]string{"-backend", "tpu"}, "-backend"},
 		{[]string{"-subset", "100000"}, "-subset"},
