@@ -174,31 +174,36 @@ func machine() Machine {
 	return m
 }
 
-// rowRuns lists the run folders (relative to dir) of a cell or pick, and for a pick the
-// tuning outcome; err says why a pick has none yet.
-func rowRuns(p *Plan, dir, name string) (label string, cell *Cell, runs []string, choice *Choice, err error) {
+// rowJobs lists the runs of a cell or pick with their planned configurations, and for a
+// pick the tuning outcome; err says why a pick has none yet.
+func rowJobs(p *Plan, dir, name string) (label string, cell *Cell, jobs []*job, choice *Choice, err error) {
 	if c := p.cell(name); c != nil {
-		for _, s := range c.Seeds {
-			runs = append(runs, filepath.Join(RunsDir, fmt.Sprintf("%s-s%d", c.Name, s)))
+		for _, seed := range c.Seeds {
+			j := &job{id: fmt.Sprintf("%s-s%d", c.Name, seed), row: c.Name, seed: seed}
+			j.cfg, j.err = resolve(c.Config, c.Extra, seed)
+			if j.err == nil {
+				j.fp, j.err = Fingerprint(j.cfg)
+			}
+			jobs = append(jobs, j)
 		}
-		return c.Label, c, runs, nil, nil
+		return c.Label, c, jobs, nil, nil
 	}
 	pk := p.pick(name)
 	choice, err = choose(p, dir, pk.Group)
 	if err != nil {
 		return pk.Label, nil, nil, nil, err
 	}
-	for _, s := range pk.Seeds {
-		j := pickJob(*pk, choice, s)
-		runs = append(runs, filepath.Join(RunsDir, j.id))
+	for _, seed := range pk.Seeds {
+		jobs = append(jobs, pickJob(*pk, choice, seed))
 	}
-	return pk.Label, choice.Cell, runs, choice, nil
+	return pk.Label, choice.Cell, jobs, choice, nil
 }
 
-// collectRow reads the runs of one row and summarises them.
+// collectRow reads the runs of one row and summarises them. A run folder holding another
+// configuration than the plan's is left out and listed as missing, never averaged in.
 func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
-	label, cell, runs, choice, err := rowRuns(p, dir, name)
-	row := RowResult{Name: name, Label: label, Runs: runs}
+	label, cell, jobs, choice, err := rowJobs(p, dir, name)
+	row := RowResult{Name: name, Label: label}
 	if err != nil {
 		row.Missing = []string{err.Error()}
 		return row, nil
@@ -210,13 +215,24 @@ func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
 		row.Tuning, row.Chosen = choice.Candidates, choice.Cell.Name
 	}
 	var datas []*runData
-	for _, r := range runs {
-		d, err := readRun(filepath.Join(dir, r))
-		if err != nil {
-			row.Missing = append(row.Missing, fmt.Sprintf("%s: %v", r, err))
+	for _, j := range jobs {
+		rel := filepath.Join(RunsDir, j.id)
+		row.Runs = append(row.Runs, rel)
+		if j.err != nil {
+			row.Missing = append(row.Missing, fmt.Sprintf("%s: %v", rel, j.err))
 			continue
 		}
-		d.dir = r
+		d, err := readRun(filepath.Join(dir, rel))
+		if err == nil {
+			if fp, _ := Fingerprint(d.summary.Config); fp != j.fp {
+				err = fmt.Errorf("holds another configuration than the plan's (%s); delete it and run the study to retrain", firstDifference(d.summary.Config, j.cfg))
+			}
+		}
+		if err != nil {
+			row.Missing = append(row.Missing, fmt.Sprintf("%s: %v", rel, err))
+			continue
+		}
+		d.dir = rel
 		datas = append(datas, d)
 	}
 	summarise(&row, datas)

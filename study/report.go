@@ -109,7 +109,7 @@ func writeSection(b *strings.Builder, s SectionResult, ref string) {
 	fmt.Fprintf(b, "<a id=\"%s\"></a>\n## %s: %s\n\n", anchor(s), s.ID, s.Title)
 	fmt.Fprintf(b, "**Setup here.** %s\n\n", s.Setup)
 	fmt.Fprintf(b, "**Paper** (%s): %s\n\n", s.Paper.Ref, s.Paper.Claim)
-	if len(s.Paper.Rows) > 0 {
+	if len(s.Paper.Rows) > 0 && (s.Kind == KindHessian || s.Kind == KindObjectives) {
 		b.WriteString("| paper | " + strings.Join(s.Paper.Header, " | ") + " |\n|" + strings.Repeat(" --- |", len(s.Paper.Header)+1) + "\n")
 		for _, r := range s.Paper.Rows {
 			vals := make([]string, len(r.Values))
@@ -157,18 +157,41 @@ func pm(st Stat, format string) string {
 	return fmt.Sprintf(format+" ± "+format+" (n=%d)", st.Mean, st.SD, st.N)
 }
 
+// paperValue is the paper's number for the row labelled label, or "–".
+func paperValue(s SectionResult, label string) string {
+	for _, r := range s.Paper.Rows {
+		if r.Label == label && len(r.Values) > 0 {
+			return fmt.Sprintf("%g", r.Values[0])
+		}
+	}
+	return "–"
+}
+
+// paperHeader names the paper column after the paper's own unit.
+func paperHeader(s SectionResult) string {
+	if len(s.Paper.Header) == 0 {
+		return "paper"
+	}
+	return "paper: " + s.Paper.Header[0]
+}
+
 func accuracyTable(b *strings.Builder, s SectionResult) {
-	b.WriteString("| ours | hyperparameters | test accuracy (%) | validation accuracy (%) | test loss |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(b, "| ours | hyperparameters | test accuracy (%%) | validation accuracy (%%) | test loss | %s |\n| --- | --- | --- | --- | --- | --- |\n", paperHeader(s))
 	for _, r := range s.Rows {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", r.Label, md(r.Hyper), pm(scale(r.TestAcc, 100), "%.2f"), pm(scale(r.ValAcc, 100), "%.2f"), pm(r.TestLoss, "%.4f"))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", r.Label, md(r.Hyper), pm(scale(r.TestAcc, 100), "%.2f"), pm(scale(r.ValAcc, 100), "%.2f"), pm(r.TestLoss, "%.4f"), paperValue(s, r.Label))
 	}
 	b.WriteString("\n")
 }
 
 func runtimeTable(b *strings.Builder, s SectionResult) {
-	b.WriteString("| ours | minutes per run | steps | ms per step | gradient evaluations per step |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(b, "| ours | minutes per run | steps | ms per step | gradient evaluations per step | gradient evaluations per run | %s |\n| --- | --- | --- | --- | --- | --- | --- |\n", paperHeader(s))
 	for _, r := range s.Rows {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", r.Label, pm(scale(r.WallSeconds, 1.0/60), "%.1f"), pm(r.Steps, "%.0f"), pm(scale(r.StepSeconds, 1000), "%.0f"), pm(r.GradEvals, "%.1f"))
+		perRun := "–"
+		if r.GradEvals.N > 0 && r.Steps.N > 0 {
+			perRun = fmt.Sprintf("%.0f", r.GradEvals.Mean*r.Steps.Mean)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Label, pm(scale(r.WallSeconds, 1.0/60), "%.1f"), pm(r.Steps, "%.0f"),
+			pm(scale(r.StepSeconds, 1000), "%.0f"), pm(r.GradEvals, "%.1f"), perRun, paperValue(s, r.Label))
 	}
 	b.WriteString("\n")
 }
@@ -215,6 +238,9 @@ func objectivesTable(b *strings.Builder, s SectionResult) {
 
 // tuningTable lists, for each pick of the section, the grid and its validation accuracies.
 func tuningTable(b *strings.Builder, s SectionResult) {
+	if s.Kind != KindBest {
+		return
+	}
 	var any bool
 	for _, r := range s.Rows {
 		any = any || len(r.Tuning) > 0

@@ -421,7 +421,7 @@ func choose(p *Plan, dir, group string) (*Choice, error) {
 	for _, c := range p.candidates(group) {
 		sum := 0.0
 		for _, seed := range c.Seeds {
-			s, err := finishedSummary(filepath.Join(dir, RunsDir, fmt.Sprintf("%s-s%d", c.Name, seed)))
+			s, err := candidateSummary(dir, c, seed)
 			if err != nil {
 				return nil, fmt.Errorf("tuning group %s cannot choose yet: candidate %s seed %d: %v", group, c.Name, seed, err)
 			}
@@ -437,6 +437,27 @@ func choose(p *Plan, dir, group string) (*Choice, error) {
 		}
 	}
 	return ch, nil
+}
+
+// candidateSummary returns the summary of a finished candidate run, refusing one of
+// another configuration than the plan's.
+func candidateSummary(dir string, c *Cell, seed int64) (*run.Summary, error) {
+	cfg, err := resolve(c.Config, c.Extra, seed)
+	if err != nil {
+		return nil, err
+	}
+	want, err := Fingerprint(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := finishedSummary(filepath.Join(dir, RunsDir, fmt.Sprintf("%s-s%d", c.Name, seed)))
+	if err != nil {
+		return nil, err
+	}
+	if got, _ := Fingerprint(s.Config); got != want {
+		return nil, fmt.Errorf("its run holds another configuration than the plan's (%s)", firstDifference(s.Config, cfg))
+	}
+	return s, nil
 }
 
 // finishedSummary returns the summary of a finished run folder.

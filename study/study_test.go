@@ -219,6 +219,17 @@ func TestExecuteSkipsResumesAndNeverMixes(t *testing.T) {
 	if again, _ := run.ReadSummary(tsamDir); again.FinishedAt != first.FinishedAt {
 		t.Error("the refused study modified a run")
 	}
+	// The report of the changed plan leaves the old run out instead of averaging it in.
+	if _, err := Execute(tinyPlan(5), dir, Options{ReportOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Collect(tinyPlan(5), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Sections[0].Rows[1]; r.TestAcc.N != 0 || len(r.Missing) != 1 || !strings.Contains(r.Missing[0], "another configuration") {
+		t.Errorf("report of the changed plan used the old run: %+v", r)
+	}
 
 	// Killed after the last checkpoint, before the summary: resumed, not retrained.
 	if err := os.Remove(filepath.Join(tsamDir, run.SummaryFile)); err != nil {
@@ -269,7 +280,7 @@ func TestPicksChooseOnValidation(t *testing.T) {
 			{Name: "g-fast", Label: "fast", Config: with(c, "erm", func(c *run.Config) { c.LR = 0.1 }), Seeds: []int64{1}, Group: "g"},
 		},
 		Picks:    []Pick{{Name: "best", Label: "best", Group: "g", Seeds: []int64{1, 2}}},
-		Sections: []Section{{ID: "fig7", Kind: KindSomeBeatsRef, Title: "t", Rows: []string{"g-slow", "best"}}},
+		Sections: []Section{{ID: "table1a", Kind: KindBest, Title: "t", Rows: []string{"g-slow", "best"}, Subject: "best"}},
 	}
 	dir := t.TempDir()
 	out, err := Execute(p, dir, Options{})

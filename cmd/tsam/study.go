@@ -19,10 +19,12 @@ study stops before training anything and names it (delete or move it, or use a n
 Plans: smoke (every method and sampler, a few steps on MNIST, minutes) and paper (the
 paper's tables and figures at 2-core scale, about 8 hours; see -dry-run for the estimate).
 
-  tsam study -plan smoke -out study-smoke
-  tsam study -plan paper -out study-paper -dry-run     (list the runs and the estimate)
-  tsam study -plan paper -out study-paper -publish docs (also write docs/RESULTS.md and docs/results/)
-  tsam study -plan paper -out study-paper -report-only  (report what has finished so far)`
+  tsam study -plan smoke -out runs/study-smoke
+  tsam study -plan paper -out runs/study-paper -dry-run      (list the runs and the estimate)
+  tsam study -plan paper -out runs/study-paper -publish docs (also write docs/RESULTS.md and docs/results/)
+  tsam study -plan paper -out runs/study-paper -report-only  (report what has finished so far)
+
+See the study package documentation (go doc ./study).`
 
 func init() {
 	register("study", "run a resumable grid of training runs and write the paper-style report", cmdStudy)

@@ -1,0 +1,47 @@
+// Package study runs the paper's experiments as a resumable grid of training runs and
+// writes the report that sets each result next to the paper's number or claim.
+//
+// # Plans
+//
+// A Plan has Cells (a run.Config each, trained once per seed), Picks (the candidate of a
+// tuning group with the best mean final validation accuracy, trained for more seeds) and
+// Sections (the tables and figures of the report, each naming its rows and how its claim is
+// judged, see Kinds). Plans() has two: Smoke (every method and sampler for a few steps on an
+// MNIST subset, for tests and CI) and Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
+// Hessian spectrum and Table 3 at 2-core scale; Estimate gives its compute per section).
+//
+//	p, _ := study.Lookup("paper")
+//	out, err := study.Execute(p, "runs/study-paper", study.Options{Log: os.Stdout, Publish: "docs"})
+//
+// # Study folder
+//
+//	DIR/runs/<cell or pick>-s<seed>/   a run folder (package run's contract) plus
+//	    study.json                     Mark: plan, row, seed, configuration and its Fingerprint
+//	    study-eval.json                EvalRecord: sharpness measurements (rows with Eval)
+//	DIR/report/RESULTS.md, results.json, *.png
+//
+// # Resuming and never mixing
+//
+// Execute decides per run folder from its files alone: a summary of the planned
+// configuration means done (skipped), a checkpoint means resume (run.Options.Resume), and
+// anything else starts the run afresh. study.json is written atomically before a run
+// starts, and run writes its checkpoints, metrics and summary atomically, so a study killed
+// at any moment loses at most the run in progress since its last checkpoint (run writes
+// one every epoch and every Config.CheckpointEvery). A folder whose study.json, config.json
+// or summary.json holds another configuration than the plan's — the plan was edited, a
+// tuning choice changed, someone trained into it by hand — is refused before anything is
+// trained, naming the folder and the first field that differs: the study never reuses or
+// extends a run of another configuration. Delete or move such folders (or study into a new
+// DIR) to retrain them. The Fingerprint covers every result-changing field of run.Config,
+// MaxSteps included; Backend and CheckpointEvery are left out. Measurements are redone when
+// the EvalSpec or the run's final weights change. Two processes must not study the same
+// DIR at once.
+//
+// # Report
+//
+// Collect reads every number from the run folders (summary.json, metrics.jsonl,
+// study-eval.json) and judges each section's claim by VerdictRule; the paper's numbers are
+// PaperClaims, the only literal result numbers in the package. WriteReport writes
+// RESULTS.md, results.json and the figures; Options.Publish writes a copy as
+// PUBLISH/RESULTS.md with its files in PUBLISH/results/.
+package study
