@@ -42,8 +42,14 @@ func TestHelperKilledRun(t *testing.T) {
 
 // TestKillDuringCheckpoint kills (SIGKILL) a training process in the middle of writing its
 // second checkpoint, at each stage of the write, and checks that the first checkpoint is
-// still the newest readable one and that -resume then finishes the run.
+// still the newest readable one and that -resume then finishes the run with the weights
+// of an uninterrupted run.
 func TestKillDuringCheckpoint(t *testing.T) {
+	whole := filepath.Join(t.TempDir(), "whole")
+	if _, err := Train(smallConfig(), whole, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := checkpointValues(t, whole)
 	for _, stage := range []string{"staged", "bin-moved"} {
 		t.Run(stage, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
@@ -66,6 +72,9 @@ func TestKillDuringCheckpoint(t *testing.T) {
 			}
 			if staged, _ := filepath.Glob(filepath.Join(dir, CheckpointDir, stagingDir, "*")); len(staged) != 0 {
 				t.Errorf("staging folder still holds %v after the resumed run", staged)
+			}
+			if name, diff := firstDifferentVariable(want, checkpointValues(t, dir)); name != "" {
+				t.Errorf("run killed and resumed: variable %s differs from the uninterrupted run: %s", name, diff)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -88,20 +89,8 @@ func testResume(t *testing.T, cfg Config) {
 	if sum.Steps != 20 || !sum.Complete || sum.Sessions != 2 {
 		t.Fatalf("resumed: steps %d complete %v sessions %d, want 20, complete, 2", sum.Steps, sum.Complete, sum.Sessions)
 	}
-	a, b := checkpointValues(t, whole), checkpointValues(t, split)
-	if len(a) == 0 || len(a) != len(b) {
-		t.Fatalf("variables: %d in the uninterrupted run, %d in the resumed one", len(a), len(b))
-	}
-	for name, va := range a {
-		vb, ok := b[name]
-		if !ok || len(va) != len(vb) {
-			t.Fatalf("variable %s missing or of another size in the resumed run", name)
-		}
-		for i := range va {
-			if va[i] != vb[i] && !(math.IsNaN(va[i]) && math.IsNaN(vb[i])) {
-				t.Fatalf("variable %s[%d]: uninterrupted %v, resumed %v", name, i, va[i], vb[i])
-			}
-		}
+	if name, diff := firstDifferentVariable(checkpointValues(t, whole), checkpointValues(t, split)); name != "" {
+		t.Fatalf("variable %s: %s", name, diff)
 	}
 	ms, err := ReadMetrics(split)
 	if err != nil {
@@ -110,4 +99,24 @@ func testResume(t *testing.T, cfg Config) {
 	if len(ms) != 2 || ms[0].Step != 10 || ms[1].Step != 20 || ms[1].Partial {
 		t.Errorf("resumed run's metrics: %+v, want full epochs at steps 10 and 20", ms)
 	}
+}
+
+// firstDifferentVariable compares two checkpoints' variables bit for bit and returns the
+// first differing one with a description ("" when all agree).
+func firstDifferentVariable(a, b map[string][]float64) (name, diff string) {
+	if len(a) == 0 || len(a) != len(b) {
+		return "(count)", fmt.Sprintf("%d variables against %d", len(a), len(b))
+	}
+	for name, va := range a {
+		vb, ok := b[name]
+		if !ok || len(va) != len(vb) {
+			return name, "missing or of another size"
+		}
+		for i := range va {
+			if va[i] != vb[i] && !(math.IsNaN(va[i]) && math.IsNaN(vb[i])) {
+				return name, fmt.Sprintf("[%d] = %v against %v", i, va[i], vb[i])
+			}
+		}
+	}
+	return "", ""
 }
