@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,8 +22,11 @@ type Results struct {
 	Sections []SectionResult `json:"sections"`
 	// TrainSeconds sums the training wall time of every distinct run the report uses.
 	TrainSeconds float64 `json:"train_seconds"`
-	// Runs counts those runs; LastFinished is the newest summary's finish time.
+	// Runs counts those runs and Planned the runs the plan trains in all (a pick's seed
+	// that its chosen candidate already ran counts once); LastFinished is the newest
+	// summary's finish time.
 	Runs         int       `json:"runs"`
+	Planned      int       `json:"planned"`
 	LastFinished string    `json:"last_finished"`
 	Failures     []Failure `json:"failures,omitempty"`
 	VerdictRule  string    `json:"verdict_rule"`
@@ -121,7 +125,7 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		return nil, err
 	}
 	est := Estimate(p)
-	res := &Results{Plan: p.Name, Doc: p.Doc, Estimate: est, VerdictRule: VerdictRule, Machine: machine()}
+	res := &Results{Plan: p.Name, Doc: p.Doc, Estimate: est, VerdictRule: VerdictRule, Machine: machine(), Planned: plannedRuns(p)}
 	used := map[string]*runData{}
 	for _, s := range p.Sections {
 		sr := SectionResult{ID: s.ID, Kind: s.Kind, Title: s.Title, Setup: s.Setup, EstimateSeconds: s.EstimateSeconds, Paper: PaperClaims[s.ID], Curves: s.Curves}
@@ -158,6 +162,24 @@ func Collect(p *Plan, dir string) (*Results, error) {
 	}
 	sort.Strings(res.Machine.Backends)
 	return res, nil
+}
+
+// plannedRuns counts the distinct runs of the plan: every cell seed, and every pick seed
+// that its candidates do not already run.
+func plannedRuns(p *Plan) int {
+	n := 0
+	for _, c := range p.Cells {
+		n += len(c.Seeds)
+	}
+	for _, pk := range p.Picks {
+		cands := p.candidates(pk.Group)
+		for _, s := range pk.Seeds {
+			if len(cands) == 0 || !slices.Contains(cands[0].Seeds, s) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // machine describes the CPU this process runs on.

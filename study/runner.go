@@ -283,7 +283,7 @@ func (e *executor) trainAll(jobs []*job) {
 	for _, j := range jobs {
 		e.index++
 		if j.err != nil {
-			e.fail(j.id, j.err, true)
+			e.failJob(j, j.err, true)
 			continue
 		}
 		if j.reused {
@@ -299,7 +299,7 @@ func (e *executor) trainOne(j *job) {
 	dir := e.runDir(j)
 	state, err := inspect(dir, j)
 	if err != nil {
-		e.fail(j.id, err, false)
+		e.failJob(j, err, false)
 		return
 	}
 	if state == stateDone {
@@ -316,18 +316,18 @@ func (e *executor) trainOne(j *job) {
 	if state == stateFresh {
 		mark := Mark{Fingerprint: j.fp, Plan: e.plan.Name, Row: j.row, Seed: j.seed, Config: j.cfg}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			e.fail(j.id, err, false)
+			e.failJob(j, err, false)
 			return
 		}
 		if err := atomicfile.WriteJSON(filepath.Join(dir, MarkFile), mark); err != nil {
-			e.fail(j.id, err, false)
+			e.failJob(j, err, false)
 			return
 		}
 	}
 	start := time.Now()
 	sum, err := run.Train(j.cfg, dir, run.Options{Resume: state == stateResume, Force: state == stateFresh, Log: e.log, Progress: e.opts.Progress})
 	if err != nil {
-		e.fail(j.id, err, run.IsInputError(err))
+		e.failJob(j, err, run.IsInputError(err))
 		return
 	}
 	took := time.Since(start).Seconds()
@@ -349,6 +349,12 @@ func (e *executor) eta() float64 {
 		left *= e.doneActual / e.doneEst
 	}
 	return max(left, 0)
+}
+
+// failJob records a failed run and takes its estimate out of the ETA.
+func (e *executor) failJob(j *job, err error, unavailable bool) {
+	e.total -= j.est
+	e.fail(j.id, err, unavailable)
 }
 
 func (e *executor) fail(id string, err error, unavailable bool) {
