@@ -1,0 +1,126 @@
+package run
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+)
+
+// onStep accumulates the step's numbers and, at the end of an epoch or of the run,
+// evaluates, records metrics and checkpoints; a checkpoint is also written every
+// CheckpointEvery.
+func (s *session) onStep(loop *train.Loop, stepMetrics []*tensors.Tensor) error {
+	s.accumulate(loop, stepMetrics)
+	step := loop.LoopStep + 1 // global step after this one
+	spe := s.ds.stepsPerEpoch()
+	if step%spe == 0 || step == s.totalSteps {
+		return s.endEpoch(step, step%spe != 0)
+	}
+	if time.Since(s.lastSave) >= time.Duration(s.cfg.CheckpointEvery) {
+		return s.checkpoint()
+	}
+	return nil
+}
+
+func (s *session) accumulate(loop *train.Loop, stepMetrics []*tensors.Tensor) {
+	a := &s.acc
+	if a.stats == nil {
+		a.stats = map[string]float64{}
+	}
+	a.steps++
+	a.batchLoss += scalar(stepMetrics[0])
+	if n := len(loop.TrainStepDurations); n > 0 {
+		a.stepTime += loop.TrainStepDurations[n-1]
+	}
+	for name, v := range stepStats(s.ctx) {
+		a.stats[name] += v
+	}
+}
+
+func scalar(t *tensors.Tensor) float64 {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	case int64:
+		return float64(v)
+	case int32:
+		return float64(v)
+	}
+	return 0
+}
+
+func (s *session) checkpoint() error {
+	s.lastSave = time.Now()
+	return s.saver.save()
+}
+
+// endEpoch evaluates the model, appends the epoch's record and writes metrics, curves and
+// a checkpoint. Metrics go first: if the process dies before the checkpoint, resume drops
+// the records past the checkpoint it loads.
+func (s *session) endEpoch(step int, partial bool) error {
+	m, err := s.evaluate()
+	if err != nil {
+		return err
+	}
+	spe := s.ds.stepsPerEpoch()
+	m.Epoch, m.Step, m.Partial = (step+spe-1)/spe, step, partial
+	if a := s.acc; a.steps > 0 {
+		m.BatchLoss = a.batchLoss / float64(a.steps)
+		m.StepSeconds = a.stepTime.Seconds() / float64(a.steps)
+		m.Stats = map[string]float64{}
+		for k, v := range a.stats {
+			if avg := v / float64(a.steps); finite(avg) {
+				m.Stats[k] = avg
+			}
+		}
+	}
+	m.ElapsedSeconds = s.prevWall + time.Since(s.started).Seconds()
+	s.acc = epochAccumulator{}
+	s.metrics = append(s.metrics, m)
+	fmt.Fprintf(s.log, "%sepoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step\n",
+		s.lineStart, m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds)
+	if err := writeMetrics(s.dir, s.metrics); err != nil {
+		return err
+	}
+	if err := writeCurves(curvesPath(s.dir), []curveSet{{label: s.dir, metrics: s.metrics}}); err != nil {
+		return err
+	}
+	return s.checkpoint()
+}
+
+// evaluate measures loss and accuracy on the training (up to EvalTrainMax), validation and
+// test sets in inference mode.
+func (s *session) evaluate() (EpochMetrics, error) {
+	var m EpochMetrics
+	trainEx := s.data.train
+	if trainEx.n() > EvalTrainMax {
+		trainEx = trainEx.subset(trainEx.name, firstN(EvalTrainMax))
+	}
+	var err error
+	if m.TrainLoss, m.TrainAcc, err = evalSet(s.trainer, trainEx); err != nil {
+		return m, err
+	}
+	if s.data.val != nil {
+		l, a, err := evalSet(s.trainer, s.data.val)
+		if err != nil {
+			return m, err
+		}
+		m.ValLoss, m.ValAcc = &l, &a
+	}
+	m.TestLoss, m.TestAcc, err = evalSet(s.trainer, s.data.test)
+	return m, err
+}
+
+// evalSet returns the mean loss (without regularization) and accuracy of ex.
+func evalSet(t *train.Trainer, ex *examples) (loss, acc float64, err error) {
+	res, err := t.Eval(&evalBatches{ex: ex, batch: evalBatch})
+	if err != nil {
+		return 0, 0, fmt.Errorf("evaluating %s: %w", ex.name, err)
+	}
+	// Eval returns [mean loss+regularization, mean loss, accuracy, ...].
+	return scalar(res[1]), scalar(res[2]), nil
+}
