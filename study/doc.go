@@ -19,6 +19,7 @@
 //	    study.json                     Mark: plan, row, seed, configuration and its Fingerprint
 //	    study-eval.json                EvalRecord: sharpness measurements (rows with Eval)
 //	DIR/report/RESULTS.md, results.json, *.png
+//	DIR/study.lock                     the process id of the study running in DIR
 //
 // # Resuming and never mixing
 //
@@ -34,8 +35,8 @@
 // extends a run of another configuration. Delete or move such folders (or study into a new
 // DIR) to retrain them. The Fingerprint covers every result-changing field of run.Config,
 // MaxSteps included; Backend and CheckpointEvery are left out. Measurements are redone when
-// the EvalSpec or the run's final weights change. Two processes must not study the same
-// DIR at once.
+// the EvalSpec or the run's final weights change. DIR/study.lock refuses a second process
+// studying the same DIR (a lock left by a killed study is taken over).
 //
 // # Report
 //

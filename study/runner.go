@@ -152,6 +152,11 @@ func (e *executor) execute() (*Outcome, error) {
 	if e.opts.ReportOnly {
 		return e.report()
 	}
+	release, err := lock(e.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := e.checkFolders(jobs); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -306,5 +308,36 @@ func TestPicksChooseOnValidation(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "| best | g-fast: ") || !strings.Contains(string(md), "| g-fast |") {
 		t.Errorf("RESULTS.md does not list the tuning grid and choice:\n%s", md)
+	}
+}
+
+// TestLockRefusesSecondStudy checks that a study folder held by a running process is
+// refused and that a lock left by a dead process is taken over.
+func TestLockRefusesSecondStudy(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, LockFile)
+	if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getppid())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Execute(tinyPlan(20), dir, Options{}); err == nil || !strings.Contains(err.Error(), "being studied by process") {
+		t.Fatalf("live lock: err = %v", err)
+	}
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no `true` command to get a dead process id:", err)
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	release, err := lock(dir)
+	if err != nil {
+		t.Fatalf("stale lock was not taken over: %v", err)
+	}
+	if b, _ := os.ReadFile(path); strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Errorf("lock holds %q, want this process", b)
+	}
+	release()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("release left the lock: %v", err)
 	}
 }
