@@ -58,6 +58,10 @@ func TestKillDuringCheckpoint(t *testing.T) {
 			if _, err := loadCheckpoint(ctx, dir, "resume"); err != nil {
 				t.Fatalf("newest checkpoint after the kill is not readable: %v", err)
 			}
+			killedWall, sessions := readSessionParams(ctx)
+			if !(killedWall > 0) || sessions != 2 {
+				t.Errorf("checkpoint of the killed run records %v s and %d sessions so far; want > 0 and 1", killedWall, sessions-1)
+			}
 			vals := checkpointValues(t, dir)
 			step := vals[globalStepName(vals)]
 			if len(step) != 1 || step[0] != 10 {
@@ -67,8 +71,9 @@ func TestKillDuringCheckpoint(t *testing.T) {
 			if err != nil {
 				t.Fatalf("resuming after the kill: %v", err)
 			}
-			if sum.Steps != 20 || !sum.Complete {
-				t.Errorf("resumed run: %d steps, complete %v; want 20, complete", sum.Steps, sum.Complete)
+			if sum.Steps != 20 || !sum.Complete || sum.Sessions != 2 || sum.WallSeconds <= killedWall {
+				t.Errorf("resumed run: %d steps, complete %v, %d sessions, %.2f s; want 20, complete, 2 sessions, more than the killed session's %.2f s",
+					sum.Steps, sum.Complete, sum.Sessions, sum.WallSeconds, killedWall)
 			}
 			if staged, _ := filepath.Glob(filepath.Join(dir, CheckpointDir, stagingDir, "*")); len(staged) != 0 {
 				t.Errorf("staging folder still holds %v after the resumed run", staged)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
@@ -53,9 +54,30 @@ func scalar(t *tensors.Tensor) float64 {
 	return 0
 }
 
+// checkpoint saves the context, with the run's wall time and session count as context
+// parameters so that a resumed run continues them.
 func (s *session) checkpoint() error {
 	s.lastSave = time.Now()
+	s.ctx.SetParam(paramWallSeconds, s.wallSeconds())
+	s.ctx.SetParam(paramSessions, float64(s.sessions))
 	return s.saver.save()
+}
+
+// wallSeconds is the run's training wall time: earlier sessions plus this one.
+func (s *session) wallSeconds() float64 { return s.prevWall + time.Since(s.started).Seconds() }
+
+// Context parameters that checkpoints carry for the run's own bookkeeping.
+const (
+	paramWallSeconds = "tsam_run_wall_seconds"
+	paramSessions    = "tsam_run_sessions"
+)
+
+// readSessionParams returns the wall time and session count stored with a checkpoint just
+// loaded into ctx, and the session count of the resuming process.
+func readSessionParams(ctx *context.Context) (wall float64, sessions int) {
+	wall = context.GetParamOr(ctx, paramWallSeconds, 0.0)
+	sessions = int(context.GetParamOr(ctx, paramSessions, 0.0)) + 1
+	return wall, sessions
 }
 
 // endEpoch evaluates the model, appends the epoch's record and writes metrics, curves and
@@ -78,7 +100,7 @@ func (s *session) endEpoch(step int, partial bool) error {
 			}
 		}
 	}
-	m.ElapsedSeconds = s.prevWall + time.Since(s.started).Seconds()
+	m.ElapsedSeconds = s.wallSeconds()
 	s.acc = epochAccumulator{}
 	s.metrics = append(s.metrics, m)
 	fmt.Fprintf(s.log, "%sepoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step\n",

@@ -10,37 +10,33 @@ import (
 )
 
 // checkFolder decides what to do with dir and returns the configuration to run (the stored
-// one when resuming) and the previous summary, if any.
-func checkFolder(cfg Config, dir string, opts Options) (Config, *Summary, error) {
+// one when resuming).
+func checkFolder(cfg Config, dir string, opts Options) (Config, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
-		return cfg, nil, inputErrorf("out", "cannot read %s: %v", dir, err)
+		return cfg, inputErrorf("out", "cannot read %s: %v", dir, err)
 	}
 	switch {
 	case opts.Resume:
 		return resumeConfig(cfg, dir)
 	case len(entries) > 0 && !opts.Force:
-		return cfg, nil, inputErrorf("out", "%s is not empty: pass -resume to continue the run in it, -force to replace it, or choose another -out folder", dir)
+		return cfg, inputErrorf("out", "%s is not empty: pass -resume to continue the run in it, -force to replace it, or choose another -out folder", dir)
 	}
-	return cfg, nil, nil
+	return cfg, nil
 }
 
 // resumeConfig reads the stored configuration of the run in dir and checks that cfg asks
 // for the same experiment; the newest checkpoint is checked later, when it is loaded.
-func resumeConfig(cfg Config, dir string) (Config, *Summary, error) {
+func resumeConfig(cfg Config, dir string) (Config, error) {
 	stored, err := ReadConfig(dir)
 	if err != nil {
-		return cfg, nil, inputErrorf("resume", "%v; there is no run to resume in %s (drop -resume to start one)", err, dir)
+		return cfg, inputErrorf("resume", "%v; there is no run to resume in %s (drop -resume to start one)", err, dir)
 	}
 	if field := stored.sameResult(cfg); field != "" {
-		return cfg, nil, inputErrorf(field, "differs from the run being resumed in %s (see its %s); drop the flag, or start a new run in another folder", dir, ConfigFile)
+		return cfg, inputErrorf(field, "differs from the run being resumed in %s (see its %s); drop the flag, or start a new run in another folder", dir, ConfigFile)
 	}
 	stored.MaxSteps, stored.Backend, stored.CheckpointEvery = cfg.MaxSteps, cfg.Backend, cfg.CheckpointEvery
-	var prev *Summary
-	if sum, err := ReadSummary(dir); err == nil {
-		prev = sum
-	}
-	return stored, prev, nil
+	return stored, nil
 }
 
 // ReadConfig reads the configuration stored in a run folder.

@@ -58,13 +58,10 @@ func ReadSummary(dir string) (*Summary, error) {
 	return &s, nil
 }
 
-func newSummary(cfg Config, ms []EpochMetrics, prev *Summary, be backends.Backend, wall float64, steps, total, full int) *Summary {
+func newSummary(cfg Config, ms []EpochMetrics, sessions int, be backends.Backend, wall float64, steps, total, full int) *Summary {
 	s := &Summary{Config: cfg, Steps: steps, TotalSteps: total, WallSeconds: wall,
-		Versions: versions(), Backend: backend.Describe(be), FinishedAt: time.Now().UTC(), Sessions: 1}
+		Versions: versions(), Backend: backend.Describe(be), FinishedAt: time.Now().UTC(), Sessions: sessions}
 	s.Complete = steps >= full
-	if prev != nil {
-		s.Sessions = prev.Sessions + 1
-	}
 	if len(ms) > 0 {
 		s.Final = ms[len(ms)-1]
 	}

@@ -48,7 +48,8 @@ type session struct {
 	metrics    []EpochMetrics
 	summary    *Summary
 	started    time.Time
-	prevWall   float64 // training wall time of earlier sessions of this run
+	prevWall   float64 // training wall time of earlier sessions, up to the checkpoint resumed from
+	sessions   int     // processes that trained this run, this one included
 	lastSave   time.Time
 	acc        epochAccumulator
 	lineStart  string // written before each log line: clears the progress line if any
@@ -86,7 +87,7 @@ func prepare(cfg Config, dir string, opts Options) (*session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, prev, err := checkFolder(cfg, dir, opts)
+	cfg, err := checkFolder(cfg, dir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +99,7 @@ func prepare(cfg Config, dir string, opts Options) (*session, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	s := &session{cfg: cfg, dir: dir, log: log, data: data, summary: prev}
-	if prev != nil {
-		s.prevWall = prev.WallSeconds
-	}
-	return s, nil
+	return &session{cfg: cfg, dir: dir, log: log, data: data, sessions: 1}, nil
 }
 
 // newBackend returns the GoMLX backend named by the configuration (see backend.FromFlag:
@@ -136,6 +133,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 				return nil, err
 			}
 			resumed = true
+			s.prevWall, s.sessions = readSessionParams(ctx)
 		}
 	}
 	model, err := modelFn(s.cfg, s.data)
@@ -217,6 +215,6 @@ func (s *session) finish(backend backends.Backend, step int) error {
 			return err
 		}
 	}
-	s.summary = newSummary(s.cfg, s.metrics, s.summary, backend, s.prevWall+time.Since(s.started).Seconds(), step, s.totalSteps, s.fullSteps)
+	s.summary = newSummary(s.cfg, s.metrics, s.sessions, backend, s.wallSeconds(), step, s.totalSteps, s.fullSteps)
 	return atomicfile.WriteJSON(filepath.Join(s.dir, SummaryFile), s.summary)
 }
