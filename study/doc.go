@@ -9,6 +9,10 @@
 // judged, see Kinds). Plans() has two: Smoke (every method and sampler for a few steps on an
 // MNIST subset, for tests and CI) and Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
 // Hessian spectrum and Table 3 at 2-core scale; Estimate gives its compute per section).
+// Paper reads CIFAR-10 and SST-2 from the project's shared data folder (../shared/data beside
+// the module root, or $TSAM_SHARED_DATA); its absolute path is part of those runs'
+// configuration, so keep running the study from a checkout whose shared folder is at the
+// same place.
 //
 //	p, _ := study.Lookup("paper")
 //	out, err := study.Execute(p, "runs/study-paper", study.Options{Log: os.Stdout, Publish: "docs"})

@@ -2,10 +2,13 @@ package study
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/tsamgo/tsam/internal/shareddata"
 	"github.com/tsamgo/tsam/run"
 	"github.com/tsamgo/tsam/sam"
 )
@@ -191,6 +194,7 @@ func Paper() *Plan {
 	}
 	seeds, tuneSeeds := []int64{1, 2, 3}, []int64{1}
 	cifarNoisy := base("cifar10", paperModel, paperNoise, t1Subset, t1Epochs, paperBatch, paperVal)
+	cifarNoisy.DataDir = sharedFile("cifar10-jpeg.tar.gz")
 	rowsA := addTable1(p, "table1a", "test accuracy, CIFAR-10 with 20% label noise",
 		"CIFAR-10 (shared JPEG copy), 20% symmetric label noise, 10,000 training examples, MLP 3072-256-256-10, 3 epochs; "+
 			"paper: CIFAR-100 with noise, ResNet18, 300 epochs.", cifarNoisy, true, tuneSeeds, seeds)
@@ -202,10 +206,26 @@ func Paper() *Plan {
 	addTable1(p, "table1c", "test accuracy, Fashion-MNIST with 20% label noise",
 		"Fashion-MNIST, 20% symmetric label noise, 10,000 training examples, MLP 784-256-256-10 instead of the small CNN (1.5 s per pass measured), 3 epochs.", fashion, true, tuneSeeds, seeds)
 	sst := base("sst2", "transformer", 0, sst2Subset, sst2Epochs, sst2Batch, sst2Val)
+	sst.DataDir = sharedFile("sst2.tar.gz")
 	addTable1(p, "table1d", "accuracy, SST-2",
 		"GLUE SST-2, 1,024 training sentences, text transformer (width 128, 2 layers), 1 epoch of batch 32, no tuning (each method's first grid point: ρ = 0.05, λ = 0.5, t = 1, r = 5), accuracy on the labelled test file; "+
 			"paper: DistilBERT fine-tuned on the full set.", sst, false, nil, seeds)
 	addAblations(p, seeds, rowsA)
+	return p
+}
+
+// sharedFile is the path of a file of the project's shared data folder (../shared/data
+// beside the module root, or $TSAM_SHARED_DATA), or "" when there is none: runs of such a
+// cell then fail with run's message on how to get the data, and the study goes on.
+func sharedFile(name string) string {
+	dir, ok := shareddata.Dir()
+	if !ok {
+		return ""
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
 	return p
 }
 
