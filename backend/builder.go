@@ -242,3 +242,21 @@ func (b *Builder) dropAxes(src backends.Op, sum, keep []int) (backends.Op, error
 	}
 	return b.Reshape(src, dims...)
 }
+
+// Compile implements backends.Builder. Rewrites here can make two outputs the same node
+// (x and x·1, say), which simplego rejects: repeated outputs get an Identity node each.
+func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingSpec) (backends.Executable, error) {
+	seen := make(map[backends.Op]bool, len(outputs))
+	outs := slices.Clone(outputs)
+	for i, op := range outs {
+		if seen[op] {
+			id, err := b.Builder.Identity(op)
+			if err != nil {
+				return nil, err
+			}
+			outs[i] = id
+		}
+		seen[op] = true
+	}
+	return b.Builder.Compile(outs, shardings)
+}

@@ -29,7 +29,7 @@ var testNoSwap bool
 
 // maxPatchElems bounds the patch matrix built at once (rows are processed in chunks), so a
 // large convolution does not need a full copy of its input per kernel position.
-const maxPatchElems = 1 << 21
+var maxPatchElems = 1 << 18
 
 // ConvGeneral implements backends.Builder natively for float32/float64: any axes layout,
 // strides, paddings, input and kernel dilations, channel groups. Nil strides or dilations
@@ -193,8 +193,7 @@ func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, out
 	xStrides := stridesOf(canonDims)
 	table := op.inputIndexTable()
 	// Row chunks are independent: each worker builds its chunk's patches and multiplies them.
-	chunk := max(1, min(maxPatchElems/max(cols, 1), (rows+op.eng.workers-1)/op.eng.workers))
-	numChunks := (rows + chunk - 1) / chunk
+	chunk, numChunks := rowChunks(rows, cols, op.eng.workers)
 	patches, release := workerBuffers[T](be, xb.shape.DType, min(op.eng.workers, numChunks), chunk*cols)
 	parallelFor(op.eng.workers, numChunks, func(worker, ci int) {
 		r0 := ci * chunk
@@ -339,8 +338,7 @@ func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, 
 	}
 	// The sum over rows is split into chunks; each worker accumulates its chunks into its own
 	// partial result, and the partials are added at the end.
-	chunk := max(1, min(maxPatchElems/max(cols, 1), (rows+op.eng.workers-1)/op.eng.workers))
-	numChunks := (rows + chunk - 1) / chunk
+	chunk, numChunks := rowChunks(rows, cols, op.eng.workers)
 	workers := min(op.eng.workers, numChunks)
 	patches, releaseP := workerBuffers[T](be, xb.shape.DType, workers, chunk*cols)
 	partials, releaseR := workerBuffers[T](be, xb.shape.DType, workers, cols*op.cout)
@@ -371,6 +369,17 @@ func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, 
 		transposeInto(flatOf[T](outb), res, resDims, perm)
 		sgPutBuffer(be, tmpBuf)
 	}
+}
+
+// rowChunks splits rows (of cols elements) into chunks of at most maxPatchElems elements,
+// their count a multiple of workers so that no worker is left alone with the last one.
+func rowChunks(rows, cols, workers int) (chunk, numChunks int) {
+	perChunk := max(1, maxPatchElems/max(cols, 1))
+	numChunks = (rows + perChunk - 1) / perChunk
+	numChunks = min(rows, (numChunks+workers-1)/workers*workers)
+	numChunks = max(numChunks, 1)
+	chunk = (rows + numChunks - 1) / numChunks
+	return chunk, (rows + chunk - 1) / chunk
 }
 
 // workerBuffers takes n scratch slices of size elements from the pool; release returns them.

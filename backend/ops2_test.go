@@ -196,9 +196,16 @@ func runBuilder(t *testing.T, be *Backend, b *Builder, out backends.Op, args ...
 func TestBatchNorm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	be := newTestBackend(t, "gemm=go")
-	for _, axis := range []int{3, 1} {
-		t.Run(fmt.Sprint("axis", axis), func(t *testing.T) {
+	for _, tc := range []struct {
+		axis   int
+		offset float64 // added to x: statistics must not cancel when |mean| ≫ deviation
+	}{{3, 0}, {1, 0}, {3, 1000}} {
+		axis := tc.axis
+		t.Run(fmt.Sprint("axis", axis, "offset", tc.offset), func(t *testing.T) {
 			x := randArg(rng, 4, 3, 5, 3)
+			for i := range x.data {
+				x.data[i] = tc.offset + x.data[i]*(1+tc.offset/100)/(1+tc.offset)
+			}
 			c := x.dims[axis]
 			scale, offset := randArg(rng, c), randArg(rng, c)
 			const eps = 1e-3
@@ -221,7 +228,8 @@ func TestBatchNorm(t *testing.T) {
 			want := make([]float64, len(x.data))
 			for i, v := range x.data {
 				ch := i / st[axis] % c
-				want[i] = (v-mean[ch])/math.Sqrt(sq[ch]+eps)*scale.data[ch] + offset.data[ch]
+				// The backend ops take ε as float32.
+				want[i] = (v-mean[ch])/math.Sqrt(sq[ch]+float64(float32(eps)))*scale.data[ch] + offset.data[ch]
 			}
 			closeTo(t, "BatchNormForTraining", got, want, 1e-10)
 			checkGradients(t, be, train, x, scale, offset)

@@ -163,47 +163,46 @@ func bnExec[T float32 | float64](op *bnOp, in []*bufferMirror, out *bufferMirror
 	n := float64(outer * inner)
 	switch op.kind {
 	case bnStats:
-		zero := make([]T, c)
-		sum := bnSums(op.eng, sumCentred, x, nil, zero, outer, c, inner)
-		mean := make([]T, c)
+		// One pass over x − s, with s each feature's first value: mean = s + Σ/n and
+		// variance = Σ²/n − (Σ/n)². Shifting by a sample keeps the subtraction from
+		// cancelling when |mean| ≫ deviation.
+		shift := make([]T, c)
 		for ch := range c {
-			mean[ch] = T(sum[ch] / n)
+			shift[ch] = x[ch*inner]
 		}
-		// Second pass on centred values: no cancellation when |mean| ≫ deviation.
-		sq := bnSums(op.eng, sumSquares, x, nil, mean, outer, c, inner)
+		s1, s2 := bnSums(op.eng, x, shift, x, shift, outer, c, inner)
 		for ch := range c {
-			o[ch], o[c+ch] = mean[ch], T(sq[ch]/n)
+			m := s1[ch] / n
+			o[ch], o[c+ch] = T(float64(shift[ch])+m), T(max(s2[ch]/n-m*m, 0))
 		}
 	case bnApply:
 		scale, offset, mean, variance := flatOf[T](in[1]), flatOf[T](in[2]), flatOf[T](in[3]), flatOf[T](in[4])
 		inv := bnInv(variance, op.epsilon)
-		a, d := make([]T, c), make([]T, c)
+		a := make([]T, c)
 		for ch := range c {
-			af := float64(scale[ch]) * inv[ch]
-			a[ch], d[ch] = T(af), T(float64(offset[ch])-float64(mean[ch])*af)
+			a[ch] = T(float64(scale[ch]) * inv[ch])
 		}
-		bnAffine(op.eng, o, x, a, nil, nil, d, outer, c, inner)
+		// (x − mean)·a + offset: centring first keeps precision when |mean| ≫ deviation.
+		bnAffine(op.eng, o, x, mean, a, nil, nil, nil, offset, outer, c, inner)
 	case bnGradSums:
 		mean, variance, g := flatOf[T](in[1]), flatOf[T](in[2]), flatOf[T](in[3])
 		inv := bnInv(variance, op.epsilon)
-		sumG := bnSums(op.eng, sumCentred, g, nil, make([]T, c), outer, c, inner)
-		// Σ g·(x − mean), scaled by inv afterwards: Σ g·x̂.
-		sumGX := bnSums(op.eng, sumWeighted, x, g, mean, outer, c, inner)
+		// Σg and Σ g·(x − mean) in one pass; the second, scaled by inv, is Σ g·x̂.
+		sumG, sumGX := bnSums(op.eng, g, make([]T, c), x, mean, outer, c, inner)
 		for ch := range c {
 			o[ch], o[c+ch] = T(sumG[ch]), T(sumGX[ch]*inv[ch])
 		}
 	case bnGradX:
 		scale, mean, variance, g, sums := flatOf[T](in[1]), flatOf[T](in[2]), flatOf[T](in[3]), flatOf[T](in[4]), flatOf[T](in[5])
 		inv := bnInv(variance, op.epsilon)
-		// dx = a·g + b·x + d per feature, with a = scale·inv, b = −a·inv·Σgx̂/n and
-		// d = −a·Σg/n − b·mean: two multiply-adds per element.
+		// dx = a·g + b·(x − mean) + d per feature, with a = scale·inv,
+		// b = −a·inv·Σgx̂/n and d = −a·Σg/n.
 		a, bb, d := make([]T, c), make([]T, c), make([]T, c)
 		for ch := range c {
 			af := float64(scale[ch]) * inv[ch]
-			bf := -af * inv[ch] * float64(sums[c+ch]) / n
-			a[ch], bb[ch], d[ch] = T(af), T(bf), T(-af*float64(sums[ch])/n-bf*float64(mean[ch]))
+			a[ch], bb[ch], d[ch] = T(af), T(-af*inv[ch]*float64(sums[c+ch])/n), T(-af*float64(sums[ch])/n)
 		}
-		bnAffine(op.eng, o, g, a, x, bb, d, outer, c, inner)
+		bnAffine(op.eng, o, g, make([]T, c), a, x, mean, bb, d, outer, c, inner)
 	}
 }
 
@@ -221,82 +220,54 @@ func bnChunks(outer, c, inner int) (per, chunks int) {
 	return per, (outer + per - 1) / per
 }
 
-// bnSum selects what bnSums adds up.
-type bnSum int
-
-const (
-	sumCentred  bnSum = iota // Σ (x − shift)
-	sumSquares               // Σ (x − shift)²
-	sumWeighted              // Σ (x − shift)·w
-)
-
-// bnSums returns, per feature, the sum selected by mode, accumulated in float64 and split
-// among the workers.
-func bnSums[T float32 | float64](e *engine, mode bnSum, x, w, shift []T, outer, c, inner int) []float64 {
+// bnSums returns, per feature, Σ (x − xShift) and Σ (x − xShift)·(w − wShift), accumulated
+// in float64 and split among the workers.
+func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, inner int) (s1, s2 []float64) {
 	per, chunks := bnChunks(outer, c, inner)
 	workers := min(e.workers, chunks)
 	partial := make([][]float64, workers)
 	for i := range partial {
-		partial[i] = make([]float64, c)
+		partial[i] = make([]float64, 2*c)
 	}
 	parallelFor(workers, chunks, func(wk, ci int) {
-		acc := partial[wk]
+		a1, a2 := partial[wk][:c], partial[wk][c:]
 		for o := ci * per; o < min(outer, (ci+1)*per); o++ {
 			base := o * c * inner
 			if inner == 1 { // Features last: one row of c values.
-				xs := x[base : base+c]
-				switch mode {
-				case sumCentred:
-					for ch, v := range xs {
-						acc[ch] += float64(v - shift[ch])
-					}
-				case sumSquares:
-					for ch, v := range xs {
-						d := float64(v - shift[ch])
-						acc[ch] += d * d
-					}
-				default:
-					ws := w[base : base+c]
-					for ch, v := range xs {
-						acc[ch] += float64(v-shift[ch]) * float64(ws[ch])
-					}
+				xs, ws := x[base:base+c], w[base:base+c]
+				for ch, v := range xs {
+					d := float64(v - xShift[ch])
+					a1[ch] += d
+					a2[ch] += d * float64(ws[ch]-wShift[ch])
 				}
 				continue
 			}
 			for ch := range c {
-				xs := x[base+ch*inner : base+(ch+1)*inner]
-				sh := shift[ch]
-				var s float64
-				switch mode {
-				case sumCentred:
-					for _, v := range xs {
-						s += float64(v - sh)
-					}
-				case sumSquares:
-					for _, v := range xs {
-						d := float64(v - sh)
-						s += d * d
-					}
-				default:
-					ws := w[base+ch*inner : base+(ch+1)*inner]
-					for i, v := range xs {
-						s += float64(v-sh) * float64(ws[i])
-					}
+				lo, hi := base+ch*inner, base+(ch+1)*inner
+				xs, ws := x[lo:hi], w[lo:hi]
+				xsh, wsh := xShift[ch], wShift[ch]
+				var t1, t2 float64
+				for i, v := range xs {
+					d := float64(v - xsh)
+					t1 += d
+					t2 += d * float64(ws[i]-wsh)
 				}
-				acc[ch] += s
+				a1[ch] += t1
+				a2[ch] += t2
 			}
 		}
 	})
 	for i := 1; i < workers; i++ {
-		for ch, v := range partial[i] {
-			partial[0][ch] += v
+		for j, v := range partial[i] {
+			partial[0][j] += v
 		}
 	}
-	return partial[0]
+	return partial[0][:c], partial[0][c:]
 }
 
-// bnAffine sets out = a·x + b·y + d per feature (y and b may be nil), split among the workers.
-func bnAffine[T float32 | float64](e *engine, out, x, a, y, b, d []T, outer, c, inner int) {
+// bnAffine sets out = a·(x − xShift) + b·(y − yShift) + d per feature (y, yShift and b may
+// be nil), split among the workers.
+func bnAffine[T float32 | float64](e *engine, out, x, xShift, a, y, yShift, b, d []T, outer, c, inner int) {
 	per, chunks := bnChunks(outer, c, inner)
 	parallelFor(e.workers, chunks, func(_, ci int) {
 		for o := ci * per; o < min(outer, (ci+1)*per); o++ {
@@ -305,12 +276,12 @@ func bnAffine[T float32 | float64](e *engine, out, x, a, y, b, d []T, outer, c, 
 				os, xs := out[base:base+c], x[base:base+c]
 				if y == nil {
 					for ch, v := range xs {
-						os[ch] = a[ch]*v + d[ch]
+						os[ch] = a[ch]*(v-xShift[ch]) + d[ch]
 					}
 				} else {
 					ys := y[base : base+c]
 					for ch, v := range xs {
-						os[ch] = a[ch]*v + b[ch]*ys[ch] + d[ch]
+						os[ch] = a[ch]*(v-xShift[ch]) + b[ch]*(ys[ch]-yShift[ch]) + d[ch]
 					}
 				}
 				continue
@@ -318,15 +289,15 @@ func bnAffine[T float32 | float64](e *engine, out, x, a, y, b, d []T, outer, c, 
 			for ch := range c {
 				lo, hi := base+ch*inner, base+(ch+1)*inner
 				os, xs := out[lo:hi], x[lo:hi]
-				ac, dc := a[ch], d[ch]
+				ac, xsh, dc := a[ch], xShift[ch], d[ch]
 				if y == nil {
 					for i, v := range xs {
-						os[i] = ac*v + dc
+						os[i] = ac*(v-xsh) + dc
 					}
 				} else {
-					ys, bc := y[lo:hi], b[ch]
+					ys, bc, ysh := y[lo:hi], b[ch], yShift[ch]
 					for i, v := range xs {
-						os[i] = ac*v + bc*ys[i] + dc
+						os[i] = ac*(v-xsh) + bc*(ys[i]-ysh) + dc
 					}
 				}
 			}

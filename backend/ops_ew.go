@@ -52,6 +52,9 @@ func (b *Builder) binary(opType backends.OpType, x, y backends.Op, fallback func
 	if !isFloat(xs.DType) || xs.DType != ys.DType {
 		return fallback(x, y)
 	}
+	if id, ok := identityOperand(opType, x, y, xs, ys); ok {
+		return id, nil
+	}
 	switch {
 	case xs.Equal(ys) || ys.IsScalar():
 		return newNativeNode(b.Builder, opType, xs, &binaryOp{eng: b.backend.engine, opType: opType}, x, y), nil
@@ -64,6 +67,32 @@ func (b *Builder) binary(opType backends.OpType, x, y backends.Op, fallback func
 		return fallback(x, y)
 	}
 	return newNativeNode(b.Builder, opType, out, &binaryOp{eng: b.backend.engine, opType: opType, broadcast: true}, x, y), nil
+}
+
+// identityOperand returns the operand an op leaves unchanged: x+0, 0+y, x−0, x·1, 1·y, x/1
+// (GoMLX's ReLU gradient subtracts a zero tensor; its optimizers multiply by one).
+func identityOperand(opType backends.OpType, x, y backends.Op, xs, ys shapes.Shape) (backends.Op, bool) {
+	neutral := func(op backends.Op, v float64) bool {
+		c, ok := scalarConstant(opNode(op))
+		return ok && c == v
+	}
+	switch {
+	case ys.IsScalar() && !xs.IsScalar() || xs.Equal(ys) && ys.IsScalar():
+		switch opType {
+		case backends.OpTypeAdd, backends.OpTypeSub:
+			return x, neutral(y, 0)
+		case backends.OpTypeMul, backends.OpTypeDiv:
+			return x, neutral(y, 1)
+		}
+	case xs.IsScalar() && !ys.IsScalar():
+		switch opType {
+		case backends.OpTypeAdd:
+			return y, neutral(x, 0)
+		case backends.OpTypeMul:
+			return y, neutral(x, 1)
+		}
+	}
+	return nil, false
 }
 
 // broadcastScalar returns s when op is BroadcastInDim(s) of a scalar s.

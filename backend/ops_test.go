@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
 func TestLayoutMirrors(t *testing.T) {
@@ -181,4 +182,25 @@ func TestIndicators(t *testing.T) {
 	relu := func(xs []*Node) *Node { return Max(xs[0], ZerosLike(xs[0])) }
 	x.data[0], x.data[1] = 0.3, -0.4 // Away from the kink for finite differences.
 	checkGradients(t, be, relu, x)
+}
+
+// TestIdentityRewrites checks x+0, x·1, … reuse x, and that a graph returning both x and x·1
+// still compiles (the rewrite makes them one node).
+func TestIdentityRewrites(t *testing.T) {
+	be := newTestBackend(t, "gemm=go")
+	x := tensorsOf([]arg{{data: []float64{1, -2, 3}, dims: []int{3}}})
+	exec := MustNewExec(be, func(x *Node) []*Node {
+		one := Scalar(x.Graph(), x.DType(), 1)
+		zero := Scalar(x.Graph(), x.DType(), 0)
+		return []*Node{Mul(x, one), Add(zero, x), Sub(x, zero), Div(x, one), Mul(one, x)}
+	})
+	outs, err := exec.Exec(x...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if got := tensors.MustCopyFlatData[float64](o); fmt.Sprint(got) != "[1 -2 3]" {
+			t.Errorf("output %d = %v", i, got)
+		}
+	}
 }
