@@ -29,13 +29,19 @@ func checkFolder(cfg Config, dir string, opts Options) (Config, error) {
 // for the same experiment; the newest checkpoint is checked later, when it is loaded.
 func resumeConfig(cfg Config, dir string) (Config, error) {
 	stored, err := ReadConfig(dir)
-	if err != nil {
-		return cfg, inputErrorf("resume", "%v; there is no run to resume in %s (drop -resume to start one)", err, dir)
+	switch {
+	case os.IsNotExist(err):
+		return cfg, inputErrorf("resume", "there is no run to resume in %s (no %s); drop -resume to start one", dir, ConfigFile)
+	case err != nil:
+		return cfg, inputErrorf("resume", "%v: the run's configuration is damaged; start again with -force, or restore the file", err)
 	}
 	if field := stored.sameResult(cfg); field != "" {
 		return cfg, inputErrorf(field, "differs from the run being resumed in %s (see its %s); drop the flag, or start a new run in another folder", dir, ConfigFile)
 	}
 	stored.MaxSteps, stored.Backend, stored.CheckpointEvery = cfg.MaxSteps, cfg.Backend, cfg.CheckpointEvery
+	if err := stored.Validate(); err != nil {
+		return cfg, inputErrorf("resume", "the stored configuration in %s is not valid (%v); start again with -force", filepath.Join(dir, ConfigFile), err)
+	}
 	return stored, nil
 }
 
