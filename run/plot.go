@@ -28,8 +28,9 @@ func writeCurves(path string, sets []curveSet) error {
 	lossPlot.Title.Text, accPlot.Title.Text = "loss", "accuracy"
 	for _, p := range []*plot.Plot{lossPlot, accPlot} {
 		p.X.Label.Text = "epoch"
-		p.Legend.Top = true
 	}
+	// Losses fall and accuracies rise: put each legend where its curves end up least.
+	lossPlot.Legend.Top, accPlot.Legend.Top = true, false
 	for i, set := range sets {
 		addRunLines(lossPlot, accPlot, set, i, len(sets) > 1)
 	}
