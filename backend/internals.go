@@ -104,6 +104,7 @@ var hookedOps = []backends.OpType{
 	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
 	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum, backends.OpTypeTranspose,
 	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeSign,
+	backends.OpTypeExp, backends.OpTypeNeg, backends.OpTypeReduceMax,
 	backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormForInference, backends.OpTypeBatchNormGradient,
 }
 

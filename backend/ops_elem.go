@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
@@ -57,9 +58,12 @@ func (op *broadcastOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bu
 	return out, nil
 }
 
-// reduceSumOp is ReduceSum for float32/float64: the input is walked once in memory order,
-// with the innermost axis either summed into a scalar or added as a vector.
-type reduceSumOp struct{ axes []int }
+// reduceSumOp is ReduceSum (or ReduceMax) for float32/float64: the input is walked once in
+// memory order, with the innermost axis either reduced to a scalar or combined as a vector.
+type reduceSumOp struct {
+	axes  []int
+	isMax bool
+}
 
 // nativeReduceSum adds a native ReduceSum node (the caller checked the dtype).
 func (b *Builder) nativeReduceSum(x backends.Op, axes []int) (backends.Op, error) {
@@ -76,9 +80,9 @@ func (op *reduceSumOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bu
 	out, outM := newBuffer(be, node.shape)
 	switch node.shape.DType {
 	case dtypes.Float32:
-		reduceSum(flatOf[float32](outM), flatOf[float32](x), x.shape.Dimensions, op.axes)
+		reduce(flatOf[float32](outM), flatOf[float32](x), x.shape.Dimensions, op.axes, op.isMax)
 	case dtypes.Float64:
-		reduceSum(flatOf[float64](outM), flatOf[float64](x), x.shape.Dimensions, op.axes)
+		reduce(flatOf[float64](outM), flatOf[float64](x), x.shape.Dimensions, op.axes, op.isMax)
 	default:
 		sgPutBuffer(be, out)
 		return nil, fmt.Errorf("ReduceSum: dtype %s not supported natively", node.shape.DType)
@@ -86,8 +90,35 @@ func (op *reduceSumOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bu
 	return out, nil
 }
 
-func reduceSum[T float32 | float64](out, x []T, dims, axes []int) {
-	clear(out)
+// ReduceMax implements backends.Builder (natively for floats; NaN propagates).
+func (b *Builder) ReduceMax(x backends.Op, axes ...int) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if !isFloat(shape.DType) {
+		return b.Builder.ReduceMax(x, axes...)
+	}
+	if len(axes) == 0 {
+		for a := range shape.Rank() {
+			axes = append(axes, a)
+		}
+	}
+	outShape, err := shapeinference.ReduceOp(shape, axes)
+	if err != nil {
+		return nil, err
+	}
+	return newNativeNode(b.Builder, backends.OpTypeReduceMax, outShape, &reduceSumOp{axes: slices.Clone(axes), isMax: true}, x), nil
+}
+
+func reduce[T float32 | float64](out, x []T, dims, axes []int, isMax bool) {
+	if isMax {
+		for i := range out {
+			out[i] = T(math.Inf(-1))
+		}
+	} else {
+		clear(out)
+	}
 	rank := len(dims)
 	if rank == 0 {
 		copy(out, x)
@@ -111,13 +142,25 @@ func reduceSum[T float32 | float64](out, x []T, dims, axes []int) {
 	outPos := 0
 	for pos := 0; pos < len(x); pos += inner {
 		row := x[pos : pos+inner]
-		if reduced[rank-1] {
+		switch {
+		case isMax && reduced[rank-1]:
+			acc := out[outPos]
+			for _, v := range row {
+				acc = maxNaN(acc, v)
+			}
+			out[outPos] = acc
+		case isMax:
+			dst := out[outPos : outPos+inner]
+			for j, v := range row {
+				dst[j] = maxNaN(dst[j], v)
+			}
+		case reduced[rank-1]:
 			var acc T
 			for _, v := range row {
 				acc += v
 			}
 			out[outPos] += acc
-		} else {
+		default:
 			dst := out[outPos : outPos+inner]
 			for j, v := range row {
 				dst[j] += v

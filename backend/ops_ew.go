@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"math"
+
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/shapeinference"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -161,6 +163,27 @@ func (b *Builder) Sign(x backends.Op) (backends.Op, error) {
 		x = z
 	}
 	return newNativeNode(b.Builder, backends.OpTypeSign, xs, op, x), nil
+}
+
+// Exp implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Exp(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeExp, x, b.Builder.Exp)
+}
+
+// Neg implements backends.Builder (natively for floats).
+func (b *Builder) Neg(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeNeg, x, b.Builder.Neg)
+}
+
+func (b *Builder) unary(opType backends.OpType, x backends.Op, fallback func(backends.Op) (backends.Op, error)) (backends.Op, error) {
+	xs, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if !isFloat(xs.DType) {
+		return fallback(x)
+	}
+	return newNativeNode(b.Builder, opType, xs, &unaryOp{eng: b.backend.engine, opType: opType}, x), nil
 }
 
 // signPlusConstant matches x = Add(Sign(z), c) (either order) with c a scalar constant.
@@ -427,6 +450,14 @@ func unaryExec[T float32 | float64](op *unaryOp, xb, outb *bufferMirror) {
 				default:
 					o[i] = v // NaN.
 				}
+			}
+		case op.opType == backends.OpTypeExp:
+			for i, v := range xs {
+				o[i] = T(math.Exp(float64(v)))
+			}
+		case op.opType == backends.OpTypeNeg:
+			for i, v := range xs {
+				o[i] = -v
 			}
 		case op.opType == backends.OpTypeSign:
 			for i, v := range xs {

@@ -94,6 +94,10 @@ func TestBroadcastAndReduceSum(t *testing.T) {
 		want, _ := eval(t, sg, fn, x)
 		got, _ := eval(t, be, fn, x)
 		closeTo(t, fmt.Sprint("ReduceSum", axes), got, want, 1e-14)
+		fn = func(xs []*Node) *Node { return ReduceMax(xs[0], axes...) }
+		want, _ = eval(t, sg, fn, x)
+		got, _ = eval(t, be, fn, x)
+		closeTo(t, fmt.Sprint("ReduceMax", axes), got, want, 0)
 	}
 	for _, tc := range []struct{ src, dst []int }{
 		{[]int{1, 4, 1}, []int{2, 4, 3}}, {[]int{4, 1}, []int{4, 6}}, {[]int{1, 4, 1, 5}, []int{3, 4, 2, 5}}, {[]int{}, []int{2, 3}},
@@ -150,6 +154,13 @@ func TestElementwise(t *testing.T) {
 	want, _ = eval(t, sg, prefix, y)
 	got, _ = eval(t, be, prefix, y)
 	closeTo(t, "BroadcastPrefix", got, want, 0)
+
+	for name, f := range map[string]func(*Node) *Node{"Exp": Exp, "Neg": Neg} {
+		fn := func(xs []*Node) *Node { return f(xs[0]) }
+		want, _ = eval(t, sg, fn, x)
+		got, _ = eval(t, be, fn, x)
+		closeTo(t, name, got, want, 1e-15)
+	}
 
 	x.data[0], x.data[1] = 0, math.NaN()
 	fn := func(xs []*Node) *Node { return Sign(xs[0]) }
