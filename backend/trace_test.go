@@ -23,6 +23,7 @@ func TestTraceStep(t *testing.T) {
 	}
 	byType := map[string]time.Duration{}
 	byDesc := map[string]time.Duration{}
+	calls := map[string]int{}
 	counting := false
 	backend.TraceOps(func(opType backends.OpType, desc string, d time.Duration) {
 		if !counting {
@@ -30,6 +31,7 @@ func TestTraceStep(t *testing.T) {
 		}
 		byType[opType.String()] += d
 		byDesc[opType.String()+" "+desc] += d
+		calls[opType.String()+" "+desc]++
 	})
 	defer backend.TraceOps(nil)
 	steps := 3
@@ -69,7 +71,11 @@ func TestTraceStep(t *testing.T) {
 			if i == top {
 				break
 			}
-			fmt.Printf("%8.2f ms  %s\n", float64(e.d.Microseconds())/1000/float64(steps), e.k)
+			fmt.Printf("%8.2f ms  %s", float64(e.d.Microseconds())/1000/float64(steps), e.k)
+			if n := calls[e.k]; n > 0 {
+				fmt.Printf("  (%d calls/step)", n/steps)
+			}
+			fmt.Println()
 		}
 	}
 	report(byType, 25)
