@@ -24,12 +24,11 @@ type convOp struct {
 	inSp, kSp, outSp, effInSp []int
 }
 
-// testNoSwap disables convSwappedExec, for A/B timing in tests.
-var testNoSwap bool
-
-// maxPatchElems bounds the patch matrix built at once (rows are processed in chunks), so a
-// large convolution does not need a full copy of its input per kernel position.
-var maxPatchElems = 1 << 18
+// maxPatchElems bounds the patch matrix one worker builds at once (rows are processed in
+// chunks): a large convolution never holds a full copy of its input per kernel position, and a
+// chunk (1 MB of float32) stays in cache between im2col writing it and the GEMM reading it
+// (measured 9% faster than 8 MB chunks on a conv forward+gradient graph).
+const maxPatchElems = 1 << 18
 
 // ConvGeneral implements backends.Builder natively for float32/float64: any axes layout,
 // strides, paddings, input and kernel dilations, channel groups. Nil strides or dilations
@@ -131,7 +130,7 @@ func (op *convOp) inputIndexTable() [][]int {
 }
 
 func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
-	if op.swappedLayout() && !testNoSwap {
+	if op.swappedLayout() {
 		convSwappedExec[T](be, op, xb, kb, outb)
 		return
 	}
