@@ -224,20 +224,37 @@ func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table []
 	kl := op.kSp[last]
 	cols := product(op.kSp) * cinG
 	outerK := product(op.kSp[:last])
-	os := product(op.outSp)
 	lastStride := xStrides[nsp]
 	contiguous := cinG == op.cin && op.kDil[last] == 1 && op.inDil[last] == 1
+	// Per output position on the last axis: the range [k0, k1) of kernel positions that read
+	// the input (the others read padding), for the contiguous case.
+	k0s, k1s := make([]int, op.outSp[last]), make([]int, op.outSp[last])
+	for o := range op.outSp[last] {
+		t := table[last][o*kl : (o+1)*kl]
+		k0, k1 := 0, kl
+		for k0 < kl && t[k0] < 0 {
+			k0++
+		}
+		for k1 > k0 && t[k1-1] < 0 {
+			k1--
+		}
+		k0s[o], k1s[o] = k0, k1
+	}
+	// Output multi-index of row r0, then advanced row by row.
 	oIdx := make([]int, nsp)
+	rem := r0
+	for ax := last; ax >= 0; ax-- {
+		oIdx[ax] = rem % op.outSp[ax]
+		rem /= op.outSp[ax]
+	}
+	bi := rem
 	kIdx := make([]int, last)
 	for r := range n {
 		row := p[r*cols : (r+1)*cols]
-		bi, rem := (r0+r)/os, (r0+r)%os
-		for ax := last; ax >= 0; ax-- {
-			oIdx[ax] = rem % op.outSp[ax]
-			rem /= op.outSp[ax]
-		}
 		rowBase := bi*xStrides[0] + c0
-		lastTable := table[last][oIdx[last]*kl : (oIdx[last]+1)*kl]
+		ol := oIdx[last]
+		lastTable := table[last][ol*kl : (ol+1)*kl]
+		k0, k1 := k0s[ol], k1s[ol]
 		clear(kIdx)
 		for ko := range outerK {
 			block := row[ko*kl*cinG : (ko+1)*kl*cinG]
@@ -250,18 +267,13 @@ func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table []
 				}
 				pos += i * xStrides[1+ax]
 			}
-			incr(kIdx, op.kSp[:last])
+			if last > 0 {
+				incr(kIdx, op.kSp[:last])
+			}
 			switch {
 			case !inside:
 				clear(block)
 			case contiguous:
-				k0, k1 := 0, kl
-				for k0 < kl && lastTable[k0] < 0 {
-					k0++
-				}
-				for k1 > k0 && lastTable[k1-1] < 0 {
-					k1--
-				}
 				clear(block[:k0*cinG])
 				clear(block[k1*cinG:])
 				if k1 > k0 {
@@ -278,6 +290,17 @@ func im2colRows[T float32 | float64](op *convOp, x []T, xStrides []int, table []
 						copy(d, x[src:src+cinG])
 					}
 				}
+			}
+		}
+		// Next row: advance the output index (and the batch index when it wraps).
+		for ax := last; ax >= 0; ax-- {
+			oIdx[ax]++
+			if oIdx[ax] < op.outSp[ax] {
+				break
+			}
+			oIdx[ax] = 0
+			if ax == 0 {
+				bi++
 			}
 		}
 	}
