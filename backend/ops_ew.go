@@ -120,8 +120,60 @@ func (b *Builder) Sub(x, y backends.Op) (backends.Op, error) {
 }
 
 // Mul implements backends.Builder (natively for floats of equal shapes or with a scalar).
+// v·indicator(z), with the indicator one of the fused Sign(Sign(z)+c) nodes (how GoMLX
+// writes the gradient of ReLU), is computed from v and z in one pass.
 func (b *Builder) Mul(x, y backends.Op) (backends.Op, error) {
+	for _, pair := range [2][2]backends.Op{{x, y}, {y, x}} {
+		v, ind := pair[0], pair[1]
+		in := opNode(ind)
+		u, ok := in.data.(*unaryOp)
+		if !ok || u.steps == nil || in.builder != b.Builder {
+			continue
+		}
+		if vs, err := b.OpShape(v); err == nil && vs.Equal(in.shape) {
+			op := &maskMulOp{eng: b.backend.engine, steps: u.steps}
+			return newNativeNode(b.Builder, backends.OpTypeMul, vs, op, v, in.inputs[0]), nil
+		}
+	}
 	return b.binary(backends.OpTypeMul, x, y, b.Builder.Mul)
+}
+
+// maskMulOp computes v·s(z), s being a Sign(Sign(z)+c) step function (see unaryOp.steps).
+type maskMulOp struct {
+	eng   *engine
+	steps *[3]float64
+}
+
+func (op *maskMulOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
+	out, outM := newBuffer(be, node.shape)
+	if node.shape.DType == dtypes.Float32 {
+		maskMulExec[float32](op, inputs[0], inputs[1], outM)
+	} else {
+		maskMulExec[float64](op, inputs[0], inputs[1], outM)
+	}
+	return out, nil
+}
+
+func maskMulExec[T float32 | float64](op *maskMulOp, vb, zb, outb *bufferMirror) {
+	v, z, out := flatOf[T](vb), flatOf[T](zb), flatOf[T](outb)
+	pos, zero, neg := T(op.steps[0]), T(op.steps[1]), T(op.steps[2])
+	n := len(out)
+	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
+		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
+		o, vs, zs := out[lo:hi], v[lo:hi], z[lo:hi]
+		for i, zv := range zs {
+			switch {
+			case zv > 0:
+				o[i] = vs[i] * pos
+			case zv < 0:
+				o[i] = vs[i] * neg
+			case zv == 0:
+				o[i] = vs[i] * zero
+			default:
+				o[i] = zv // NaN, as Sign would give.
+			}
+		}
+	})
 }
 
 // Div implements backends.Builder (natively for floats of equal shapes or with a scalar).

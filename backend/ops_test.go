@@ -190,6 +190,11 @@ func TestIndicators(t *testing.T) {
 		got, _ := eval(t, be, fn, x)
 		closeTo(t, name, got, want, 0)
 	}
+	v := randArg(rng, 5, 7)
+	masked := func(xs []*Node) *Node { return Mul(xs[1], NonNegativeIndicator(xs[0])) }
+	want, _ := eval(t, sg, masked, x, v)
+	got, _ := eval(t, be, masked, x, v)
+	closeTo(t, "v·NonNegativeIndicator(x)", got, want, 0)
 	relu := func(xs []*Node) *Node { return Max(xs[0], ZerosLike(xs[0])) }
 	x.data[0], x.data[1] = 0.3, -0.4 // Away from the kink for finite differences.
 	checkGradients(t, be, relu, x)
