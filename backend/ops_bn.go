@@ -231,17 +231,26 @@ func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, 
 	}
 	parallelFor(workers, chunks, func(wk, ci int) {
 		a1, a2 := partial[wk][:c], partial[wk][c:]
-		for o := ci * per; o < min(outer, (ci+1)*per); o++ {
-			base := o * c * inner
-			if inner == 1 { // Features last: one row of c values.
-				xs, ws := x[base:base+c], w[base:base+c]
-				for ch, v := range xs {
-					d := float64(v - xShift[ch])
-					a1[ch] += d
-					a2[ch] += d * float64(ws[ch]-wShift[ch])
+		o0, o1 := ci*per, min(outer, (ci+1)*per)
+		if inner == 1 {
+			// Features last: walk each feature down the chunk (stride c) so that both sums
+			// stay in registers; the chunk (≤ ewChunk values) stays in cache across features.
+			lo, hi := o0*c, o1*c
+			for ch := range c {
+				xsh, wsh := xShift[ch], wShift[ch]
+				var t1, t2 float64
+				for i := lo + ch; i < hi; i += c {
+					d := float64(x[i] - xsh)
+					t1 += d
+					t2 += d * float64(w[i]-wsh)
 				}
-				continue
+				a1[ch] += t1
+				a2[ch] += t2
 			}
+			return
+		}
+		for o := o0; o < o1; o++ {
+			base := o * c * inner
 			for ch := range c {
 				lo, hi := base+ch*inner, base+(ch+1)*inner
 				xs, ws := x[lo:hi], w[lo:hi]
@@ -270,22 +279,27 @@ func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, 
 func bnAffine[T float32 | float64](e *engine, out, x, xShift, a, y, yShift, b, d []T, outer, c, inner int) {
 	per, chunks := bnChunks(outer, c, inner)
 	parallelFor(e.workers, chunks, func(_, ci int) {
-		for o := ci * per; o < min(outer, (ci+1)*per); o++ {
-			base := o * c * inner
-			if inner == 1 {
-				os, xs := out[base:base+c], x[base:base+c]
+		if inner == 1 {
+			// Features last: walk each feature down the chunk (stride c), with its
+			// coefficients in registers; the chunk stays in cache across features.
+			lo, hi := ci*per*c, min(outer, (ci+1)*per)*c
+			for ch := range c {
+				ac, xsh, dc := a[ch], xShift[ch], d[ch]
 				if y == nil {
-					for ch, v := range xs {
-						os[ch] = a[ch]*(v-xShift[ch]) + d[ch]
+					for i := lo + ch; i < hi; i += c {
+						out[i] = ac*(x[i]-xsh) + dc
 					}
 				} else {
-					ys := y[base : base+c]
-					for ch, v := range xs {
-						os[ch] = a[ch]*(v-xShift[ch]) + b[ch]*(ys[ch]-yShift[ch]) + d[ch]
+					bc, ysh := b[ch], yShift[ch]
+					for i := lo + ch; i < hi; i += c {
+						out[i] = ac*(x[i]-xsh) + bc*(y[i]-ysh) + dc
 					}
 				}
-				continue
 			}
+			return
+		}
+		for o := ci * per; o < min(outer, (ci+1)*per); o++ {
+			base := o * c * inner
 			for ch := range c {
 				lo, hi := base+ch*inner, base+(ch+1)*inner
 				os, xs := out[lo:hi], x[lo:hi]
