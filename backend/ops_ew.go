@@ -160,7 +160,8 @@ func maskMulExec[T float32 | float64](op *maskMulOp, vb, zb, outb *bufferMirror)
 	n := len(out)
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
 		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
-		o, vs, zs := out[lo:hi], v[lo:hi], z[lo:hi]
+		zs := z[lo:hi]
+		o, vs := out[lo:lo+len(zs)], v[lo:lo+len(zs)] // Same lengths: no bounds checks below.
 		for i, zv := range zs {
 			switch {
 			case zv > 0:
@@ -487,7 +488,8 @@ func unaryExec[T float32 | float64](op *unaryOp, xb, outb *bufferMirror) {
 	n := len(out)
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
 		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
-		o, xs := out[lo:hi], x[lo:hi]
+		xs := x[lo:hi]
+		o := out[lo : lo+len(xs)] // Same length: no bounds checks below.
 		switch {
 		case op.steps != nil:
 			pos, zero, neg := T(op.steps[0]), T(op.steps[1]), T(op.steps[2])
