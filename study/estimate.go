@@ -39,11 +39,17 @@ const stepOverhead = 0.025
 // whose size the cost model needs (MLPs are counted from their widths).
 var paramCount = map[string]float64{"cnn": 0.42, "resnet8": 0.08, "transformer": 1.5}
 
+// measureCost is the measured wall time, in seconds, of the sharpness measurements of one
+// MLP 784-256-256 run on 1,000 training examples (flatness 2 s, Hessian top-5 by Lanczos
+// about 90 s, objectives 2 s); other models and sizes are scaled by their pass cost.
+const measureCost = 95
+
 // EstimateBasis says where passCost and drawCost come from, for the plan and the report.
 const EstimateBasis = "per-pass costs measured on the 2-core machine, cpu backend, batch 64, under load from other work: " +
 	"MLP 13 ms (28×28; 36 ms on 32×32×3 by its multiply-adds), small CNN 1.5 s (28×28) and 2.6 s (32×32×3), ResNet-8 4.2 s, text transformer 4.0 s (64 tokens); " +
 	"a forward-only pass counts a third; each random perturbation drawn in a step costs 0.2 s per million parameters " +
-	"and each step 25 ms of overhead (TSAM with s = 3 and a random start measured 0.36 s per step of an MLP 784-512-512 and 0.22 s of an MLP 784-256-256, 0.05 s without the random start); plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run"
+	"and each step 25 ms of overhead (TSAM with s = 3 and a random start measured 0.36 s per step of an MLP 784-512-512 and 0.22 s of an MLP 784-256-256, 0.05 s without the random start); plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run; " +
+	"sharpness measurements 95 s per run of an MLP 784-256-256 on 1,000 examples (measured), scaled by pass cost"
 
 // dataShape describes the examples of a data set for the cost model: the key suffix of
 // passCost, the input size relative to that key, and the split sizes.
@@ -86,6 +92,9 @@ func Estimate(p *Plan) PlanEstimate {
 		for _, seed := range c.Seeds {
 			if cfg, err := resolve(c.Config, c.Extra, seed); err == nil {
 				cost += estimateRun(cfg)
+				if c.Eval {
+					cost += estimateMeasure(cfg, p.Eval)
+				}
 			}
 		}
 		rowCost[c.Name] = cost
@@ -118,17 +127,32 @@ func Estimate(p *Plan) PlanEstimate {
 	return est
 }
 
+// estimateMeasure predicts the wall time of the sharpness measurements of one run.
+func estimateMeasure(c run.Config, spec EvalSpec) float64 {
+	ref := passFor("mlp-256-256", dataShapes["fashion-mnist"])
+	return measureCost * passFor(c.Model, shapeOf(c.Data)) / ref * float64(spec.TrainExamples) / 1000
+}
+
+// shapeOf is the cost-model shape of a data set (MNIST's for unknown ones).
+func shapeOf(data string) dataShape {
+	if s, ok := dataShapes[data]; ok {
+		return s
+	}
+	return dataShapes["mnist"]
+}
+
+// passFor is the cost of one forward+backward pass of model at batch 64.
+func passFor(model string, shape dataShape) float64 {
+	if pass, ok := passCost[model+"/"+shape.key]; ok {
+		return pass
+	}
+	return nearestCost(model, shape)
+}
+
 // estimateRun predicts the wall time of one run in seconds.
 func estimateRun(c run.Config) float64 {
-	shape, ok := dataShapes[c.Data]
-	if !ok {
-		shape = dataShapes["mnist"]
-	}
-	pass, ok := passCost[c.Model+"/"+shape.key]
-	if !ok {
-		pass = nearestCost(c.Model, shape)
-	}
-	pass *= float64(c.Batch) / 64
+	shape := shapeOf(c.Data)
+	pass := passFor(c.Model, shape) * float64(c.Batch) / 64
 	nTrain := int(float64(shape.numTrain) * (1 - c.Val))
 	nVal := shape.numTrain - nTrain
 	if c.Subset > 0 {
