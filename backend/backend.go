@@ -1,10 +1,11 @@
 // Package backend is tsam's CPU backend for GoMLX, registered as "cpu".
 //
 // It embeds GoMLX's pure-Go backend simplego and adds what simplego lacks for training:
-// native Pad, Reverse, SelectAndScatterMax/Min/Sum, ConvGeneral for any layout, stride,
-// padding, dilation and channel grouping (im2col + GEMM), batch-norm (composed), and matrix
-// products and their gradients through a fast GEMM — OpenBLAS loaded at run time when the
-// system has it, else gonum's pure-Go GEMM.
+// native Pad, Reverse, SelectAndScatterMax/Min, ConvGeneral for any layout, stride, padding,
+// dilation and channel grouping, batch norm, and matrix products and their gradients through a
+// fast GEMM — OpenBLAS loaded at run time when the system has it, else gonum's pure-Go GEMM.
+// The hot elementwise ops, reductions, broadcasts and transposes run natively too, split among
+// worker goroutines. docs/BACKEND.md has the design, the tests and measured speed.
 //
 // Config string (after "cpu:"), comma separated:
 //
