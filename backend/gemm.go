@@ -30,11 +30,19 @@ func (goGEMM) sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32
 	if m == 0 || n == 0 {
 		return
 	}
+	if k == 0 { // gonum wants lda ≥ 1 even then.
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
 	gonum.Implementation{}.Sgemm(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func (goGEMM) dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	gonum.Implementation{}.Dgemm(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -47,5 +55,18 @@ func gemmT[T float32 | float64](g gemmImpl, transA, transB bool, m, n, k int, a 
 		g.sgemm(transA, transB, m, n, k, 1, av, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		g.dgemm(transA, transB, m, n, k, 1, av, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// scaleC sets C = beta·C (an m×n block with row stride ldc): a product with k = 0.
+func scaleC[T float32 | float64](m, n int, beta T, c []T, ldc int) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		for j := range row {
+			row[j] *= beta
+			if beta == 0 {
+				row[j] = 0 // BLAS: beta = 0 overwrites, even NaN.
+			}
+		}
 	}
 }

@@ -37,9 +37,9 @@ var openBLASLibraries = []string{"libopenblas.so.0", "libopenblas.so", "libopenb
 
 // loadOpenBLAS loads OpenBLAS once per process and makes it single-threaded: the backend
 // splits work among goroutines itself, and calls OpenBLAS from several at once (safe for a
-// single-threaded call; TestOpenBLASConcurrentCalls checks it). On AVX-512 CPUs it sets OPENBLAS_CORETYPE=SKYLAKEX unless the user set it, because
-// OpenBLAS 0.3.21 (Debian 12) does not recognise newer AVX-512 CPUs and falls back to a
-// kernel 5–8× slower.
+// single-threaded call; TestOpenBLASConcurrentCalls checks it). On AVX-512 CPUs it sets
+// OPENBLAS_CORETYPE=SKYLAKEX unless the user set it, because OpenBLAS 0.3.21 (Debian 12) does
+// not recognise newer AVX-512 CPUs and falls back to a kernel 5–8× slower.
 func loadOpenBLAS() (*openBLAS, error) {
 	openBLASOnce.Do(func() {
 		if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); !set && cpuHasAVX512() {
@@ -82,21 +82,18 @@ func bindOpenBLAS(handle uintptr) (lib *openBLAS, err error) {
 	purego.RegisterLibFunc(&getConfig, handle, "openblas_get_config")
 	purego.RegisterLibFunc(&getCore, handle, "openblas_get_corename")
 	purego.RegisterLibFunc(&openBLASSetThreads, handle, "openblas_set_num_threads")
-	purego.RegisterLibFunc(&openBLASGetThreads, handle, "openblas_get_num_threads")
 	version := "OpenBLAS"
 	if fields := strings.Fields(getConfig()); len(fields) >= 2 {
-		version = fields[0] + " " + fields[1]
+		version = fields[0] + " " + fields[1] // e.g. "OpenBLAS 0.3.21"
 	}
-	lib.desc = version + " (" + strings.ToUpper(getCore())
+	lib.desc = version + " (" + strings.ToUpper(getCore()) + ")"
 	return lib, nil
 }
 
-var (
-	openBLASSetThreads func(n int32)
-	openBLASGetThreads func() int32
-)
+// openBLASSetThreads is openblas_set_num_threads, bound by bindOpenBLAS.
+var openBLASSetThreads func(n int32)
 
-func (o *openBLAS) name() string { return o.desc + ")" }
+func (o *openBLAS) name() string { return o.desc }
 
 func cblasTransFlag(t bool) int32 {
 	if t {
@@ -110,7 +107,7 @@ func (o *openBLAS) sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 		return
 	}
 	if k == 0 { // a and b may be empty: nothing to multiply, only scale C.
-		goGEMM{}.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	o.sgemmFn(cblasRowMajor, cblasTransFlag(transA), cblasTransFlag(transB), int32(m), int32(n), int32(k),
@@ -125,7 +122,7 @@ func (o *openBLAS) dgemm(transA, transB bool, m, n, k int, alpha float64, a []fl
 		return
 	}
 	if k == 0 {
-		goGEMM{}.dgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		scaleC(m, n, beta, c, ldc)
 		return
 	}
 	o.dgemmFn(cblasRowMajor, cblasTransFlag(transA), cblasTransFlag(transB), int32(m), int32(n), int32(k),
