@@ -91,7 +91,7 @@ func writeMarkdown(w io.Writer, res *Results, ref string) error {
 		writeSection(&b, s, ref)
 	}
 	if len(res.Failures) > 0 {
-		b.WriteString("## Runs that did not complete in the last sitting\n\n| run | unavailable in this build | error |\n| --- | --- | --- |\n")
+		b.WriteString("## Runs that did not complete in the last sitting\n\n| run | refused as bad input | error |\n| --- | --- | --- |\n")
 		for _, f := range res.Failures {
 			fmt.Fprintf(&b, "| %s | %v | %s |\n", f.Run, f.Unavailable, md(f.Err))
 		}

@@ -62,8 +62,9 @@ type Options struct {
 type Failure struct {
 	Run string `json:"run"`
 	Err string `json:"error"`
-	// Unavailable is set when this build cannot run the configuration (bad input to run,
-	// such as a model or data set it does not support yet), as opposed to a crash.
+	// Unavailable is set when run refused the run as bad input (*run.InputError): a
+	// configuration this build cannot train (a text data set, a missing data folder), or a
+	// damaged checkpoint; the error says which. Other failures are crashes.
 	Unavailable bool `json:"unavailable"`
 }
 
@@ -366,7 +367,7 @@ func (e *executor) fail(id string, err error, unavailable bool) {
 	e.out.Failures = append(e.out.Failures, Failure{Run: id, Err: err.Error(), Unavailable: unavailable})
 	kind := "FAILED"
 	if unavailable {
-		kind = "not available in this build"
+		kind = "refused by run (bad input)"
 	}
 	fmt.Fprintf(e.log, "[%d/%d] %s %s: %v\n", e.index, e.count, id, kind, err)
 }
