@@ -125,3 +125,22 @@ func TestNoDeadlock(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyContraction: a product over a zero-size axis is all zeros, on both GEMM paths.
+func TestEmptyContraction(t *testing.T) {
+	for _, cfg := range gemmConfigs {
+		be := newTestBackend(t, cfg)
+		got, dims := eval(t, be, func(xs []*Node) *Node { return DotGeneral(xs[0], []int{1}, nil, xs[1], []int{0}, nil) },
+			arg{data: nil, dims: []int{3, 0}}, arg{data: nil, dims: []int{0, 2}})
+		if fmt.Sprint(dims) != "[3 2]" || fmt.Sprint(got) != "[0 0 0 0 0 0]" {
+			t.Errorf("%s: got %v %v", cfg, dims, got)
+		}
+		for _, g := range []gemmImpl{goGEMM{}, be.engine.gemm} {
+			c := []float32{1, 2, 3, 4}
+			g.sgemm(false, false, 2, 2, 0, 1, nil, 0, nil, 2, 0, c, 2)
+			if fmt.Sprint(c) != "[0 0 0 0]" {
+				t.Errorf("%s k=0: %v", g.name(), c)
+			}
+		}
+	}
+}
