@@ -18,7 +18,8 @@ func judge(s Section, rows []RowResult) (verdict, reason string, subs []Subclaim
 	}
 	switch s.Kind {
 	case KindBest:
-		return judgeBest(s, rows, present)
+		v, reason, _ := judgeBest(s, rows, present)
+		return withGreater(s, rows, v, reason)
 	case KindBeatsRef, KindSomeBeatsRef:
 		return judgeAgainstRef(s, rows)
 	case KindNoGain, KindNoDifference:
@@ -33,6 +34,28 @@ func judge(s Section, rows []RowResult) (verdict, reason string, subs []Subclaim
 		return judgeObjectives(rows)
 	}
 	return NotRun, "unknown section kind " + s.Kind, nil
+}
+
+// withGreater adds the section's Greater claims as subclaims next to the main verdict.
+func withGreater(s Section, rows []RowResult, v, reason string) (string, string, []Subclaim) {
+	if len(s.Greater) == 0 {
+		return v, reason, nil
+	}
+	byName := map[string]RowResult{}
+	for _, r := range rows {
+		byName[r.Name] = r
+	}
+	subs := []Subclaim{{Claim: "(main)", Verdict: v, Reason: reason}}
+	for _, g := range s.Greater {
+		a, b := byName[g[0]], byName[g[1]]
+		var t tally
+		if a.TestAcc.N > 0 && b.TestAcc.N > 0 {
+			t.want(a.Label+" above "+b.Label, a.TestAcc, b.TestAcc, 1)
+		}
+		gv, gr := t.verdict()
+		subs = append(subs, Subclaim{Claim: a.Label + " > " + b.Label, Verdict: gv, Reason: gr})
+	}
+	return overall(subs), "see the claims below", subs
 }
 
 func judgeBest(s Section, rows []RowResult, present map[string]RowResult) (string, string, []Subclaim) {

@@ -50,6 +50,9 @@ type Section struct {
 	Subject string
 	// Curves draws test accuracy against epoch for every row.
 	Curves bool
+	// Greater lists further claims of the section, each that the first row's test accuracy
+	// exceeds the second's (judged as separate claims next to the main one).
+	Greater [][2]string
 	// EstimateSeconds is the plan's compute estimate for the section's runs (filled by
 	// Estimate; not part of the plan's definition).
 	EstimateSeconds float64 `json:"-"`

@@ -155,6 +155,11 @@ func TestJudge(t *testing.T) {
 	if v, _, _ := judge(best, rows); v != Inconclusive {
 		t.Errorf("overlapping: verdict %q", v)
 	}
+	withMore := Section{Kind: KindBest, Subject: "tsam", Greater: [][2]string{{"erm", "tsam"}}}
+	rows = []RowResult{accRow("erm", 0.5, 0.51, 0.49), accRow("tsam", 0.6, 0.61, 0.59)}
+	if v, _, subs := judge(withMore, rows); v != NotReproduced || len(subs) != 2 || subs[0].Verdict != Reproduced || subs[1].Verdict != NotReproduced {
+		t.Errorf("main claim holds, extra claim fails: verdict %q, subclaims %+v", v, subs)
+	}
 	noDiff := Section{Kind: KindNoDifference}
 	if v, _, _ := judge(noDiff, []RowResult{accRow("a", 0.5, 0.51, 0.49), accRow("b", 0.5, 0.52, 0.48)}); v != Reproduced {
 		t.Errorf("equal rows, no-difference claim: verdict %q", v)
