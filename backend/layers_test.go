@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 	"github.com/gomlx/gomlx/pkg/ml/layers/batchnorm"
+	"github.com/gomlx/gomlx/pkg/ml/layers/lstm"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
@@ -54,6 +55,14 @@ var layerCases = []layerCase{
 	{"LayerNorm", []int{8, 6}, false, func(ctx *context.Context, x *Node) *Node {
 		x = layers.Dense(ctx, x, true, 16)
 		return head(ctx, layers.LayerNormalization(ctx, x, -1).Done())
+	}},
+	{"RMSNorm", []int{8, 6}, false, func(ctx *context.Context, x *Node) *Node {
+		x = layers.Dense(ctx, x, true, 16)
+		return head(ctx, layers.RMSNorm(ctx, x).Done())
+	}},
+	{"LSTM", []int{8, 5, 6}, false, func(ctx *context.Context, x *Node) *Node {
+		_, last, _ := lstm.New(ctx, x, 7).Done() // [directions=1, batch, hidden]
+		return head(ctx, Squeeze(last, 0))
 	}},
 	{"MultiHeadAttention", []int{8, 5, 6}, false, func(ctx *context.Context, x *Node) *Node {
 		return head(ctx, layers.MultiHeadAttention(ctx, x, x, x, 2, 4).UseCausalMask().Done())
