@@ -146,6 +146,12 @@ func install() error {
 				return original(be, node, inputs, owned)
 			}
 		}
+		if sgMultiOutputsNodeExecutors[backends.OpTypeRNGBitGenerator] == nil {
+			installErr = fmt.Errorf("simplego has no RNGBitGenerator executor: this backend supports GoMLX v0.26.0")
+			return
+		}
+		sgRNGOriginal = sgMultiOutputsNodeExecutors[backends.OpTypeRNGBitGenerator]
+		sgMultiOutputsNodeExecutors[backends.OpTypeRNGBitGenerator] = execRNG
 	})
 	return installErr
 }
