@@ -172,6 +172,7 @@ const (
 	paperNoise               = 0.2
 	ablationT, ablationS     = 20, 3
 	ablationRho, ablationLR  = 0.05, 0.05
+	cifarLR                  = 0.01
 	paperEvalExamples        = 1000
 	paperEvalT, paperEvalRho = 20, 0.05
 )
@@ -195,8 +196,11 @@ func Paper() *Plan {
 	seeds, tuneSeeds := []int64{1, 2, 3}, []int64{1}
 	cifarNoisy := base("cifar10", paperModel, paperNoise, t1Subset, t1Epochs, paperBatch, paperVal)
 	cifarNoisy.DataDir = sharedFile("cifar10-jpeg.tar.gz")
+	// An MLP on raw CIFAR-10 pixels does not learn at the ablations' lr 0.05 (23% test accuracy
+	// after 3 epochs clean, 14% with noise, measured); the paper's own lr 0.01 reaches 38%.
+	cifarNoisy.LR = cifarLR
 	rowsA := addTable1(p, "table1a", "test accuracy, CIFAR-10 with 20% label noise",
-		"CIFAR-10 (shared JPEG copy), 20% symmetric label noise, 10,000 training examples, MLP 3072-256-256-10, 3 epochs; "+
+		"CIFAR-10 (shared JPEG copy), 20% symmetric label noise, 10,000 training examples, MLP 3072-256-256-10, 3 epochs, lr 0.01; "+
 			"paper: CIFAR-100 with noise, ResNet18, 300 epochs.", cifarNoisy, true, tuneSeeds, seeds)
 	cifarClean := cifarNoisy
 	cifarClean.Noise = 0
