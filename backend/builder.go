@@ -258,5 +258,6 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		}
 		seen[op] = true
 	}
+	fuseElementwise(outs)
 	return b.Builder.Compile(outs, shardings)
 }

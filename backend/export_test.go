@@ -19,6 +19,11 @@ func TraceOps(f func(opType backends.OpType, desc string, d time.Duration)) {
 		switch op := n.data.(type) {
 		case *dotOp:
 			desc = fmt.Sprintf("batch %d, m %d, n %d, k %d", op.batch, op.m, op.n, op.k)
+		case *fusedOp:
+			desc += " fused"
+			for _, in := range op.prog {
+				desc += " " + in.opType.String()
+			}
 		case *convOp:
 			desc = fmt.Sprintf("%s in %v k %v s %v inDil %v", n.shape, op.inSp, op.kSp, op.strides, op.inDil)
 		}
@@ -26,3 +31,6 @@ func TraceOps(f func(opType backends.OpType, desc string, d time.Duration)) {
 	}
 	opTracer.Store(&tracer)
 }
+
+// DescribeFused lists the instruction op types of a fused node's program (debug).
+func DescribeFused(op any) string { return fmt.Sprint(op) }

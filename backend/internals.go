@@ -104,7 +104,9 @@ var hookedOps = []backends.OpType{
 	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
 	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum, backends.OpTypeTranspose,
 	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeSign,
-	backends.OpTypeExp, backends.OpTypeNeg, backends.OpTypeReduceMax,
+	backends.OpTypeExp, backends.OpTypeNeg, backends.OpTypeReduceMax, backends.OpTypeLog, backends.OpTypeLog1p,
+	backends.OpTypeSqrt, backends.OpTypeRsqrt, backends.OpTypeSin, backends.OpTypeCos, backends.OpTypeAbs,
+	backends.OpTypeTanh, backends.OpTypeExpm1, backends.OpTypeLogistic, backends.OpTypeSlice,
 	backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormForInference, backends.OpTypeBatchNormGradient,
 }
 

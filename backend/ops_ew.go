@@ -1,8 +1,6 @@
 package backend
 
 import (
-	"math"
-
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/shapeinference"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -226,6 +224,56 @@ func (b *Builder) Exp(x backends.Op) (backends.Op, error) {
 // Neg implements backends.Builder (natively for floats).
 func (b *Builder) Neg(x backends.Op) (backends.Op, error) {
 	return b.unary(backends.OpTypeNeg, x, b.Builder.Neg)
+}
+
+// Log implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Log(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeLog, x, b.Builder.Log)
+}
+
+// Log1p implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Log1p(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeLog1p, x, b.Builder.Log1p)
+}
+
+// Sqrt implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Sqrt(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeSqrt, x, b.Builder.Sqrt)
+}
+
+// Rsqrt implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Rsqrt(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeRsqrt, x, b.Builder.Rsqrt)
+}
+
+// Sin implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Sin(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeSin, x, b.Builder.Sin)
+}
+
+// Cos implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Cos(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeCos, x, b.Builder.Cos)
+}
+
+// Abs implements backends.Builder (natively for floats; −0 stays −0, as in simplego).
+func (b *Builder) Abs(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeAbs, x, b.Builder.Abs)
+}
+
+// Tanh implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Tanh(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeTanh, x, b.Builder.Tanh)
+}
+
+// Expm1 implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Expm1(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeExpm1, x, b.Builder.Expm1)
+}
+
+// Logistic implements backends.Builder (natively for floats, split among the workers).
+func (b *Builder) Logistic(x backends.Op) (backends.Op, error) {
+	return b.unary(backends.OpTypeLogistic, x, b.Builder.Logistic)
 }
 
 func (b *Builder) unary(opType backends.OpType, x backends.Op, fallback func(backends.Op) (backends.Op, error)) (backends.Op, error) {
@@ -505,14 +553,6 @@ func unaryExec[T float32 | float64](op *unaryOp, xb, outb *bufferMirror) {
 					o[i] = v // NaN.
 				}
 			}
-		case op.opType == backends.OpTypeExp:
-			for i, v := range xs {
-				o[i] = T(math.Exp(float64(v)))
-			}
-		case op.opType == backends.OpTypeNeg:
-			for i, v := range xs {
-				o[i] = -v
-			}
 		case op.opType == backends.OpTypeSign:
 			for i, v := range xs {
 				switch {
@@ -524,6 +564,8 @@ func unaryExec[T float32 | float64](op *unaryOp, xb, outb *bufferMirror) {
 					o[i] = v // 0, −0 or NaN.
 				}
 			}
+		default:
+			unaryApply(op.opType, o, xs)
 		}
 	})
 }

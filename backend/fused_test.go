@@ -1,0 +1,205 @@
+package backend
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// boxMuller is the shape of sam's Gaussian noise: uniforms u, v in [0, 1), the radius
+// √(−2·log(1−u)), sin/cos of π·(2v−1) by Horner polynomials and the double-angle formulas,
+// then a mix of every native unary op (each applied where it is defined).
+func boxMuller(xs []*Node) *Node {
+	u, v := xs[0], xs[1]
+	radius := Sqrt(MulScalar(Log(OneMinus(u)), -2))
+	y := MulScalar(AddScalar(MulScalar(v, 2), -1), math.Pi/2)
+	t := Mul(y, y)
+	horner := func(coefs []float64) *Node {
+		p := AddScalar(MulScalar(t, coefs[0]), coefs[1])
+		for _, c := range coefs[2:] {
+			p = AddScalar(Mul(p, t), c)
+		}
+		return p
+	}
+	sin := Mul(y, horner([]float64{1.0 / 362880, -1.0 / 5040, 1.0 / 120, -1.0 / 6, 1}))
+	cos := horner([]float64{1.0 / 40320, -1.0 / 720, 1.0 / 24, -1.0 / 2, 1})
+	z := Add(Mul(radius, MulScalar(Mul(sin, cos), 2)), Mul(radius, Sub(Mul(cos, cos), Mul(sin, sin))))
+	w := Add(Add(Sin(z), Cos(Neg(z))), Mul(Tanh(z), Logistic(z)))
+	w = Add(w, Sub(Log1p(Abs(z)), Expm1(MulScalar(z, 0.1))))
+	w = Add(w, Mul(Rsqrt(AddScalar(Mul(z, z), 1)), Exp(MulScalar(z, 0.5))))
+	return Add(w, Mul(z, xs[2])) // A full-size leaf read twice (here and through z's uses).
+}
+
+// boxMullerRef is boxMuller in float64 with the math package.
+func boxMullerRef(u, v, x float64) float64 {
+	radius := math.Sqrt(-2 * math.Log(1-u))
+	y := (2*v - 1) * math.Pi / 2
+	t := y * y
+	horner := func(coefs []float64) float64 {
+		p := t*coefs[0] + coefs[1]
+		for _, c := range coefs[2:] {
+			p = p*t + c
+		}
+		return p
+	}
+	sin := y * horner([]float64{1.0 / 362880, -1.0 / 5040, 1.0 / 120, -1.0 / 6, 1})
+	cos := horner([]float64{1.0 / 40320, -1.0 / 720, 1.0 / 24, -1.0 / 2, 1})
+	z := radius*(2*sin*cos) + radius*(cos*cos-sin*sin)
+	w := math.Sin(z) + math.Cos(-z) + math.Tanh(z)/(1+math.Exp(-z))
+	w += math.Log1p(math.Abs(z)) - math.Expm1(0.1*z)
+	w += math.Exp(0.5*z) / math.Sqrt(z*z+1)
+	return w + z*x
+}
+
+// runCounted runs fn on the inputs and returns its flat output and how many ops ran.
+func runCounted[T float32 | float64](t *testing.T, be backends.Backend, fn func([]*Node) *Node, inputs ...[]T) ([]T, int) {
+	t.Helper()
+	exec, err := NewExec(be, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	args := make([]any, len(inputs))
+	for i, in := range inputs {
+		args[i] = tensors.FromFlatDataAndDimensions(in, len(in))
+	}
+	if _, err := exec.Exec(args...); err != nil { // Compile outside the count.
+		t.Fatal(err)
+	}
+	count := 0
+	tracer := func(*nodeMirror, time.Duration) { count++ }
+	opTracer.Store(&tracer)
+	out, err := exec.Exec(args...)
+	opTracer.Store(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[T](out[0]), count
+}
+
+func uniforms[T float32 | float64](rng *rand.Rand, n int, lo, hi float64) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = T(lo + (hi-lo)*rng.Float64())
+	}
+	return out
+}
+
+// TestFusionIsExact runs a long elementwise chain with and without fusion: the fused graph
+// runs far fewer ops and gives bit-identical values, which match a float64 reference.
+func TestFusionIsExact(t *testing.T) {
+	be := newTestBackend(t, "")
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 3*ewChunk + 77 // Several chunks and a partial block.
+	t.Run("float32", func(t *testing.T) {
+		u, v, x := uniforms[float32](rng, n, 0, 1), uniforms[float32](rng, n, 0, 1), uniforms[float32](rng, n, -1, 1)
+		checkFusion(t, be, u, v, x, 2e-5)
+	})
+	t.Run("float64", func(t *testing.T) {
+		u, v, x := uniforms[float64](rng, n, 0, 1), uniforms[float64](rng, n, 0, 1), uniforms[float64](rng, n, -1, 1)
+		checkFusion(t, be, u, v, x, 1e-9)
+	})
+}
+
+func checkFusion[T float32 | float64](t *testing.T, be backends.Backend, u, v, x []T, tol float64) {
+	fused, fusedOps := runCounted(t, be, boxMuller, u, v, x)
+	fusionEnabled = false
+	plain, plainOps := runCounted(t, be, boxMuller, u, v, x)
+	fusionEnabled = true
+	t.Logf("%d ops unfused, %d fused", plainOps, fusedOps)
+	if fusedOps*4 > plainOps {
+		t.Errorf("fusion ran %d ops of %d: expected under a quarter", fusedOps, plainOps)
+	}
+	for i := range fused {
+		if math.Float64bits(float64(fused[i])) != math.Float64bits(float64(plain[i])) {
+			t.Fatalf("element %d: fused %v, unfused %v", i, fused[i], plain[i])
+		}
+		want := boxMullerRef(float64(u[i]), float64(v[i]), float64(x[i]))
+		if d := math.Abs(float64(fused[i]) - want); d > tol*math.Max(1, math.Abs(want)) {
+			t.Fatalf("element %d: %v, float64 reference %v", i, fused[i], want)
+		}
+	}
+}
+
+// TestFusedOutputsAndSharedNodes checks that nodes with several consumers or that are graph
+// outputs are kept (values of intermediates returned alongside the final result).
+func TestFusedOutputsAndSharedNodes(t *testing.T) {
+	be := newTestBackend(t, "")
+	x := []float32{0.5, 1, 2, 3, 4}
+	exec, err := NewExec(be, func(x *Node) []*Node {
+		a := Exp(MulScalar(x, 0.5))  // Output and used twice below.
+		b := AddScalar(Mul(a, a), 1) // Used once: fuses into c.
+		c := Sqrt(Add(b, a))
+		return []*Node{a, c, Neg(c)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, len(x)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, c, nc := tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1]), tensors.MustCopyFlatData[float32](out[2])
+	for i, xv := range x {
+		ea := math.Exp(0.5 * float64(xv))
+		ec := math.Sqrt(ea*ea + 1 + ea)
+		if math.Abs(float64(a[i])-ea) > 1e-6*ea || math.Abs(float64(c[i])-ec) > 1e-6*ec || nc[i] != -c[i] {
+			t.Fatalf("x=%v: a %v c %v −c %v, want %v %v", xv, a[i], c[i], nc[i], ea, ec)
+		}
+	}
+}
+
+// TestLog32 compares log32 with math.Log over the float32 range: never more than one unit
+// in the last place from the correctly rounded value, and special values as math.Log.
+func TestLog32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	off := 0
+	check := func(x float32) {
+		got, want := log32(x), float32(math.Log(float64(x)))
+		if got == want || (math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
+			return
+		}
+		off++
+		if d := int64(math.Float32bits(got)) - int64(math.Float32bits(want)); d > 1 || d < -1 || math.Signbit(float64(got)) != math.Signbit(float64(want)) {
+			t.Fatalf("log32(%g) = %g, math.Log gives %g", x, got, want)
+		}
+	}
+	for _, x := range []float32{0, float32(math.Copysign(0, -1)), -1, 1, 2, math.MaxFloat32, math.SmallestNonzeroFloat32,
+		1e-40, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.Nextafter32(1, 0), math.Nextafter32(1, 2)} {
+		check(x)
+	}
+	const n = 2_000_000
+	for range n {
+		check(math.Float32frombits(rng.Uint32() & 0x7fffffff)) // Every positive float32 pattern.
+		check(float32(rng.Float64()))                          // Uniforms, as in Box–Muller.
+		check(1 + float32(rng.NormFloat64()*1e-3))             // Near 1.
+	}
+	t.Logf("%d of %d values one ulp from correctly rounded", off, 3*n)
+	if off > 3*n/1000 {
+		t.Errorf("%d values off by one ulp: expected under 0.1%%", off)
+	}
+}
+
+// TestNativeUnaryGradients checks the gradients of the native unary ops (composed by GoMLX
+// from other native ops, fused) against central finite differences.
+func TestNativeUnaryGradients(t *testing.T) {
+	be := newTestBackend(t, "")
+	rng := rand.New(rand.NewPCG(8, 9))
+	x := randArg(rng, 3, 5)
+	fn := func(xs []*Node) *Node {
+		z := xs[0]
+		pos := AddScalar(Mul(z, z), 0.5)
+		w := Add(Log(pos), Sqrt(pos))
+		w = Add(w, Mul(Inverse(Sqrt(pos)), Sin(z))) // GoMLX defines no gradient for Rsqrt.
+		w = Add(w, Sub(Cos(z), Tanh(z)))
+		w = Add(w, Mul(Logistic(z), Exp(z))) // GoMLX defines no gradient for Expm1.
+		w = Add(w, Log1p(pos))
+		return Add(w, Mul(Abs(z), Exp(Neg(z))))
+	}
+	checkGradients(t, be, fn, x)
+}
