@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
 // Settings chooses the measurements of MeasureRun and their options.
@@ -141,3 +143,33 @@ func (rep Report) WriteTable3(w io.Writer) error {
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// MeasureDatasets measures a trained model the way `tsam eval` and `tsam study` do: base
+// describes the model (Backend, Context, Model, Spec, Loss; its Batches are ignored);
+// flatness and the Hessian spectrum are taken on the first trainN examples of trainDS, the
+// three objectives on those and on the first testN examples of testDS (skipped when testDS
+// is nil or testN is 0). Data sets are re-cut into batches of the given size.
+func MeasureDatasets(base Problem, trainDS, testDS train.Dataset, trainN, testN, batch int, s Settings) (RunReport, error) {
+	evaluatorOf := func(ds train.Dataset, n int) (*Evaluator, error) {
+		batches, _, err := BatchesFrom(ds, n, batch)
+		if err != nil {
+			return nil, err
+		}
+		p := base
+		p.Batches = batches
+		return New(p)
+	}
+	trainEv, err := evaluatorOf(trainDS, trainN)
+	if err != nil {
+		return RunReport{}, err
+	}
+	defer trainEv.Close()
+	var testEv *Evaluator
+	if testN > 0 && testDS != nil {
+		if testEv, err = evaluatorOf(testDS, testN); err != nil {
+			return RunReport{}, err
+		}
+		defer testEv.Close()
+	}
+	return MeasureRun(trainEv, testEv, s)
+}

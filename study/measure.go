@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/tsamgo/tsam/internal/atomicfile"
 	"github.com/tsamgo/tsam/run"
 	"github.com/tsamgo/tsam/sharpness"
@@ -96,31 +95,11 @@ func measureRun(dir string, spec EvalSpec) (sharpness.RunReport, error) {
 	if err != nil {
 		return sharpness.RunReport{}, err
 	}
-	trainEv, err := evaluator(r, r.Train, spec.TrainExamples, spec.Batch)
-	if err != nil {
-		return sharpness.RunReport{}, err
-	}
-	defer trainEv.Close()
-	var testEv *sharpness.Evaluator
-	if spec.TestExamples > 0 && r.Test != nil {
-		if testEv, err = evaluator(r, r.Test, spec.TestExamples, spec.Batch); err != nil {
-			return sharpness.RunReport{}, err
-		}
-		defer testEv.Close()
-	}
-	rep, err := sharpness.MeasureRun(trainEv, testEv, spec.settings())
+	base := sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, Loss: r.Loss}
+	rep, err := sharpness.MeasureDatasets(base, r.Train, r.Test, spec.TrainExamples, spec.TestExamples, spec.Batch, spec.settings())
 	if err != nil {
 		return rep, err
 	}
 	rep.Run, rep.Label = dir, filepath.Base(dir)
 	return rep, nil
-}
-
-// evaluator builds a sharpness.Evaluator of the run's loss on the first n examples of ds.
-func evaluator(r *run.Run, ds train.Dataset, n, batch int) (*sharpness.Evaluator, error) {
-	batches, _, err := sharpness.BatchesFrom(ds, n, batch)
-	if err != nil {
-		return nil, err
-	}
-	return sharpness.New(sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, Loss: r.Loss, Batches: batches})
 }

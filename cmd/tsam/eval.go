@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/tsamgo/tsam/internal/atomicfile"
 	"github.com/tsamgo/tsam/run"
 	"github.com/tsamgo/tsam/sharpness"
@@ -221,19 +220,8 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 // measure evaluates one run on its fixed training and test subsets.
 func measure(r *run.Run, ef *evalFlags, stdout io.Writer) (sharpness.RunReport, error) {
 	fmt.Fprintf(stdout, "tsam eval: %s\n", r)
-	trainEv, err := evaluator(r, r.Train, ef.trainN, ef.batch)
-	if err != nil {
-		return sharpness.RunReport{}, err
-	}
-	defer trainEv.Close()
-	var testEv *sharpness.Evaluator
-	if ef.testN > 0 && r.Test != nil {
-		if testEv, err = evaluator(r, r.Test, ef.testN, ef.batch); err != nil {
-			return sharpness.RunReport{}, err
-		}
-		defer testEv.Close()
-	}
-	rr, err := sharpness.MeasureRun(trainEv, testEv, ef.settings)
+	base := sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, Loss: r.Loss}
+	rr, err := sharpness.MeasureDatasets(base, r.Train, r.Test, ef.trainN, ef.testN, ef.batch, ef.settings)
 	if err != nil {
 		return rr, err
 	}
@@ -244,17 +232,6 @@ func measure(r *run.Run, ef *evalFlags, stdout io.Writer) (sharpness.RunReport, 
 		}
 	}
 	return rr, nil
-}
-
-// evaluator builds a sharpness.Evaluator of the run's loss on the first n examples of ds.
-func evaluator(r *run.Run, ds train.Dataset, n, batch int) (*sharpness.Evaluator, error) {
-	batches, _, err := sharpness.BatchesFrom(ds, n, batch)
-	if err != nil {
-		return nil, err
-	}
-	return sharpness.New(sharpness.Problem{
-		Backend: r.Backend, Context: r.Context, Model: r.Model, Loss: r.Loss, Batches: batches,
-	})
 }
 
 // runLabel names a run in tables and figures: its folder and method.
