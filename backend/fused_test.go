@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -57,7 +59,7 @@ func boxMullerRef(u, v, x float64) float64 {
 }
 
 // runCounted runs fn on the inputs and returns its flat output and how many ops ran.
-func runCounted[T float32 | float64](t *testing.T, be backends.Backend, fn func([]*Node) *Node, inputs ...[]T) ([]T, int) {
+func runCounted[T float32 | float64](t *testing.T, be backends.Backend, fn func([]*Node) *Node, inputs ...any) ([]T, int) {
 	t.Helper()
 	exec, err := NewExec(be, fn)
 	if err != nil {
@@ -66,7 +68,7 @@ func runCounted[T float32 | float64](t *testing.T, be backends.Backend, fn func(
 	defer exec.Finalize()
 	args := make([]any, len(inputs))
 	for i, in := range inputs {
-		args[i] = tensors.FromFlatDataAndDimensions(in, len(in))
+		args[i] = tensors.FromAnyValue(in) // A flat slice: a 1-D tensor.
 	}
 	if _, err := exec.Exec(args...); err != nil { // Compile outside the count.
 		t.Fatal(err)
@@ -107,9 +109,9 @@ func TestFusionIsExact(t *testing.T) {
 }
 
 func checkFusion[T float32 | float64](t *testing.T, be backends.Backend, u, v, x []T, tol float64) {
-	fused, fusedOps := runCounted(t, be, boxMuller, u, v, x)
+	fused, fusedOps := runCounted[T](t, be, boxMuller, u, v, x)
 	fusionEnabled = false
-	plain, plainOps := runCounted(t, be, boxMuller, u, v, x)
+	plain, plainOps := runCounted[T](t, be, boxMuller, u, v, x)
 	fusionEnabled = true
 	t.Logf("%d ops unfused, %d fused", plainOps, fusedOps)
 	if fusedOps*4 > plainOps {
@@ -202,4 +204,65 @@ func TestNativeUnaryGradients(t *testing.T) {
 		return Add(w, Mul(Abs(z), Exp(Neg(z))))
 	}
 	checkGradients(t, be, fn, x)
+}
+
+// TestSliceConvertLoads checks native Slice (strided, any dtype) and ConvertDType against
+// simplego, and that contiguous slices and integer conversions read by a fused chain are
+// folded into its loads (fewer ops, same bits).
+func TestSliceConvertLoads(t *testing.T) {
+	be := newTestBackend(t, "")
+	sg, _ := simplego.New("")
+	rng := rand.New(rand.NewPCG(1, 2))
+	const m = 2*ewChunk + 300
+	bits := make([]uint32, 2*m)
+	for i := range bits {
+		bits[i] = rng.Uint32()
+	}
+	// RandomUniform's float32 recipe, then Box–Muller's halves.
+	fn := func(xs []*Node) *Node {
+		u := MinScalar(Abs(MulScalar(ConvertDType(xs[0], dtypes.Float32), 1.0/(1<<32))), 0.99999994)
+		u = Reshape(u, 2, m)
+		a := Reshape(Slice(u, AxisElem(0)), m)
+		b := Reshape(Slice(u, AxisElem(1)), m)
+		return Mul(Sqrt(MulScalar(Log(OneMinus(a)), -2)), AddScalar(b, -0.5))
+	}
+	fused, fusedOps := runCounted[float32](t, be, fn, bits)
+	fusionEnabled = false
+	plain, plainOps := runCounted[float32](t, be, fn, bits)
+	fusionEnabled = true
+	want, _ := runCounted[float32](t, sg, fn, bits)
+	t.Logf("%d ops unfused, %d fused", plainOps, fusedOps)
+	if fusedOps >= plainOps-4 {
+		t.Errorf("fused graph ran %d ops, unfused %d: the slices and the conversion were not folded", fusedOps, plainOps)
+	}
+	for i := range want {
+		if fused[i] != plain[i] {
+			t.Fatalf("element %d: fused %v, unfused %v", i, fused[i], plain[i])
+		}
+		if d := math.Abs(float64(fused[i] - want[i])); d > 1e-6*math.Max(1, math.Abs(float64(want[i]))) {
+			t.Fatalf("element %d: %v, simplego %v", i, fused[i], want[i])
+		}
+	}
+	// Strided and offset slices of several dtypes, against simplego.
+	x := make([]float64, 5*6*7)
+	for i := range x {
+		x[i] = float64(i)
+	}
+	for _, dt := range []dtypes.DType{dtypes.Float64, dtypes.Float32, dtypes.Int32, dtypes.Uint8} {
+		sl := func(xs []*Node) *Node {
+			y := Reshape(ConvertDType(xs[0], dt), 5, 6, 7)
+			y = Slice(y, AxisRange(1, 5).Stride(2), AxisRange(0, 6), AxisRange(2, 7).Stride(3))
+			return ConvertDType(y, dtypes.Float64)
+		}
+		got, _ := runCounted[float64](t, be, sl, x)
+		want, _ := runCounted[float64](t, sg, sl, x)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, simplego %d", dt, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s: element %d is %v, simplego %v", dt, i, got[i], want[i])
+			}
+		}
+	}
 }

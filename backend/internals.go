@@ -106,7 +106,7 @@ var hookedOps = []backends.OpType{
 	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeSign,
 	backends.OpTypeExp, backends.OpTypeNeg, backends.OpTypeReduceMax, backends.OpTypeLog, backends.OpTypeLog1p,
 	backends.OpTypeSqrt, backends.OpTypeRsqrt, backends.OpTypeSin, backends.OpTypeCos, backends.OpTypeAbs,
-	backends.OpTypeTanh, backends.OpTypeExpm1, backends.OpTypeLogistic, backends.OpTypeSlice,
+	backends.OpTypeTanh, backends.OpTypeExpm1, backends.OpTypeLogistic, backends.OpTypeSlice, backends.OpTypeConvertDType,
 	backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormForInference, backends.OpTypeBatchNormGradient,
 }
 

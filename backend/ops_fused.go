@@ -52,6 +52,16 @@ type ewInstr struct {
 	c      ewOperand
 	dead   bool // Folded into a later mulAdd.
 	slot   int  // Scratch block holding the register (set by allocateSlots).
+	// For loads: offset is where the register starts in the input (a contiguous Slice read
+	// in place), and convert says the input is an integer tensor to convert (ConvertDType).
+	offset  int
+	convert bool
+}
+
+// hasSlot reports whether the instruction's register lives in scratch (loads read their
+// input in place unless they convert it).
+func (in *ewInstr) hasSlot() bool {
+	return !in.dead && (in.opType != backends.OpTypeInvalid || in.convert)
 }
 
 // fusedOp is a merged chain of elementwise nodes; its instructions are in dependency order
@@ -224,13 +234,70 @@ func fuseElementwise(outputs []backends.Op) {
 			n.inputs = p.inputs()
 		}
 	}
-	// Only now, when no program will be inlined into another, fold multiply-adds.
+	// Only now, when no program will be inlined into another, fold loads and multiply-adds.
 	for _, node := range order {
-		if p, ok := nodeOf(node).data.(*fusedOp); ok {
+		n := nodeOf(node)
+		p, ok := fusable(node)
+		if !ok || uses[node] == 0 {
+			continue
+		}
+		if p.foldLoads(uses) {
+			n.data = p
+			n.inputs = p.inputs()
+		}
+		if p, ok := n.data.(*fusedOp); ok {
 			p.foldMulAdds()
 			p.allocateSlots()
 		}
 	}
+}
+
+// foldLoads makes loads of single-consumer Reshapes, contiguous Slices and integer-to-float
+// ConvertDTypes read the tensor under them instead (at an offset, converting), so those
+// nodes are not materialized. It reports whether it changed a load.
+func (p *fusedOp) foldLoads(uses map[*simplego.Node]int) bool {
+	changed := false
+loads:
+	for r := range p.prog {
+		in := &p.prog[r]
+		if in.opType != backends.OpTypeInvalid || in.scalar {
+			continue
+		}
+		for {
+			src := nodeOf(in.node)
+			if uses[in.node] != 1 || len(src.inputs) != 1 {
+				break
+			}
+			if src.opType == backends.OpTypeReshape && src.data == nil && nodeOf(src.inputs[0]).shape.DType == src.shape.DType {
+				// A reshape keeps the row-major order: the same elements, same offsets.
+				uses[in.node] = 0
+				in.node = src.inputs[0]
+				uses[in.node]++
+				changed = true
+				continue
+			}
+			switch op := src.data.(type) {
+			case *sliceOp:
+				off, ok := op.contiguousOffset(nodeOf(src.inputs[0]).shape.Dimensions, src.shape.Dimensions)
+				if !ok {
+					continue loads
+				}
+				in.offset += off
+			case *convertOp:
+				if in.convert {
+					continue loads
+				}
+				in.convert = true
+			default:
+				continue loads
+			}
+			uses[in.node] = 0
+			in.node = src.inputs[0]
+			uses[in.node]++
+			changed = true
+		}
+	}
+	return changed
 }
 
 // topoOrder lists the nodes the outputs depend on, inputs before consumers, and counts each
@@ -334,7 +401,7 @@ func (p *fusedOp) allocateSlots() {
 	var free []int
 	for j := range p.prog {
 		in := &p.prog[j]
-		if in.opType == backends.OpTypeInvalid || in.dead {
+		if !in.hasSlot() {
 			continue
 		}
 		if len(free) > 0 {
@@ -344,7 +411,7 @@ func (p *fusedOp) allocateSlots() {
 			p.slots++
 		}
 		for _, o := range in.operands() {
-			if lastUse[o.reg] == j && p.prog[o.reg].opType != backends.OpTypeInvalid {
+			if lastUse[o.reg] == j && p.prog[o.reg].hasSlot() {
 				lastUse[o.reg] = -1 // Free once even if read twice.
 				free = append(free, p.prog[o.reg].slot)
 			}
@@ -369,9 +436,9 @@ func (op *fusedOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*buffer
 // fusedExec runs the program over out in chunks (one per worker at a time) of fuseBlock-sized
 // blocks; each instruction's block lives in the worker's scratch, the last one in out.
 func fusedExec[T float32 | float64](op *fusedOp, inputs []*bufferMirror, out []T) {
-	ins := make([][]T, len(inputs))
+	ins := make([][]T, len(inputs)) // nil for an input that is converted.
 	for i, in := range inputs {
-		ins[i] = flatOf[T](in)
+		ins[i], _ = in.flat.([]T)
 	}
 	n, last := len(out), len(op.prog)-1
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
@@ -383,10 +450,14 @@ func fusedExec[T float32 | float64](op *fusedOp, inputs []*bufferMirror, out []T
 			input := 0
 			for r, in := range op.prog {
 				if in.opType == backends.OpTypeInvalid {
-					if in.scalar {
+					switch {
+					case in.convert:
+						regs[r] = scratch[in.slot*fuseBlock : in.slot*fuseBlock+b1-b0]
+						convertInto(regs[r], inputs[input].flat, in.offset+b0)
+					case in.scalar:
 						regs[r] = ins[input][:1]
-					} else {
-						regs[r] = ins[input][b0:b1]
+					default:
+						regs[r] = ins[input][in.offset+b0 : in.offset+b1]
 					}
 					input++
 					continue
