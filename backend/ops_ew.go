@@ -419,17 +419,11 @@ func binarySlices[T float32 | float64](opType backends.OpType, o, x, y []T) {
 	o = o[:len(x)]
 	switch opType {
 	case backends.OpTypeAdd:
-		for i, v := range x {
-			o[i] = v + y[i]
-		}
+		addVV(o, x, y)
 	case backends.OpTypeSub:
-		for i, v := range x {
-			o[i] = v - y[i]
-		}
+		subVV(o, x, y)
 	case backends.OpTypeMul:
-		for i, v := range x {
-			o[i] = v * y[i]
-		}
+		mulVV(o, x, y)
 	case backends.OpTypeDiv:
 		for i, v := range x {
 			o[i] = v / y[i]
@@ -449,17 +443,13 @@ func binaryScalarRight[T float32 | float64](opType backends.OpType, o, x []T, s 
 	o = o[:len(x)]
 	switch opType {
 	case backends.OpTypeAdd:
-		for i, v := range x {
-			o[i] = v + s
-		}
+		addVS(o, x, s)
 	case backends.OpTypeSub:
 		for i, v := range x {
 			o[i] = v - s
 		}
 	case backends.OpTypeMul:
-		for i, v := range x {
-			o[i] = v * s
-		}
+		mulVS(o, x, s)
 	case backends.OpTypeDiv:
 		for i, v := range x {
 			o[i] = v / s

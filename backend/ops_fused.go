@@ -520,27 +520,15 @@ func runInstr[T float32 | float64](in ewInstr, dst []T, regs [][]T) {
 // mulAddKernel sets o = T(x·y) + z, where y is the scalar sy when nil, z the scalar sz when
 // nil. The conversions round the product before the sum, as two separate nodes would.
 func mulAddKernel[T float32 | float64](o, x, y []T, sy T, z []T, sz T) {
-	o = o[:len(x)]
 	switch {
 	case y == nil && z == nil:
-		for i, v := range x {
-			o[i] = T(v*sy) + sz
-		}
+		mulAddSS(o, x, sy, sz)
 	case y == nil:
-		z = z[:len(x)]
-		for i, v := range x {
-			o[i] = T(v*sy) + z[i]
-		}
+		mulAddSV(o, x, sy, z)
 	case z == nil:
-		y = y[:len(x)]
-		for i, v := range x {
-			o[i] = T(v*y[i]) + sz
-		}
+		mulAddVS(o, x, y, sz)
 	default:
-		y, z = y[:len(x)], z[:len(x)]
-		for i, v := range x {
-			o[i] = T(v*y[i]) + z[i]
-		}
+		mulAddVV(o, x, y, z)
 	}
 }
 
