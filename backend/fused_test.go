@@ -266,3 +266,20 @@ func TestSliceConvertLoads(t *testing.T) {
 		}
 	}
 }
+
+// TestLog32Slice checks that the inlined slice version equals log32 value for value.
+func TestLog32Slice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	x := make([]float32, 100_000)
+	for i := range x {
+		x[i] = math.Float32frombits(rng.Uint32())
+	}
+	x[0], x[1], x[2] = 0, 1, float32(math.Inf(1))
+	o := make([]float32, len(x))
+	log32Slice(o, x)
+	for i, v := range x {
+		if want := log32(v); math.Float32bits(o[i]) != math.Float32bits(want) && !(math.IsNaN(float64(want)) && math.IsNaN(float64(o[i]))) {
+			t.Fatalf("log32Slice(%g) = %g, log32 %g", v, o[i], want)
+		}
+	}
+}

@@ -572,10 +572,7 @@ func unaryApply[T float32 | float64](opType backends.OpType, o, x []T) {
 		f(math.Exp)
 	case backends.OpTypeLog:
 		if o32, ok := any(o).([]float32); ok {
-			x32 := any(x).([]float32)
-			for i, v := range x32 {
-				o32[i] = log32(v)
-			}
+			log32Slice(o32, any(x).([]float32))
 			return
 		}
 		f(math.Log)
@@ -603,7 +600,7 @@ func logistic(x float64) float64 {
 	return e / (1 + e)
 }
 
-// log32 is the natural log of a float32, computed in float64 about 7× faster than math.Log
+// log32 is the natural log of a float32, computed in float64 (measured 2.5–3.5× faster than math.Log)
 // (the method of glibc's logf): x = 2ᵏ·z with z in [0.70, 1.40), split into 128 bins by the
 // top 7 bits of its mantissa; with c the bin's centre, log x = k·ln 2 + log c + log(1+r),
 // r = z/c − 1, |r| < 0.008, and log(1+r) by its series to r⁵ (error < 1e-13). The two bins
@@ -622,6 +619,24 @@ func log32(x float32) float32 {
 	r := z*t.invc - 1
 	p := r * (1 + r*(-1.0/2+r*(1.0/3+r*(-1.0/4+r*(1.0/5)))))
 	return float32(float64(k)*math.Ln2 + t.logc + p)
+}
+
+// log32Slice sets o = log32(x) with log32's body inlined (the call cost ~20% of it).
+func log32Slice(o, x []float32) {
+	o = o[:len(x)]
+	for i, v := range x {
+		ix := math.Float32bits(v)
+		if ix-0x00800000 >= 0x7f000000 {
+			o[i] = float32(math.Log(float64(v)))
+			continue
+		}
+		tmp := ix - log32Off
+		t := &log32Table[(tmp>>16)%128]
+		z := float64(math.Float32frombits(ix - tmp&0xff800000))
+		r := z*t.invc - 1
+		p := r * (1 + r*(-1.0/2+r*(1.0/3+r*(-1.0/4+r*(1.0/5)))))
+		o[i] = float32(float64(int32(tmp)>>23)*math.Ln2 + t.logc + p)
+	}
 }
 
 // log32Off is the bit pattern of 0.6992…: z's range starts there.
