@@ -30,25 +30,8 @@ func mlp512() train.ModelFn {
 //
 //	go test -run '^$' -bench BenchmarkMethodTable -benchtime 1x ./sam/
 func BenchmarkMethodTable(b *testing.B) {
-	config := os.Getenv("SAM_BENCH_BACKEND")
-	if config == "" {
-		config = "cpu"
-	}
-	backend, err := backends.NewWithConfig(config)
-	if err != nil {
-		b.Fatal(err)
-	}
 	x, y := mnistSample(b, 64)
-	loss, _ := SmoothedCrossEntropy(0.1)
-	setup := BenchSetup{Backend: backend, Model: mlp512(), Loss: loss,
-		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{y}, Warmup: 2, Steps: 7, Seed: 1}
-	for range b.N {
-		rows, err := BenchmarkMethods(setup, DefaultBenchCases())
-		if err != nil {
-			b.Fatal(err)
-		}
-		fmt.Printf("MLP 784-512-512-10, batch 64, backend %s\n%s", backend.Name(), FormatBenchTable(rows))
-	}
+	benchmarkMethodTable(b, "MLP 784-512-512-10, batch 64", mlp512(), x, y, 7)
 }
 
 // BenchmarkMethodTableCNN is BenchmarkMethodTable on models.CNN (two conv stages, 32 and 64
@@ -57,6 +40,14 @@ func BenchmarkMethodTable(b *testing.B) {
 //
 //	go test -run '^$' -bench BenchmarkMethodTableCNN -benchtime 1x ./sam/
 func BenchmarkMethodTableCNN(b *testing.B) {
+	x, y := mnistSample(b, 64)
+	x = tensors.FromFlatDataAndDimensions(flatFloat32(x), 64, 28, 28, 1)
+	benchmarkMethodTable(b, "CNN (conv32-conv64-dense128), MNIST, batch 64", models.CNN(models.CNNConfig{NumClasses: 10}), x, y, 5)
+}
+
+// benchmarkMethodTable prints the method table of DefaultBenchCases for model on one batch,
+// on the backend $SAM_BENCH_BACKEND (default "cpu", the project's backend).
+func benchmarkMethodTable(b *testing.B, title string, model train.ModelFn, x, y *tensors.Tensor, steps int) {
 	config := os.Getenv("SAM_BENCH_BACKEND")
 	if config == "" {
 		config = "cpu"
@@ -65,16 +56,14 @@ func BenchmarkMethodTableCNN(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x, y := mnistSample(b, 64)
-	x = tensors.FromFlatDataAndDimensions(flatFloat32(x), 64, 28, 28, 1)
 	loss, _ := SmoothedCrossEntropy(0.1)
-	setup := BenchSetup{Backend: backend, Model: models.CNN(models.CNNConfig{NumClasses: 10}), Loss: loss,
-		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{y}, Warmup: 2, Steps: 5, Seed: 1}
+	setup := BenchSetup{Backend: backend, Model: model, Loss: loss,
+		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{y}, Warmup: 2, Steps: steps, Seed: 1}
 	for range b.N {
 		rows, err := BenchmarkMethods(setup, DefaultBenchCases())
 		if err != nil {
 			b.Fatal(err)
 		}
-		fmt.Printf("CNN (conv32-conv64-dense128), MNIST, batch 64, backend %s\n%s", backend.Name(), FormatBenchTable(rows))
+		fmt.Printf("%s, backend %s\n%s", title, backend.Name(), FormatBenchTable(rows))
 	}
 }
