@@ -62,6 +62,17 @@ func (n *Normalization) validate(channels int) error {
 	return nil
 }
 
+// Apply normalises x in place, (x − Mean)/Std per channel, for channel-last pixels of the
+// given number of channels (any number of images). It refuses a normalisation whose sizes
+// do not match or whose deviations are not positive.
+func (n *Normalization) Apply(x []float32, channels int) error {
+	if err := n.validate(channels); err != nil {
+		return err
+	}
+	n.apply(x, channels)
+	return nil
+}
+
 func (n *Normalization) apply(img []float32, channels int) {
 	for i := range img {
 		k := i % channels

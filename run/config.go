@@ -51,6 +51,11 @@ type Config struct {
 	// Augment trains on random crops (4-pixel zero padding) and horizontal flips of the
 	// images, the CIFAR recipe; validation and test images are not augmented.
 	Augment bool `json:"augment,omitempty"`
+	// Normalize standardises image inputs per channel with the mean and standard deviation
+	// of the run's training images (after the validation hold-out and -subset); validation
+	// and test images get the same transform. Runs recorded before this option existed
+	// read it as false, which is how they trained.
+	Normalize bool `json:"normalize,omitempty"`
 
 	// The fields below may change when a run is resumed: they do not change its result.
 
@@ -122,6 +127,7 @@ func DefaultConfig() Config {
 		Batch:           128,
 		Seed:            1,
 		Val:             0.1,
+		Normalize:       true,
 		CheckpointEvery: Duration(2 * time.Minute),
 	}
 }

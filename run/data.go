@@ -127,6 +127,11 @@ func loadSplits(cfg Config) (*splits, error) {
 	if s.train.n() < cfg.Batch {
 		return nil, inputErrorf("batch", "%d is larger than the %d training examples; use a smaller -batch or a larger -subset", cfg.Batch, s.train.n())
 	}
+	if cfg.Normalize && s.train.x != nil {
+		if err := normalize(s); err != nil {
+			return nil, inputErrorf("normalize", "%s: %v; train with -normalize=false", cfg.Data, err)
+		}
+	}
 	if cfg.Noise > 0 {
 		y, _, err := data.SymmetricNoise(s.train.y, s.train.classes, cfg.Noise, uint64(cfg.Seed))
 		if err != nil {
@@ -195,4 +200,21 @@ func subsetIndices(cfg Config, n int) ([]int, error) {
 		return nil, inputErrorf("subset", "asks for %d training examples but only %d are left after holding out -val %g; use a smaller -subset", cfg.Subset, n, cfg.Val)
 	}
 	return rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5b5e7)).Perm(n)[:cfg.Subset], nil
+}
+
+// normalize standardises the images of all three sets in place with the per-channel mean
+// and deviation of the training set, so no statistic of validation or test data leaks into
+// training. The arrays are the run's own (freshly decoded or copied by subset).
+func normalize(s *splits) error {
+	c := s.train.dims[len(s.train.dims)-1]
+	stats := data.ChannelStats(&data.Images{X: s.train.x, Channels: c})
+	for _, ex := range []*examples{s.train, s.val, s.test} {
+		if ex == nil {
+			continue
+		}
+		if err := stats.Apply(ex.x, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -58,6 +58,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.IntVar(&cfg.Subset, "subset", cfg.Subset, "train on this many examples (0: all)")
 	fs.Float64Var(&cfg.Val, "val", cfg.Val, "fraction of the training set held out for validation")
 	fs.BoolVar(&cfg.Augment, "augment", cfg.Augment, "train on random crops (4-pixel padding) and horizontal flips, the CIFAR recipe")
+	fs.BoolVar(&cfg.Normalize, "normalize", cfg.Normalize, "standardise image inputs per channel with the training images' mean and deviation (-normalize=false: raw [0,1] pixels)")
 	fs.IntVar(&cfg.MaxSteps, "max-steps", cfg.MaxSteps, "stop after this many steps (0: run all epochs); for smoke tests")
 	fs.StringVar(&cfg.Backend, "backend", cfg.Backend, "GoMLX backend configuration (default: the project's CPU backend)")
 	fs.DurationVar(&tf.checkpointFreq, "checkpoint-every", time.Duration(cfg.CheckpointEvery), "time between checkpoints (one is also written after every epoch)")
