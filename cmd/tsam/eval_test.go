@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,15 +85,7 @@ func testEvalWritesResults(t *testing.T, fixture string) {
 		t.Errorf("train and test loss identical (%v): same data?", ra.TrainObjectives.ERM)
 	}
 	for _, name := range []string{"flatness.png", "hessian.png"} {
-		f, err := os.Open(filepath.Join(out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
+		checkPNG(t, filepath.Join(out, name), 0, 0)
 	}
 	if md, err := os.ReadFile(filepath.Join(out, "table3.md")); err != nil || !strings.Contains(string(md), "| a (erm) |") {
 		t.Errorf("table3.md: %v %q", err, md)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -86,7 +85,7 @@ func checkReport(t *testing.T, plan *study.Plan, mdDir, filesDir, ref string) {
 			if !strings.Contains(string(md), "]("+ref+f+")") {
 				t.Errorf("RESULTS.md does not link %s%s", ref, f)
 			}
-			checkStudyPNG(t, filepath.Join(filesDir, f))
+			checkPNG(t, filepath.Join(filesDir, f), 300, 200)
 		}
 	}
 	// curves (fig5, fig8), flatness mean and variance (fig2), Hessian
@@ -99,24 +98,6 @@ func checkReport(t *testing.T, plan *study.Plan, mdDir, filesDir, ref string) {
 	want := fmt.Sprintf("%.2f ± ", 100*first.TestAcc.Mean)
 	if !regexp.MustCompile(`\| ` + regexp.QuoteMeta(first.Label) + ` \|[^\n]*\| ` + regexp.QuoteMeta(want)).Match(md) {
 		t.Errorf("RESULTS.md's %s row does not show the test accuracy %s of results.json", first.Label, want)
-	}
-}
-
-func checkStudyPNG(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Errorf("%s: %v", path, err)
-		return
-	}
-	if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
-		t.Errorf("%s is only %dx%d", path, b.Dx(), b.Dy())
 	}
 }
 
