@@ -11,6 +11,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	"github.com/tsamgo/tsam/internal/atomicfile"
 )
 
 // CheckpointDir is the name of the GoMLX checkpoint folder inside a run folder.
@@ -83,7 +84,7 @@ func (s *saver) save() error {
 	if err := os.Rename(src+checkpoints.JsonNameSuffix, dst+checkpoints.JsonNameSuffix); err != nil {
 		return fmt.Errorf("writing checkpoint: %w", err)
 	}
-	syncDir(s.dir)
+	atomicfile.SyncDir(s.dir)
 	hook("done")
 	return prune(s.dir, keepCheckpoints)
 }
@@ -189,11 +190,4 @@ func syncFile(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

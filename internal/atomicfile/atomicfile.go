@@ -48,7 +48,7 @@ func WriteFunc(path string, perm os.FileMode, fill func(w io.Writer) error) (err
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	syncDir(dir)
+	SyncDir(dir)
 	return nil
 }
 
@@ -61,9 +61,9 @@ func WriteJSON(path string, v any) error {
 	return Write(path, append(data, '\n'), 0o644)
 }
 
-// syncDir makes a rename durable; errors are ignored because not every filesystem
+// SyncDir makes renames into dir durable; errors are ignored because not every filesystem
 // supports syncing a directory and the rename itself already succeeded.
-func syncDir(dir string) {
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
