@@ -118,34 +118,64 @@ func (s *step) evalAt(pert vec, wantGrad bool) (*Node, vec) {
 }
 
 // gaussian returns N(0, std²·I) noise shaped like the parameters, from the context RNG.
+// All parameters share one draw: normalPair makes ⌈size/2⌉ pairs for the whole parameter
+// vector, and each variable takes its slice of [cos half; sin half]. One RNG call and one
+// Box–Muller program per sample, instead of one per variable: a ResNet has dozens of small
+// variables, where the per-op cost dominated.
 func (s *step) gaussian(std float64) vec {
+	dtype := s.vars[0].Shape().DType
+	m := (s.size + 1) / 2
+	cosHalf, sinHalf := normalPair(s.ctx, s.g, dtype, m, std)
 	out := make(vec, len(s.vars))
+	off := 0
 	for i, v := range s.vars {
-		out[i] = s.normal(v.Shape(), std)
+		n := v.Shape().Size()
+		var flat *Node
+		switch {
+		case off+n <= m:
+			flat = Slice(cosHalf, AxisRange(), AxisRange(off, off+n))
+		case off >= m:
+			flat = Slice(sinHalf, AxisRange(), AxisRange(off-m, off-m+n))
+		default: // The one variable that straddles the two halves.
+			flat = Concatenate([]*Node{Slice(cosHalf, AxisRange(), AxisRange(off, m)), Slice(sinHalf, AxisRange(), AxisRange(0, off+n-m))}, 1)
+		}
+		z := Reshape(flat, v.Shape().Dimensions...)
+		if v.Shape().DType != dtype {
+			z = ConvertDType(z, v.Shape().DType)
+		}
+		out[i] = z
+		off += n
 	}
 	return out
 }
 
-// normal draws N(0, std²) values by the Box–Muller transform using both of its outputs
-// (r·cos φ and r·sin φ of one pair of uniforms). graph.RandomNormal keeps only the cosine,
-// spending two uniforms, a log, a square root and a cosine per value; on the pure-Go backend
-// the noise of a large model was most of a TSAM step's overhead. The cosine and sine come
-// from sinCosPi's polynomials (the Go math.Cos/math.Sin behind simplego's ops cost ~30 ns
-// per value, several times a multiply-add pass).
+// normal draws N(0, std²) values shaped like shape (see normalPair).
 func (s *step) normal(shape shapes.Shape, std float64) *Node {
-	dtype := shape.DType
 	n := shape.Size()
 	m := (n + 1) / 2
-	u := s.ctx.RandomUniform(s.g, shapes.Make(dtype, 2, m))
+	cosHalf, sinHalf := normalPair(s.ctx, s.g, shape.DType, m, std)
+	z := Concatenate([]*Node{cosHalf, sinHalf}, 1)
+	if 2*m != n {
+		z = Slice(z, AxisRange(), AxisRange(0, n))
+	}
+	return Reshape(z, shape.Dimensions...)
+}
+
+// normalPair draws 2m independent N(0, std²) values as two [1, m] tensors, by the
+// Box–Muller transform using both of its outputs (r·cos φ and r·sin φ of one pair of
+// uniforms). graph.RandomNormal keeps only the cosine, spending two uniforms, a log, a square
+// root and a cosine per value; on the pure-Go backend the noise of a large model was most of
+// a TSAM step's overhead. The cosine and sine come from sinCosPi's polynomials (the Go
+// math.Cos/math.Sin behind simplego's ops cost ~30 ns per value, several times a
+// multiply-add pass).
+func normalPair(ctx *context.Context, g *Graph, dtype dtypeT, m int, std float64) (cosHalf, sinHalf *Node) {
+	u := ctx.RandomUniform(g, shapes.Make(dtype, 2, m))
 	// 1−u lies in (0, 1]: its log is finite.
+	// (Shapes stay [1, m]: the backend reads a row Slice in place only when nothing reshapes it.)
 	radius := Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2*std*std))
 	// φ = π·v with v uniform on [−1, 1): uniform over a full period.
 	sinPhi, cosPhi := sinCosPi(AddScalar(MulScalar(SliceAxis(u, 0, AxisElem(1)), 2), -1))
-	z := Reshape(Concatenate([]*Node{Mul(radius, cosPhi), Mul(radius, sinPhi)}, 1), 2*m)
-	if 2*m != n {
-		z = Slice(z, AxisRange(0, n))
-	}
-	return Reshape(z, shape.Dimensions...)
+	return Mul(radius, cosPhi), Mul(radius, sinPhi)
 }
 
 // sinCosPi returns sin(π·v) and cos(π·v) for v in [−1, 1] with multiplies and adds only:
