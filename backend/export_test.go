@@ -24,6 +24,14 @@ func TraceOps(f func(opType backends.OpType, desc string, d time.Duration)) {
 			for _, in := range op.prog {
 				desc += " " + in.opType.String()
 			}
+		case *fusedSumOp:
+			desc += " fused sum of"
+			for _, in := range op.prog.prog {
+				desc += " " + in.opType.String()
+			}
+			desc += fmt.Sprintf(" [%d]", op.size)
+		case *reduceSumOp:
+			desc += fmt.Sprintf(" of %s", opShape(n.inputs[0]))
 		case *convOp:
 			desc = fmt.Sprintf("%s in %v k %v s %v inDil %v", n.shape, op.inSp, op.kSp, op.strides, op.inDil)
 		}

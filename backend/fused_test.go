@@ -68,7 +68,14 @@ func runCounted[T float32 | float64](t *testing.T, be backends.Backend, fn func(
 	defer exec.Finalize()
 	args := make([]any, len(inputs))
 	for i, in := range inputs {
-		args[i] = tensors.FromAnyValue(in) // A flat slice: a 1-D tensor.
+		switch v := in.(type) {
+		case []float32: // Also when empty, which FromAnyValue rejects.
+			args[i] = tensors.FromFlatDataAndDimensions(v, len(v))
+		case []float64:
+			args[i] = tensors.FromFlatDataAndDimensions(v, len(v))
+		default:
+			args[i] = tensors.FromAnyValue(in) // A flat slice: a 1-D tensor.
+		}
 	}
 	if _, err := exec.Exec(args...); err != nil { // Compile outside the count.
 		t.Fatal(err)

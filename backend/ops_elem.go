@@ -60,7 +60,9 @@ func (op *broadcastOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bu
 
 // reduceSumOp is ReduceSum (or ReduceMax) for float32/float64: the input is walked once in
 // memory order, with the innermost axis either reduced to a scalar or combined as a vector.
+// A ReduceSum to one value is sumAll instead (parallel, float64, deterministic: ops_reduce.go).
 type reduceSumOp struct {
+	eng   *engine
 	axes  []int
 	isMax bool
 }
@@ -72,16 +74,21 @@ func (b *Builder) nativeReduceSum(x backends.Op, axes []int) (backends.Op, error
 	if err != nil {
 		return nil, err
 	}
-	return newNativeNode(b.Builder, backends.OpTypeReduceSum, outShape, &reduceSumOp{axes: slices.Clone(axes)}, x), nil
+	return newNativeNode(b.Builder, backends.OpTypeReduceSum, outShape, &reduceSumOp{eng: b.backend.engine, axes: slices.Clone(axes)}, x), nil
 }
 
 func (op *reduceSumOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
 	x := inputs[0]
 	out, outM := newBuffer(be, node.shape)
-	switch node.shape.DType {
-	case dtypes.Float32:
+	full := !op.isMax && node.shape.Size() == 1
+	switch {
+	case full && node.shape.DType == dtypes.Float32:
+		flatOf[float32](outM)[0] = sumAll(op.eng.workers, flatOf[float32](x))
+	case full && node.shape.DType == dtypes.Float64:
+		flatOf[float64](outM)[0] = sumAll(op.eng.workers, flatOf[float64](x))
+	case node.shape.DType == dtypes.Float32:
 		reduce(flatOf[float32](outM), flatOf[float32](x), x.shape.Dimensions, op.axes, op.isMax)
-	case dtypes.Float64:
+	case node.shape.DType == dtypes.Float64:
 		reduce(flatOf[float64](outM), flatOf[float64](x), x.shape.Dimensions, op.axes, op.isMax)
 	default:
 		sgPutBuffer(be, out)
@@ -108,7 +115,7 @@ func (b *Builder) ReduceMax(x backends.Op, axes ...int) (backends.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newNativeNode(b.Builder, backends.OpTypeReduceMax, outShape, &reduceSumOp{axes: slices.Clone(axes), isMax: true}, x), nil
+	return newNativeNode(b.Builder, backends.OpTypeReduceMax, outShape, &reduceSumOp{eng: b.backend.engine, axes: slices.Clone(axes), isMax: true}, x), nil
 }
 
 func reduce[T float32 | float64](out, x []T, dims, axes []int, isMax bool) {

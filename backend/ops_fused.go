@@ -234,9 +234,18 @@ func fuseElementwise(outputs []backends.Op) {
 			n.inputs = p.inputs()
 		}
 	}
+	fuseReductions(order, uses)
 	// Only now, when no program will be inlined into another, fold loads and multiply-adds.
 	for _, node := range order {
 		n := nodeOf(node)
+		if sum, ok := n.data.(*fusedSumOp); ok {
+			sum.prog.foldLoads(uses)
+			n.inputs = sum.prog.inputs()
+			sum.prog.foldMulAdds()
+			sum.prog.allocateSlots()
+			sum.dot = sum.prog.endsInProduct()
+			continue
+		}
 		p, ok := fusable(node)
 		if !ok || uses[node] == 0 {
 			continue
@@ -436,44 +445,57 @@ func (op *fusedOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*buffer
 // fusedExec runs the program over out in chunks (one per worker at a time) of fuseBlock-sized
 // blocks; each instruction's block lives in the worker's scratch, the last one in out.
 func fusedExec[T float32 | float64](op *fusedOp, inputs []*bufferMirror, out []T) {
-	ins := make([][]T, len(inputs)) // nil for an input that is converted.
-	for i, in := range inputs {
-		ins[i], _ = in.flat.([]T)
-	}
-	n, last := len(out), len(op.prog)-1
+	ins := loadSources[T](inputs)
+	n := len(out)
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
 		scratch := make([]T, op.slots*fuseBlock)
 		regs := make([][]T, len(op.prog))
 		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
 		for b0 := lo; b0 < hi; b0 += fuseBlock {
 			b1 := min(hi, b0+fuseBlock)
-			input := 0
-			for r, in := range op.prog {
-				if in.opType == backends.OpTypeInvalid {
-					switch {
-					case in.convert:
-						regs[r] = scratch[in.slot*fuseBlock : in.slot*fuseBlock+b1-b0]
-						convertInto(regs[r], inputs[input].flat, in.offset+b0)
-					case in.scalar:
-						regs[r] = ins[input][:1]
-					default:
-						regs[r] = ins[input][in.offset+b0 : in.offset+b1]
-					}
-					input++
-					continue
-				}
-				if in.dead {
-					continue
-				}
-				dst := scratch[in.slot*fuseBlock : in.slot*fuseBlock+b1-b0]
-				if r == last {
-					dst = out[b0:b1]
-				}
-				regs[r] = dst
-				runInstr(in, dst, regs)
-			}
+			fusedBlock(op, len(op.prog), inputs, ins, regs, scratch, b0, b1, out[b0:b1])
 		}
 	})
+}
+
+// loadSources returns the inputs' data as []T, nil for an input a load converts.
+func loadSources[T float32 | float64](inputs []*bufferMirror) [][]T {
+	ins := make([][]T, len(inputs))
+	for i, in := range inputs {
+		ins[i], _ = in.flat.([]T)
+	}
+	return ins
+}
+
+// fusedBlock runs the first count instructions of the program on elements [b0, b1): loads
+// point into the inputs (or convert into scratch), every instruction but the program's last
+// writes its scratch slot, the last writes dst.
+func fusedBlock[T float32 | float64](op *fusedOp, count int, inputs []*bufferMirror, ins, regs [][]T, scratch []T, b0, b1 int, dst []T) {
+	input, last := 0, len(op.prog)-1
+	for r, in := range op.prog[:count] {
+		if in.opType == backends.OpTypeInvalid {
+			switch {
+			case in.convert:
+				regs[r] = scratch[in.slot*fuseBlock : in.slot*fuseBlock+b1-b0]
+				convertInto(regs[r], inputs[input].flat, in.offset+b0)
+			case in.scalar:
+				regs[r] = ins[input][:1]
+			default:
+				regs[r] = ins[input][in.offset+b0 : in.offset+b1]
+			}
+			input++
+			continue
+		}
+		if in.dead {
+			continue
+		}
+		d := scratch[in.slot*fuseBlock : in.slot*fuseBlock+b1-b0]
+		if r == last {
+			d = dst
+		}
+		regs[r] = d
+		runInstr(in, d, regs)
+	}
 }
 
 // runInstr computes one instruction into dst.
