@@ -36,7 +36,11 @@ type Config struct {
 	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ
 	HMCSteps  int     `json:"hmc_steps"`  // Euler steps N of the HMC sampler
 
-	// Base optimizer: SGD with momentum and weight decay (the paper's choice).
+	// Optimizer is the base optimizer the method's gradient is handed to: "" (SGD with
+	// momentum and weight decay, the paper's choice; runs recorded before this option existed
+	// have none), "adam" (Momentum and WeightDecay unused) or "adamw" (decoupled WeightDecay).
+	// "sgd" is accepted and stored as "", so that configurations stay comparable.
+	Optimizer      string  `json:"optimizer,omitempty"`
 	LR             float64 `json:"lr"`
 	Momentum       float64 `json:"momentum"`
 	WeightDecay    float64 `json:"weight_decay"`
@@ -94,6 +98,9 @@ var Samplers = []string{"practical", "hmc", "naive"}
 
 // TSchedules lists the schedules of the tilt t over training (paper Fig. 8).
 var TSchedules = []string{"constant", "linear-up", "linear-down"}
+
+// Optimizers lists the base optimizers ("sgd" is stored in Config.Optimizer as "").
+var Optimizers = []string{"sgd", "adam", "adamw"}
 
 // DataSets lists the data sets a run can load.
 var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2"}
@@ -180,6 +187,7 @@ func (c Config) Validate() error {
 		func() error { return c.validateDelta() },
 		func() error { return inRange("lambda", c.Lambda, 0, 1) },
 		func() error { return intAtLeast("hmc-steps", c.HMCSteps, 1) },
+		func() error { return c.validateOptimizer() },
 		func() error { return positive("lr", c.LR) },
 		func() error { return inRange("momentum", c.Momentum, 0, 0.9999) },
 		func() error { return finiteAtLeast("weight-decay", c.WeightDecay, 0) },
@@ -213,6 +221,13 @@ func (c Config) validateDelta() error {
 		return inputErrorf("delta", "the sampling tilt δ=%g must not exceed the tilt t=%g (0 ≤ δ ≤ t); use a negative value for the default t/2", c.Delta, c.T)
 	}
 	return nil
+}
+
+func (c Config) validateOptimizer() error {
+	if c.Optimizer == "" {
+		return nil
+	}
+	return oneOf("optimizer", c.Optimizer, Optimizers)
 }
 
 func oneOf(flag, v string, allowed []string) error {

@@ -25,6 +25,10 @@ func samConfig(cfg Config, fullSteps int) sam.Config {
 	sc.Sampler = cfg.Sampler
 	sc.HMCSteps = cfg.HMCSteps
 	sc.PGNLambda = cfg.Lambda
+	sc.Base = sam.BaseSGD
+	if cfg.Optimizer != "" {
+		sc.Base = cfg.Optimizer // run's names are sam's Base names
+	}
 	sc.LearningRate, sc.Momentum, sc.WeightDecay = cfg.LR, cfg.Momentum, cfg.WeightDecay
 	sc.LabelSmoothing = cfg.LabelSmoothing
 	return sc

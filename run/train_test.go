@@ -1,7 +1,9 @@
 package run
 
 import (
+	"math"
 	"os"
+	"strings"
 	"path/filepath"
 	"testing"
 )
@@ -47,4 +49,39 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(b []byte) (int, error) {
 	l.t.Log(string(b))
 	return len(b), nil
+}
+
+// TestOptimizerChoice trains the same short run with each base optimizer: each records its
+// choice ("sgd" as ""), lowers the training loss, and Adam's result differs from SGD's.
+func TestOptimizerChoice(t *testing.T) {
+	final := map[string]float64{}
+	for _, opt := range []string{"", "adam", "adamw"} {
+		cfg := smallConfig()
+		cfg.Method, cfg.Optimizer, cfg.Epochs = "erm", opt, 1
+		if opt != "" {
+			cfg.LR = 0.001
+		}
+		dir := filepath.Join(t.TempDir(), "run")
+		sum, err := Train(cfg, dir, Options{})
+		if err != nil {
+			t.Fatalf("optimizer %q: %v", opt, err)
+		}
+		back, err := ReadSummary(dir)
+		if err != nil || back.Config.Optimizer != opt {
+			t.Errorf("optimizer %q: summary records %q (%v)", opt, back.Config.Optimizer, err)
+		}
+		// An untrained 10-class model scores about log 10 = 2.30.
+		if !(sum.Final.TrainLoss < math.Log(10)-0.3) {
+			t.Errorf("optimizer %q: train loss %v after %d steps, want below %.2f", opt, sum.Final.TrainLoss, sum.Steps, math.Log(10)-0.3)
+		}
+		final[opt] = sum.Final.TrainLoss
+	}
+	if final[""] == final["adam"] {
+		t.Errorf("adam and sgd ended at the same training loss %v: the choice had no effect", final[""])
+	}
+	bad := smallConfig()
+	bad.Optimizer = "rmsprop"
+	if err := bad.Validate(); !IsInputError(err) || !strings.Contains(err.Error(), "-optimizer") {
+		t.Errorf("optimizer rmsprop: error %v, want an input error naming -optimizer", err)
+	}
 }

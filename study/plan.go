@@ -244,6 +244,9 @@ func configMap(c run.Config) (map[string]any, error) {
 func resultFields(c run.Config) run.Config {
 	c.Backend = ""
 	c.CheckpointEvery = 0
+	if c.Optimizer == "sgd" { // "" and "sgd" are the same experiment
+		c.Optimizer = ""
+	}
 	return c
 }
 

@@ -28,6 +28,7 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"-lr", "-1"}, "-lr"},
 		{[]string{"-lr", "NaN"}, "-lr"},
 		{[]string{"-method", "adamsam"}, "-method"},
+		{[]string{"-optimizer", "rmsprop"}, "-optimizer"},
 		{[]string{"-epochs", "0"}, "-epochs"},
 		{[]string{"-batch", "0"}, "-batch"},
 		{[]string{"-t", "4", "-delta", "5"}, "-delta"},
