@@ -3,8 +3,8 @@ package run
 import (
 	"math"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
