@@ -92,8 +92,10 @@ func fusable(node *simplego.Node) (*fusedOp, bool) {
 		if op.steps != nil || op.opType == backends.OpTypeSign || len(n.inputs) != 1 {
 			return nil, false
 		}
+		// Always a load: unary instructions read a register, never an immediate (the
+		// operand of a unary op on a constant scalar is that scalar, loaded).
 		p := &fusedOp{eng: op.eng}
-		x, _ := p.operand(n.inputs[0], n.shape.Size(), nil)
+		x := ewOperand{reg: p.load(n.inputs[0], n.shape.Size())}
 		p.prog = append(p.prog, ewInstr{opType: op.opType, a: x, node: node})
 		return p, true
 	}

@@ -262,3 +262,25 @@ func TestAddProductsMatchesMulThenSum(t *testing.T) {
 		t.Fatalf("ReduceSum(Mul(x, x)) compiled to %#v, want a fused sum of products with one load", opNode(sum).data)
 	}
 }
+
+// TestFusedUnaryOfConstant is a regression test: a unary op on a constant scalar, fused into
+// a sum or into an elementwise consumer, read its operand as an immediate it never loaded
+// (Exp(2) came out as 0 or 1).
+func TestFusedUnaryOfConstant(t *testing.T) {
+	be := newTestBackend(t, "")
+	e2 := math.Exp(2)
+	cases := []struct {
+		name string
+		fn   func([]*Node) *Node
+		want float64 // With x = [1].
+	}{
+		{"Σ exp(2)", func(xs []*Node) *Node { return ReduceAllSum(Exp(Const(xs[0].Graph(), 2.0))) }, e2},
+		{"exp(2) + Σx", func(xs []*Node) *Node { return Add(Exp(Const(xs[0].Graph(), 2.0)), ReduceAllSum(xs[0])) }, e2 + 1},
+		{"Σ(exp(2) + x)", func(xs []*Node) *Node { return ReduceAllSum(Add(Exp(Const(xs[0].Graph(), 2.0)), xs[0])) }, e2 + 1},
+	}
+	for _, c := range cases {
+		if got, _ := runCounted[float64](t, be, c.fn, []float64{1}); math.Abs(got[0]-c.want) > 1e-15*c.want {
+			t.Errorf("%s: %v, want %v", c.name, got[0], c.want)
+		}
+	}
+}
