@@ -21,15 +21,15 @@ var passCost = map[string]float64{
 	"cnn/28x28x1":       1.51,
 	"cnn/32x32x3":       2.58,
 	"resnet8/32x32x3":   4.20,
-	"transformer/64tok": 4.01,
+	"transformer/64tok": 0.40, // 0.2 s per ERM step of batch 32 in the first sitting (run's summaries)
 }
 
 // drawCost is the measured wall time, in seconds, of drawing one random perturbation of a
 // million parameters inside a training step (TSAM's random starts, RSAM's noise, naive
-// sampling, HMC's ε₀ and momentum): about 0.1 s for an MLP 784-512-512 (0.67M parameters)
-// through run on the cpu backend, from TSAM steps with and without a random start, and
-// 0.2 s for an MLP 784-256-256 (0.27M) once the step overhead is counted; 0.2 is used.
-const drawCost = 0.2
+// sampling, HMC's ε₀ and momentum), with the norms and updates that go with it: sam's
+// BenchmarkMethodTable on an MLP 784-512-512 (0.67M parameters) measured TSAM s = 3 at
+// 77 ms per step against 6 passes of 6.5–8 ms, so about 13 ms per draw; rounded up.
+const drawCost = 0.02
 
 // stepOverhead is the wall time of a step beyond its passes and draws (data, statistics,
 // the training loop): an ERM step of an MLP 784-256-256 measured 25–34 ms through run.
@@ -46,9 +46,9 @@ const measureCost = 95
 
 // EstimateBasis says where passCost and drawCost come from, for the plan and the report.
 const EstimateBasis = "per-pass costs measured on the 2-core machine, cpu backend, batch 64, under load from other work: " +
-	"MLP 13 ms (28×28; 36 ms on 32×32×3 by its multiply-adds), small CNN 1.5 s (28×28) and 2.6 s (32×32×3), ResNet-8 4.2 s, text transformer 4.0 s (64 tokens); " +
-	"a forward-only pass counts a third; each random perturbation drawn in a step costs 0.2 s per million parameters " +
-	"and each step 25 ms of overhead (TSAM with s = 3 and a random start measured 0.36 s per step of an MLP 784-512-512 and 0.22 s of an MLP 784-256-256, 0.05 s without the random start); plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run; " +
+	"MLP 13 ms (28×28; 36 ms on 32×32×3 by its multiply-adds), small CNN 1.5 s (28×28) and 2.6 s (32×32×3), ResNet-8 4.2 s, text transformer 0.4 s (64 tokens); " +
+	"a forward-only pass counts a third; each random perturbation drawn in a step costs 0.02 s per million parameters " +
+	"and each step 25 ms of overhead (TSAM with s = 3 and a random start measured 77 ms per step of an MLP 784-512-512 against 6.5–8 ms per pass); plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run; " +
 	"sharpness measurements 95 s per run of an MLP 784-256-256 on 1,000 examples (measured), scaled by pass cost"
 
 // dataShape describes the examples of a data set for the cost model: the key suffix of

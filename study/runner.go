@@ -162,6 +162,9 @@ func (e *executor) execute() (*Outcome, error) {
 		return nil, err
 	}
 	e.total, e.count = est.Total, len(jobs)+e.pickRunCount()
+	// Runs finished in an earlier sitting are measured first: a sitting that ends before the
+	// plan does then leaves the report its measurements rather than only more training.
+	e.measureAll(jobs)
 	e.trainAll(jobs)
 	pickJobs, err := e.pickJobs()
 	if err != nil {
