@@ -9,8 +9,8 @@ package backend
 //     partials are added in chunk order. The result depends only on the data.
 //   - Accurate and fast: each chunk is accumulated in float64, in sumLanes lanes (element i
 //     of the chunk goes to lane i mod sumLanes) so consecutive additions do not wait for each
-//     other, and rounded to the dtype once at the end. A float32 sequential sum of 10⁶ values
-//     loses ~3 digits and runs at one add latency (~1 ns) per element.
+//     other, and rounded to the dtype once at the end. A float32 sequential sum runs at one
+//     add latency (~1 ns) per element and was 0.34% off for 2²⁰ positive values.
 //   - Fused: when the operand is an elementwise node used only by the ReduceSum (Square(x) is
 //     Mul(x, x)), fuseReductions makes the ReduceSum run the operand's program block by block
 //     and sum each block from scratch, so the operand is never written to memory. The blocks

@@ -2,16 +2,17 @@ package backend
 
 import (
 	"math/rand/v2"
+	"strconv"
+	"testing"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"testing"
 )
 
 // BenchmarkFullSum compares, on a [784, 512] float32 tensor (an MLP weight), the old
-// sequential float32 reduce with sumAll on 1 and 2 workers, and Square+sum unfused (Mul
-// node then sumAll) with the fused program.
+// sequential float32 reduce with sumAll on 1 and 2 workers, and Σx² as a Mul pass then
+// sumAll with addProducts (the fused kernel), both on 2 workers.
 //
 //	go test -run '^$' -bench FullSum ./backend/
 func BenchmarkFullSum(b *testing.B) {
@@ -25,7 +26,7 @@ func BenchmarkFullSum(b *testing.B) {
 		}
 	})
 	for _, w := range []int{1, 2} {
-		b.Run("sumAll-workers="+string(rune('0'+w)), func(b *testing.B) {
+		b.Run("sumAll-workers="+strconv.Itoa(w), func(b *testing.B) {
 			for range b.N {
 				out[0] = sumAll(w, x)
 			}
@@ -36,6 +37,15 @@ func BenchmarkFullSum(b *testing.B) {
 		for range b.N {
 			binarySlices(backends.OpTypeMul, sq, x, x)
 			out[0] = sumAll(2, sq)
+		}
+	})
+	b.Run("square-fused", func(b *testing.B) {
+		for range b.N {
+			out[0] = float32(sumChunks(2, n, func(lo, hi int) float64 {
+				var acc [sumLanes]float64
+				addProducts(&acc, x[lo:hi], x[lo:hi])
+				return laneTotal(&acc)
+			}))
 		}
 	})
 }
