@@ -1,7 +1,9 @@
 package sam
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -233,5 +235,51 @@ func TestSinCosPiPolynomials(t *testing.T) {
 		if worst > tol {
 			t.Errorf("%s: sinCosPi off by %g (tolerance %g)", dtype, worst, tol)
 		}
+	}
+}
+
+func TestGaussianAcrossVariables(t *testing.T) {
+	// One draw shared by all variables: each variable gets its own slice of it (the one that
+	// straddles the cosine and sine halves included), shaped like the variable, with the
+	// moments of N(0, std²) overall and no value repeated between variables.
+	sizes := [][]int{{5}, {300, 40}, {3}, {20001}, {7, 1, 3}}
+	const std = 0.5
+	ctx := context.New()
+	ctx.SetParam(context.ParamInitialSeed, int64(3))
+	exec, err := context.NewExec(backendForTest(t), ctx, func(ctx *context.Context, g *Graph) []*Node {
+		s := &step{ctx: ctx, g: g}
+		for i, dims := range sizes {
+			v := ctx.VariableWithShape(fmt.Sprintf("v%d", i), shapes.Make(dtypes.Float64, dims...))
+			s.vars = append(s.vars, v)
+			s.size += v.Shape().Size()
+		}
+		return s.gaussian(std)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[float64]int{}
+	var n, m1, m2 float64
+	for i, o := range out {
+		if got := o.Shape().Dimensions; !slices.Equal(got, sizes[i]) {
+			t.Errorf("variable %d: noise shaped %v, want %v", i, got, sizes[i])
+		}
+		for _, v := range tensors.MustCopyFlatData[float64](o) {
+			if j, dup := seen[v]; dup && j != i {
+				t.Fatalf("value %v appears in variables %d and %d: the slices overlap", v, j, i)
+			}
+			seen[v] = i
+			n++
+			m1 += v
+			m2 += v * v
+		}
+	}
+	m1, m2 = m1/n, m2/n
+	if math.Abs(m1) > 0.02 || math.Abs(m2/(std*std)-1) > 0.03 {
+		t.Errorf("moments over %v draws: mean %.4f, variance/std² %.4f; want 0 and 1", n, m1, m2/(std*std))
 	}
 }
