@@ -417,6 +417,9 @@ func binaryBroadcast[T float32 | float64](op *binaryOp, x, y, out []T, xDims, yD
 func binarySlices[T float32 | float64](opType backends.OpType, o, x, y []T) {
 	y = y[:len(x)]
 	o = o[:len(x)]
+	if isF32[T]() && simdVV(opType, f32(o), f32(x), f32(y)) {
+		return
+	}
 	switch opType {
 	case backends.OpTypeAdd:
 		addVV(o, x, y)
@@ -441,6 +444,9 @@ func binarySlices[T float32 | float64](opType backends.OpType, o, x, y []T) {
 
 func binaryScalarRight[T float32 | float64](opType backends.OpType, o, x []T, s T) {
 	o = o[:len(x)]
+	if isF32[T]() && simdVS(opType, f32(o), f32(x), float32(s)) {
+		return
+	}
 	switch opType {
 	case backends.OpTypeAdd:
 		addVS(o, x, s)
@@ -467,6 +473,9 @@ func binaryScalarRight[T float32 | float64](opType backends.OpType, o, x []T, s 
 
 func binaryScalarLeft[T float32 | float64](opType backends.OpType, o []T, s T, y []T) {
 	o = o[:len(y)]
+	if isF32[T]() && simdSV(opType, f32(o), float32(s), f32(y)) {
+		return
+	}
 	switch opType {
 	case backends.OpTypeAdd:
 		for i, v := range y {

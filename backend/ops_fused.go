@@ -544,6 +544,9 @@ func runInstr[T float32 | float64](in ewInstr, dst []T, regs [][]T) {
 // mulAddKernel sets o = T(x·y) + z, where y is the scalar sy when nil, z the scalar sz when
 // nil. The conversions round the product before the sum, as two separate nodes would.
 func mulAddKernel[T float32 | float64](o, x, y []T, sy T, z []T, sz T) {
+	if isF32[T]() && simdMulAdd(f32(o), f32(x), f32(y), float32(sy), f32(z), float32(sz)) {
+		return
+	}
 	switch {
 	case y == nil && z == nil:
 		mulAddSS(o, x, sy, sz)
@@ -567,6 +570,9 @@ var nativeUnary = []backends.OpType{
 // ones (as simplego does, so float32 results are the correctly rounded float64 values).
 func unaryApply[T float32 | float64](opType backends.OpType, o, x []T) {
 	o = o[:len(x)]
+	if isF32[T]() && simdUnary(opType, f32(o), f32(x)) {
+		return
+	}
 	f := func(g func(float64) float64) {
 		for i, v := range x {
 			o[i] = T(g(float64(v)))

@@ -37,6 +37,9 @@ const (
 // feeds one partial sum in several pieces must make every piece but the last a multiple of
 // sumLanes long, so each element lands in the same lane as in a single call.
 func addLanes[T float32 | float64](acc *[sumLanes]float64, x []T) {
+	if isF32[T]() {
+		x = x[simdAddLanes(acc, f32(x)):] // The rest (a tail, or all of x) below, from lane 0.
+	}
 	// Locals, so the compiler keeps the eight accumulators in registers.
 	a0, a1, a2, a3, a4, a5, a6, a7 := acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
 	i := 0
@@ -61,6 +64,10 @@ func addLanes[T float32 | float64](acc *[sumLanes]float64, x []T) {
 // output is (so the sum equals addLanes of that output, bit for bit).
 func addProducts[T float32 | float64](acc *[sumLanes]float64, x, y []T) {
 	y = y[:len(x)]
+	if isF32[T]() {
+		n := simdAddProducts(acc, f32(x), f32(y))
+		x, y = x[n:], y[n:]
+	}
 	a0, a1, a2, a3, a4, a5, a6, a7 := acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
 	i := 0
 	for ; i+sumLanes <= len(x); i += sumLanes {

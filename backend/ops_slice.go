@@ -117,6 +117,9 @@ func convertExec[T float32 | float64](op *convertOp, out []T, src any) {
 func convertInto[T float32 | float64](dst []T, src any, off int) {
 	switch s := src.(type) {
 	case []uint32:
+		if isF32[T]() && simdConvertU32(f32(dst), s[off:off+len(dst)]) {
+			return
+		}
 		convertSlice(dst, s[off:off+len(dst)])
 	case []uint64:
 		convertSlice(dst, s[off:off+len(dst)])

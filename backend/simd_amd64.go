@@ -1,0 +1,242 @@
+package backend
+
+//go:generate go run simd_gen.go
+
+import (
+	"github.com/gomlx/gomlx/backends"
+	"golang.org/x/sys/cpu"
+)
+
+// simdSupported: AVX2 for the 256-bit integer shifts and VCVTDQ2PS, and AVX (which
+// x/sys/cpu reports only when the OS saves the YMM registers).
+var simdSupported = cpu.X86.HasAVX2 && cpu.X86.HasAVX
+
+// The kernels of simd_amd64.s. Each computes len(o) elements; every other slice is at
+// least that long (the wrappers below cut them to it, panicking if one is shorter).
+
+//go:noescape
+func addVV32(o, x, y []float32)
+
+//go:noescape
+func subVV32(o, x, y []float32)
+
+//go:noescape
+func mulVV32(o, x, y []float32)
+
+//go:noescape
+func divVV32(o, x, y []float32)
+
+//go:noescape
+func maxVV32(o, x, y []float32)
+
+//go:noescape
+func minVV32(o, x, y []float32)
+
+//go:noescape
+func addVS32(o, x []float32, s float32)
+
+//go:noescape
+func subVS32(o, x []float32, s float32)
+
+//go:noescape
+func mulVS32(o, x []float32, s float32)
+
+//go:noescape
+func divVS32(o, x []float32, s float32)
+
+//go:noescape
+func maxVS32(o, x []float32, s float32)
+
+//go:noescape
+func minVS32(o, x []float32, s float32)
+
+//go:noescape
+func addSV32(o []float32, s float32, y []float32)
+
+//go:noescape
+func subSV32(o []float32, s float32, y []float32)
+
+//go:noescape
+func mulSV32(o []float32, s float32, y []float32)
+
+//go:noescape
+func divSV32(o []float32, s float32, y []float32)
+
+//go:noescape
+func maxSV32(o []float32, s float32, y []float32)
+
+//go:noescape
+func minSV32(o []float32, s float32, y []float32)
+
+//go:noescape
+func mulAddSS32(o, x []float32, sy, sz float32)
+
+//go:noescape
+func mulAddSV32(o, x []float32, sy float32, z []float32)
+
+//go:noescape
+func mulAddVS32(o, x, y []float32, sz float32)
+
+//go:noescape
+func mulAddVV32(o, x, y, z []float32)
+
+//go:noescape
+func negV32(o, x []float32)
+
+//go:noescape
+func absV32(o, x []float32)
+
+//go:noescape
+func sqrtV32(o, x []float32)
+
+//go:noescape
+func cvtU32V32(o []float32, x []uint32)
+
+//go:noescape
+func addLanes32(acc *[sumLanes]float64, x []float32)
+
+//go:noescape
+func addProducts32(acc *[sumLanes]float64, x, y []float32)
+
+// simdVV sets o = x op y for Add, Sub, Mul, Div, Max, Min.
+func simdVV(op backends.OpType, o, x, y []float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	o, y = o[:len(x)], y[:len(x)]
+	switch op {
+	case backends.OpTypeAdd:
+		addVV32(o, x, y)
+	case backends.OpTypeSub:
+		subVV32(o, x, y)
+	case backends.OpTypeMul:
+		mulVV32(o, x, y)
+	case backends.OpTypeDiv:
+		divVV32(o, x, y)
+	case backends.OpTypeMax:
+		maxVV32(o, x, y)
+	case backends.OpTypeMin:
+		minVV32(o, x, y)
+	default:
+		return false
+	}
+	return true
+}
+
+// simdVS sets o = x op s for Add, Sub, Mul, Div, Max, Min.
+func simdVS(op backends.OpType, o, x []float32, s float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	o = o[:len(x)]
+	switch op {
+	case backends.OpTypeAdd:
+		addVS32(o, x, s)
+	case backends.OpTypeSub:
+		subVS32(o, x, s)
+	case backends.OpTypeMul:
+		mulVS32(o, x, s)
+	case backends.OpTypeDiv:
+		divVS32(o, x, s)
+	case backends.OpTypeMax:
+		maxVS32(o, x, s)
+	case backends.OpTypeMin:
+		minVS32(o, x, s)
+	default:
+		return false
+	}
+	return true
+}
+
+// simdSV sets o = s op y for Add, Sub, Mul, Div, Max, Min.
+func simdSV(op backends.OpType, o []float32, s float32, y []float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	o = o[:len(y)]
+	switch op {
+	case backends.OpTypeAdd:
+		addSV32(o, s, y)
+	case backends.OpTypeSub:
+		subSV32(o, s, y)
+	case backends.OpTypeMul:
+		mulSV32(o, s, y)
+	case backends.OpTypeDiv:
+		divSV32(o, s, y)
+	case backends.OpTypeMax:
+		maxSV32(o, s, y)
+	case backends.OpTypeMin:
+		minSV32(o, s, y)
+	default:
+		return false
+	}
+	return true
+}
+
+// simdMulAdd sets o = (x·y) + z, y the scalar sy when nil, z the scalar sz when nil.
+func simdMulAdd(o, x, y []float32, sy float32, z []float32, sz float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	o = o[:len(x)]
+	switch {
+	case y == nil && z == nil:
+		mulAddSS32(o, x, sy, sz)
+	case y == nil:
+		mulAddSV32(o, x, sy, z[:len(x)])
+	case z == nil:
+		mulAddVS32(o, x, y[:len(x)], sz)
+	default:
+		mulAddVV32(o, x, y[:len(x)], z[:len(x)])
+	}
+	return true
+}
+
+// simdUnary sets o = f(x) for Neg, Abs and Sqrt.
+func simdUnary(op backends.OpType, o, x []float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	o = o[:len(x)]
+	switch op {
+	case backends.OpTypeNeg:
+		negV32(o, x)
+	case backends.OpTypeAbs:
+		absV32(o, x)
+	case backends.OpTypeSqrt:
+		sqrtV32(o, x)
+	default:
+		return false
+	}
+	return true
+}
+
+// simdConvertU32 sets o = float32(x).
+func simdConvertU32(o []float32, x []uint32) bool {
+	if !simdEnabled {
+		return false
+	}
+	cvtU32V32(o[:len(x)], x)
+	return true
+}
+
+// simdAddLanes adds the longest prefix of x that is a multiple of sumLanes to the lanes, as
+// addLanes does, and returns its length.
+func simdAddLanes(acc *[sumLanes]float64, x []float32) int {
+	if !simdEnabled {
+		return 0
+	}
+	n := len(x) &^ (sumLanes - 1)
+	addLanes32(acc, x[:n])
+	return n
+}
+
+// simdAddProducts is simdAddLanes of the products x[i]·y[i] rounded to float32.
+func simdAddProducts(acc *[sumLanes]float64, x, y []float32) int {
+	if !simdEnabled {
+		return 0
+	}
+	n := len(x) &^ (sumLanes - 1)
+	addProducts32(acc, x[:n], y[:n])
+	return n
+}

@@ -1,0 +1,254 @@
+package backend
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+)
+
+// withSIMD runs f with the assembly kernels on or off, restoring the setting.
+func withSIMD(on bool, f func()) {
+	saved := simdEnabled
+	simdEnabled = on && simdSupported
+	defer func() { simdEnabled = saved }()
+	f()
+}
+
+// specialFloats are the values every kernel must treat exactly as Go does.
+var specialFloats = []float32{
+	0, float32(math.Copysign(0, -1)), 1, -1, 0.5, -2, 3,
+	float32(math.Inf(1)), float32(math.Inf(-1)),
+	math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00000), // Quiet NaNs.
+	math.Float32frombits(0x7fa00001), math.Float32frombits(0xff800001), // Signalling NaNs.
+	math.Float32frombits(0x7fc12345),                          // A NaN with a payload.
+	math.Float32frombits(1), math.Float32frombits(0x807fffff), // Denormals.
+	math.Float32frombits(0x00800000), math.MaxFloat32, -math.MaxFloat32, 1e-30, -1e30,
+	16777216, 16777217, 0x1p-126, 0x1p-149,
+}
+
+// testFloats returns n values mixing ordinary numbers, random bit patterns (every exponent,
+// NaNs with payloads, denormals) and specialFloats.
+func testFloats(rng *rand.Rand, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		switch rng.IntN(4) {
+		case 0:
+			out[i] = float32(rng.NormFloat64())
+		case 1:
+			out[i] = math.Float32frombits(rng.Uint32())
+		case 2:
+			out[i] = specialFloats[rng.IntN(len(specialFloats))]
+		default:
+			out[i] = float32(rng.Float64()*4 - 2)
+		}
+	}
+	return out
+}
+
+// testLengths are the slice lengths every kernel is run on: all tails and several loops.
+func testLengths() []int {
+	var ns []int
+	for n := 0; n <= 70; n++ {
+		ns = append(ns, n)
+	}
+	return append(ns, 255, 256, 257, 1000, 4099)
+}
+
+const guard = 8 // Elements after each output that no kernel may write.
+
+// sameBits compares two float32 slices bit for bit, except that two NaNs match whatever
+// their payloads: where two NaN operands meet in a + or ·, Go's compiler is free to commute
+// them, and the result carries the payload of whichever it put first.
+func sameBits(t *testing.T, what string, n, off int, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		bothNaN := got[i] != got[i] && want[i] != want[i]
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !bothNaN {
+			t.Fatalf("%s n=%d offset=%d: element %d is %g (%#08x), Go gives %g (%#08x)", what, n, off, i,
+				got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+// runBoth calls kernel on fresh outputs (offset into a buffer with guard elements after it)
+// with SIMD off then on, and checks the outputs agree and the guards are untouched.
+func runBoth(t *testing.T, what string, n, off int, kernel func(o []float32)) {
+	t.Helper()
+	var want, got []float32
+	for _, on := range []bool{false, true} {
+		buf := make([]float32, off+n+guard)
+		for i := range buf {
+			buf[i] = 12345
+		}
+		withSIMD(on, func() { kernel(buf[off : off+n]) })
+		for i, v := range buf[off+n:] {
+			if v != 12345 {
+				t.Fatalf("%s n=%d offset=%d: wrote past the end (guard %d = %g)", what, n, off, i, v)
+			}
+		}
+		if on {
+			got = buf[off : off+n]
+		} else {
+			want = buf[off : off+n]
+		}
+	}
+	sameBits(t, what, n, off, got, want)
+}
+
+// TestSIMDKernelsMatchGo checks every assembly kernel against its Go loop, bit for bit, on
+// random and special values, all lengths 0–70 and a few long ones, unaligned sub-slices.
+func TestSIMDKernelsMatchGo(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2: the Go loops are the only path")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	binOps := []backends.OpType{backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul,
+		backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin}
+	for _, n := range testLengths() {
+		off := rng.IntN(4)
+		x := testFloats(rng, n+off)[off:]
+		y := testFloats(rng, n+3)[3:]
+		z := testFloats(rng, n+1)[1:]
+		s := specialFloats[rng.IntN(len(specialFloats))]
+		if rng.IntN(2) == 0 {
+			s = float32(rng.NormFloat64())
+		}
+		for _, op := range binOps {
+			runBoth(t, op.String()+" VV", n, off, func(o []float32) { binarySlices(op, o, x, y) })
+			runBoth(t, op.String()+" VS", n, off, func(o []float32) { binaryScalarRight(op, o, x, s) })
+			runBoth(t, op.String()+" SV", n, off, func(o []float32) { binaryScalarLeft(op, o, s, y) })
+		}
+		sz := float32(rng.NormFloat64())
+		runBoth(t, "mulAdd SS", n, off, func(o []float32) { mulAddKernel(o, x, nil, s, nil, sz) })
+		runBoth(t, "mulAdd SV", n, off, func(o []float32) { mulAddKernel(o, x, nil, s, z, 0) })
+		runBoth(t, "mulAdd VS", n, off, func(o []float32) { mulAddKernel(o, x, y, 0, nil, sz) })
+		runBoth(t, "mulAdd VV", n, off, func(o []float32) { mulAddKernel(o, x, y, 0, z, 0) })
+		for _, op := range []backends.OpType{backends.OpTypeNeg, backends.OpTypeAbs, backends.OpTypeSqrt} {
+			runBoth(t, op.String(), n, off, func(o []float32) { unaryApply(op, o, x) })
+		}
+		u := make([]uint32, n+off)
+		for i := range u {
+			u[i] = rng.Uint32() >> rng.IntN(32)
+		}
+		runBoth(t, "convert uint32", n, off, func(o []float32) { convertInto(o, u, off) })
+	}
+}
+
+// TestSIMDInPlace runs the kernels with the output aliasing an input, as fused programs and
+// in-place callers may.
+func TestSIMDInPlace(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 67, 1000} {
+		x0, y := testFloats(rng, n), testFloats(rng, n)
+		for _, c := range []struct {
+			name string
+			f    func(x []float32)
+		}{
+			{"add", func(x []float32) { binarySlices(backends.OpTypeAdd, x, x, y) }},
+			{"max", func(x []float32) { binarySlices(backends.OpTypeMax, x, y, x) }},
+			{"sub SV", func(x []float32) { binaryScalarLeft(backends.OpTypeSub, x, 2, x) }},
+			{"mulAdd VV", func(x []float32) { mulAddKernel(x, x, y, 0, x, 0) }},
+			{"abs", func(x []float32) { unaryApply(backends.OpTypeAbs, x, x) }},
+		} {
+			var want, got []float32
+			withSIMD(false, func() { want = append([]float32(nil), x0...); c.f(want) })
+			withSIMD(true, func() { got = append([]float32(nil), x0...); c.f(got) })
+			sameBits(t, c.name+" in place", n, 0, got, want)
+		}
+	}
+}
+
+// TestSIMDSumsMatchGo checks addLanes and addProducts give the same lanes, bit for bit, with
+// the assembly and in Go, for every length 0–70 and longer ones, fed whole or in pieces.
+func TestSIMDSumsMatchGo(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range testLengths() {
+		off := rng.IntN(4)
+		x := testFloats(rng, n+off)[off:]
+		if rng.IntN(2) == 0 { // Finite values too, so the sums are numbers.
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * math.Exp(rng.NormFloat64()*5))
+			}
+		}
+		y := testFloats(rng, n)
+		start := [sumLanes]float64{1, -2, 3.5, 0, 1e-300, -1e300, 7, 0.1}
+		lanes := func(on bool, products bool) [sumLanes]float64 {
+			acc := start
+			withSIMD(on, func() {
+				if products {
+					addProducts(&acc, x, y)
+				} else {
+					addLanes(&acc, x)
+				}
+			})
+			return acc
+		}
+		for _, products := range []bool{false, true} {
+			want, got := lanes(false, products), lanes(true, products)
+			for l := range want {
+				bothNaN := math.IsNaN(got[l]) && math.IsNaN(want[l]) // As in sameBits.
+				if math.Float64bits(got[l]) != math.Float64bits(want[l]) && !bothNaN {
+					t.Fatalf("n=%d products=%v: lane %d is %g, Go gives %g", n, products, l, got[l], want[l])
+				}
+			}
+		}
+	}
+}
+
+// TestSIMDSqrtAndConvertAllExponents runs Sqrt on random mantissas of every exponent and
+// sign, and the uint32 conversion on values around every power of two (where rounding ties
+// sit), against Go. TSAM_SIMD_EXHAUSTIVE=1 checks all 2³² inputs of both instead (minutes).
+func TestSIMDSqrtAndConvertAllExponents(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	if os.Getenv("TSAM_SIMD_EXHAUSTIVE") != "" {
+		exhaustive(t)
+		return
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	var x []float32
+	for bits := uint32(0); bits < 512; bits++ { // Sign and exponent.
+		for range 64 {
+			x = append(x, math.Float32frombits(bits<<23|rng.Uint32()>>9))
+		}
+		x = append(x, math.Float32frombits(bits<<23), math.Float32frombits(bits<<23|0x7fffff))
+	}
+	runBoth(t, "Sqrt", len(x), 1, func(o []float32) { unaryApply(backends.OpTypeSqrt, o, x) })
+	var u []uint32
+	for p := range 32 {
+		for d := -300; d <= 300; d++ {
+			u = append(u, uint32(int64(1)<<p+int64(d)))
+		}
+		u = append(u, uint32(1)<<p|rng.Uint32()>>(32-p)) // Random below the top bit.
+	}
+	runBoth(t, "convert uint32", len(u), 0, func(o []float32) { convertInto(o, u, 0) })
+}
+
+// exhaustive compares Sqrt and the conversion for every 32-bit pattern, in slices of 2²⁰.
+func exhaustive(t *testing.T) {
+	const step = 1 << 20
+	x, u := make([]float32, step), make([]uint32, step)
+	want, got := make([]float32, step), make([]float32, step)
+	for base := uint64(0); base < 1<<32; base += step {
+		for i := range u {
+			u[i] = uint32(base) + uint32(i)
+			x[i] = math.Float32frombits(u[i])
+		}
+		withSIMD(false, func() { unaryApply(backends.OpTypeSqrt, want, x) })
+		withSIMD(true, func() { unaryApply(backends.OpTypeSqrt, got, x) })
+		sameBits(t, "Sqrt", step, int(base), got, want)
+		withSIMD(false, func() { convertInto(want, u, 0) })
+		withSIMD(true, func() { convertInto(got, u, 0) })
+		sameBits(t, "convert uint32", step, int(base), got, want)
+	}
+}
