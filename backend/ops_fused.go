@@ -651,8 +651,23 @@ func log32(x float32) float32 {
 	return float32(float64(k)*math.Ln2 + t.logc + p)
 }
 
-// log32Slice sets o = log32(x) with log32's body inlined (the call cost ~20% of it).
+// log32Slice sets o = log32(x): whole groups of 8 by the assembly kernel where there is one,
+// the rest (a tail, a group holding a special value, or everything) by log32Go.
 func log32Slice(o, x []float32) {
+	o = o[:len(x)]
+	for len(x) > 0 {
+		n := simdLog32(o, x)
+		m := len(x)
+		if simdEnabled {
+			m = min(m, n+8)
+		}
+		log32Go(o[n:m], x[n:m])
+		o, x = o[m:], x[m:]
+	}
+}
+
+// log32Go sets o = log32(x) with log32's body inlined (the call cost ~20% of it).
+func log32Go(o, x []float32) {
 	o = o[:len(x)]
 	for i, v := range x {
 		ix := math.Float32bits(v)

@@ -93,6 +93,9 @@ func sqrtV32(o, x []float32)
 func cvtU32V32(o []float32, x []uint32)
 
 //go:noescape
+func log32V32(o, x []float32) int
+
+//go:noescape
 func addLanes32(acc *[sumLanes]float64, x []float32)
 
 //go:noescape
@@ -209,6 +212,15 @@ func simdUnary(op backends.OpType, o, x []float32) bool {
 		return false
 	}
 	return true
+}
+
+// simdLog32 sets o = log32(x) for whole groups of 8 values up to the first group holding a
+// value log32 leaves to math.Log, and returns how many values it set.
+func simdLog32(o, x []float32) int {
+	if !simdEnabled {
+		return 0
+	}
+	return log32V32(o[:len(x)], x)
 }
 
 // simdConvertU32 sets o = float32(x).

@@ -46,6 +46,7 @@ func BenchmarkSIMDKernels(b *testing.B) {
 		{"neg", func() { unaryApply(backends.OpTypeNeg, o, x) }},
 		{"abs", func() { unaryApply(backends.OpTypeAbs, o, x) }},
 		{"sqrt", func() { unaryApply(backends.OpTypeSqrt, o, pos) }},
+		{"log", func() { unaryApply(backends.OpTypeLog, o, pos) }},
 		{"convertU32", func() { convertInto(o, u, 0) }},
 		{"addLanes", func() { addLanes(&acc, x) }},
 		{"addProducts", func() { addProducts(&acc, x, y) }},

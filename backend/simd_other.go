@@ -18,6 +18,8 @@ func simdMulAdd([]float32, []float32, []float32, float32, []float32, float32) bo
 
 func simdUnary(backends.OpType, []float32, []float32) bool { return false }
 
+func simdLog32([]float32, []float32) int { return 0 }
+
 func simdConvertU32([]float32, []uint32) bool { return false }
 
 func simdAddLanes(*[sumLanes]float64, []float32) int { return 0 }

@@ -126,7 +126,7 @@ func TestSIMDKernelsMatchGo(t *testing.T) {
 		runBoth(t, "mulAdd SV", n, off, func(o []float32) { mulAddKernel(o, x, nil, s, z, 0) })
 		runBoth(t, "mulAdd VS", n, off, func(o []float32) { mulAddKernel(o, x, y, 0, nil, sz) })
 		runBoth(t, "mulAdd VV", n, off, func(o []float32) { mulAddKernel(o, x, y, 0, z, 0) })
-		for _, op := range []backends.OpType{backends.OpTypeNeg, backends.OpTypeAbs, backends.OpTypeSqrt} {
+		for _, op := range []backends.OpType{backends.OpTypeNeg, backends.OpTypeAbs, backends.OpTypeSqrt, backends.OpTypeLog} {
 			runBoth(t, op.String(), n, off, func(o []float32) { unaryApply(op, o, x) })
 		}
 		u := make([]uint32, n+off)
@@ -232,6 +232,33 @@ func TestSIMDSqrtAndConvertAllExponents(t *testing.T) {
 		u = append(u, uint32(1)<<p|rng.Uint32()>>(32-p)) // Random below the top bit.
 	}
 	runBoth(t, "convert uint32", len(u), 0, func(o []float32) { convertInto(o, u, 0) })
+}
+
+// TestSIMDLog32MatchesGo runs log32Slice with and without the assembly on 3M positive
+// values (every exponent, uniforms, values near 1, as TestLog32) with a special value (zero,
+// negative, subnormal, infinite, NaN) every ~50 values, at every offset of the first group.
+func TestSIMDLog32MatchesGo(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	const n = 3_000_000
+	x := make([]float32, n)
+	for i := range x {
+		switch {
+		case rng.IntN(50) == 0:
+			x[i] = specialFloats[rng.IntN(len(specialFloats))]
+		case i%3 == 0:
+			x[i] = math.Float32frombits(rng.Uint32() & 0x7fffffff)
+		case i%3 == 1:
+			x[i] = float32(rng.Float64())
+		default:
+			x[i] = 1 + float32(rng.NormFloat64()*1e-3)
+		}
+	}
+	for off := range 9 {
+		runBoth(t, "Log", n-off, off, func(o []float32) { log32Slice(o, x[off:]) })
+	}
 }
 
 // exhaustive compares Sqrt and the conversion for every 32-bit pattern, in slices of 2²⁰.
