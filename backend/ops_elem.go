@@ -118,6 +118,10 @@ func (b *Builder) ReduceMax(x backends.Op, axes ...int) (backends.Op, error) {
 	return newNativeNode(b.Builder, backends.OpTypeReduceMax, outShape, &reduceSumOp{eng: b.backend.engine, axes: slices.Clone(axes), isMax: true}, x), nil
 }
 
+// rowKernelMin is the row length from which reduce combines rows with binarySlices (its
+// dispatch costs more than a loop over a few elements).
+const rowKernelMin = 32
+
 func reduce[T float32 | float64](out, x []T, dims, axes []int, isMax bool) {
 	if isMax {
 		for i := range out {
@@ -158,6 +162,10 @@ func reduce[T float32 | float64](out, x []T, dims, axes []int, isMax bool) {
 			out[outPos] = acc
 		case isMax:
 			dst := out[outPos : outPos+inner]
+			if inner >= rowKernelMin {
+				binarySlices(backends.OpTypeMax, dst, dst, row) // The same maxNaN, SIMD where it can.
+				break
+			}
 			for j, v := range row {
 				dst[j] = maxNaN(dst[j], v)
 			}
@@ -169,6 +177,10 @@ func reduce[T float32 | float64](out, x []T, dims, axes []int, isMax bool) {
 			out[outPos] += acc
 		default:
 			dst := out[outPos : outPos+inner]
+			if inner >= rowKernelMin {
+				binarySlices(backends.OpTypeAdd, dst, dst, row) // The same adds, SIMD where it can.
+				break
+			}
 			for j, v := range row {
 				dst[j] += v
 			}

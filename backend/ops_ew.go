@@ -158,21 +158,28 @@ func maskMulExec[T float32 | float64](op *maskMulOp, vb, zb, outb *bufferMirror)
 	n := len(out)
 	parallelFor(op.eng.workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
 		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
-		zs := z[lo:hi]
-		o, vs := out[lo:lo+len(zs)], v[lo:lo+len(zs)] // Same lengths: no bounds checks below.
-		for i, zv := range zs {
-			switch {
-			case zv > 0:
-				o[i] = vs[i] * pos
-			case zv < 0:
-				o[i] = vs[i] * neg
-			case zv == 0:
-				o[i] = vs[i] * zero
-			default:
-				o[i] = zv // NaN, as Sign would give.
-			}
-		}
+		maskMulSlice(out[lo:hi], v[lo:hi], z[lo:hi], pos, zero, neg)
 	})
+}
+
+// maskMulSlice sets o = v·pos, v·neg or v·zero as z > 0, z < 0 or z = 0, and o = z for NaN z.
+func maskMulSlice[T float32 | float64](o, v, z []T, pos, zero, neg T) {
+	o, v = o[:len(z)], v[:len(z)] // Same lengths: no bounds checks below.
+	if isF32[T]() && simdMaskMul(f32(o), f32(v), f32(z), float32(pos), float32(zero), float32(neg)) {
+		return
+	}
+	for i, zv := range z {
+		switch {
+		case zv > 0:
+			o[i] = v[i] * pos
+		case zv < 0:
+			o[i] = v[i] * neg
+		case zv == 0:
+			o[i] = v[i] * zero
+		default:
+			o[i] = zv // NaN, as Sign would give.
+		}
+	}
 }
 
 // Div implements backends.Builder (natively for floats of equal shapes or with a scalar).

@@ -96,6 +96,9 @@ func cvtU32V32(o []float32, x []uint32)
 func log32V32(o, x []float32) int
 
 //go:noescape
+func maskMulV32(o, v, z []float32, pos, zero, neg float32)
+
+//go:noescape
 func addLanes32(acc *[sumLanes]float64, x []float32)
 
 //go:noescape
@@ -221,6 +224,15 @@ func simdLog32(o, x []float32) int {
 		return 0
 	}
 	return log32V32(o[:len(x)], x)
+}
+
+// simdMaskMul sets o = v·pos, v·neg or v·zero as z > 0, z < 0 or z = 0, and o = z for NaN z.
+func simdMaskMul(o, v, z []float32, pos, zero, neg float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	maskMulV32(o[:len(z)], v[:len(z)], z, pos, zero, neg)
+	return true
 }
 
 // simdConvertU32 sets o = float32(x).

@@ -1609,3 +1609,52 @@ ldone:
 	MOVQ AX, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// maskMulV32 sets o = v·s(z), s(z) = pos, neg or zero as z > 0, z < 0 or z = 0; o = z for NaN z.
+TEXT ·maskMulV32(SB), NOSPLIT, $0-84
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ v_base+24(FP), SI
+	MOVQ z_base+48(FP), DX
+	VBROADCASTSS pos+72(FP), Y13
+	VBROADCASTSS zero+76(FP), Y14
+	VBROADCASTSS neg+80(FP), Y15
+	VXORPS Y12, Y12, Y12
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	JZ mtail
+mloop:
+	VMOVUPS (DX)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	VCMPPS $0x1e, Y12, Y0, Y2
+	VCMPPS $0x11, Y12, Y0, Y3
+	VBLENDVPS Y2, Y13, Y14, Y4
+	VBLENDVPS Y3, Y15, Y4, Y4
+	VMULPS Y4, Y1, Y5
+	VCMPPS $3, Y0, Y0, Y2
+	VBLENDVPS Y2, Y0, Y5, Y5
+	VMOVUPS Y5, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JB mloop
+mtail:
+	CMPQ AX, CX
+	JAE mdone
+mloop1:
+	VMOVSS (DX)(AX*4), X0
+	VMOVSS (SI)(AX*4), X1
+	VCMPPS $0x1e, X12, X0, X2
+	VCMPPS $0x11, X12, X0, X3
+	VBLENDVPS X2, X13, X14, X4
+	VBLENDVPS X3, X15, X4, X4
+	VMULPS X4, X1, X5
+	VCMPPS $3, X0, X0, X2
+	VBLENDVPS X2, X0, X5, X5
+	VMOVSS X5, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JB mloop1
+mdone:
+	VZEROUPPER
+	RET

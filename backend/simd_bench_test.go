@@ -48,6 +48,7 @@ func BenchmarkSIMDKernels(b *testing.B) {
 		{"sqrt", func() { unaryApply(backends.OpTypeSqrt, o, pos) }},
 		{"log", func() { unaryApply(backends.OpTypeLog, o, pos) }},
 		{"convertU32", func() { convertInto(o, u, 0) }},
+		{"maskMul", func() { maskMulSlice(o, x, y, 1, 0, 0) }},
 		{"addLanes", func() { addLanes(&acc, x) }},
 		{"addProducts", func() { addProducts(&acc, x, y) }},
 	}

@@ -108,6 +108,7 @@ func main() {
 	}
 	b.WriteString(sumKernels)
 	b.WriteString(log32Kernel())
+	b.WriteString(maskMulKernel())
 	if err := os.WriteFile("simd_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -423,4 +424,55 @@ ldone:
 	RET
 `)
 	return b.String()
+}
+
+// maskMulKernel is maskMulExec's loop: o = v·pos, v·neg or v·zero as z > 0, z < 0 or z = 0,
+// and o = z where z is NaN. The factor is chosen by two blends, then one multiply (v first,
+// as in the Go code), then a blend puts the NaNs of z back.
+func maskMulKernel() string {
+	step := func(w, load string) string {
+		r := func(i int) string { return fmt.Sprintf("%s%d", w, i) }
+		return fmt.Sprintf(`	%[1]s (DX)(AX*4), %[2]s
+	%[1]s (SI)(AX*4), %[3]s
+	VCMPPS $0x1e, %[4]s, %[2]s, %[5]s
+	VCMPPS $0x11, %[4]s, %[2]s, %[6]s
+	VBLENDVPS %[5]s, %[7]s, %[8]s, %[9]s
+	VBLENDVPS %[6]s, %[10]s, %[9]s, %[9]s
+	VMULPS %[9]s, %[3]s, %[11]s
+	VCMPPS $3, %[2]s, %[2]s, %[5]s
+	VBLENDVPS %[5]s, %[2]s, %[11]s, %[11]s
+`, load, r(0), r(1), r(12), r(2), r(3), r(13), r(14), r(4), r(15), r(5))
+	}
+	return `
+// maskMulV32 sets o = v·s(z), s(z) = pos, neg or zero as z > 0, z < 0 or z = 0; o = z for NaN z.
+TEXT ·maskMulV32(SB), NOSPLIT, $0-84
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ v_base+24(FP), SI
+	MOVQ z_base+48(FP), DX
+	VBROADCASTSS pos+72(FP), Y13
+	VBROADCASTSS zero+76(FP), Y14
+	VBROADCASTSS neg+80(FP), Y15
+	VXORPS Y12, Y12, Y12
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	JZ mtail
+mloop:
+` + step("Y", "VMOVUPS") + `	VMOVUPS Y5, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JB mloop
+mtail:
+	CMPQ AX, CX
+	JAE mdone
+mloop1:
+` + step("X", "VMOVSS") + `	VMOVSS X5, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JB mloop1
+mdone:
+	VZEROUPPER
+	RET
+`
 }

@@ -20,6 +20,8 @@ func simdUnary(backends.OpType, []float32, []float32) bool { return false }
 
 func simdLog32([]float32, []float32) int { return 0 }
 
+func simdMaskMul([]float32, []float32, []float32, float32, float32, float32) bool { return false }
+
 func simdConvertU32([]float32, []uint32) bool { return false }
 
 func simdAddLanes(*[sumLanes]float64, []float32) int { return 0 }

@@ -129,6 +129,9 @@ func TestSIMDKernelsMatchGo(t *testing.T) {
 		for _, op := range []backends.OpType{backends.OpTypeNeg, backends.OpTypeAbs, backends.OpTypeSqrt, backends.OpTypeLog} {
 			runBoth(t, op.String(), n, off, func(o []float32) { unaryApply(op, o, x) })
 		}
+		for _, steps := range [][3]float32{{1, 0, 0}, {0, 1, 1}, {1, 0.5, 0}, {-2, s, 3}} {
+			runBoth(t, "maskMul", n, off, func(o []float32) { maskMulSlice(o, x, y, steps[0], steps[1], steps[2]) })
+		}
 		u := make([]uint32, n+off)
 		for i := range u {
 			u[i] = rng.Uint32() >> rng.IntN(32)
@@ -155,6 +158,7 @@ func TestSIMDInPlace(t *testing.T) {
 			{"sub SV", func(x []float32) { binaryScalarLeft(backends.OpTypeSub, x, 2, x) }},
 			{"mulAdd VV", func(x []float32) { mulAddKernel(x, x, y, 0, x, 0) }},
 			{"abs", func(x []float32) { unaryApply(backends.OpTypeAbs, x, x) }},
+			{"maskMul", func(x []float32) { maskMulSlice(x, x, y, 1, 0, 0) }},
 		} {
 			var want, got []float32
 			withSIMD(false, func() { want = append([]float32(nil), x0...); c.f(want) })
@@ -277,5 +281,25 @@ func exhaustive(t *testing.T) {
 		withSIMD(false, func() { convertInto(want, u, 0) })
 		withSIMD(true, func() { convertInto(got, u, 0) })
 		sameBits(t, "convert uint32", step, int(base), got, want)
+	}
+}
+
+// TestSIMDReduceRows checks that partial ReduceSum/ReduceMax over outer axes (rows combined
+// by binarySlices) give the same bits with and without the assembly.
+func TestSIMDReduceRows(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	dims := []int{7, 3, 100}
+	x := testFloats(rng, 7*3*100)
+	for _, axes := range [][]int{{0}, {1}, {0, 1}} {
+		size := 100
+		if len(axes) == 1 {
+			size *= dims[1-axes[0]]
+		}
+		for _, isMax := range []bool{false, true} {
+			runBoth(t, "reduce", size, 0, func(o []float32) { reduce(o, x, dims, axes, isMax) })
+		}
 	}
 }
