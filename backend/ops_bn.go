@@ -221,21 +221,25 @@ func bnChunks(outer, c, inner int) (per, chunks int) {
 }
 
 // bnSums returns, per feature, Σ (x − xShift) and Σ (x − xShift)·(w − wShift), accumulated
-// in float64 and split among the workers.
+// in float64 and split among the workers. Each chunk has its own partial sums, added in chunk
+// order: the result does not depend on which worker ran which chunk (per-worker partials
+// did, by the last bits, as TestSIMDBatchNormMatchesGo found).
 func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, inner int) (s1, s2 []float64) {
 	per, chunks := bnChunks(outer, c, inner)
-	workers := min(e.workers, chunks)
-	partial := make([][]float64, workers)
+	partial := make([][]float64, chunks)
 	for i := range partial {
 		partial[i] = make([]float64, 2*c)
 	}
-	parallelFor(workers, chunks, func(wk, ci int) {
-		a1, a2 := partial[wk][:c], partial[wk][c:]
+	parallelFor(e.workers, chunks, func(_, ci int) {
+		a1, a2 := partial[ci][:c], partial[ci][c:]
 		o0, o1 := ci*per, min(outer, (ci+1)*per)
 		if inner == 1 {
 			// Features last: walk each feature down the chunk (stride c) so that both sums
 			// stay in registers; the chunk (≤ ewChunk values) stays in cache across features.
 			lo, hi := o0*c, o1*c
+			if bnSumsSIMD(a1, a2, x[lo:hi], xShift, w[lo:hi], wShift) {
+				return
+			}
 			for ch := range c {
 				xsh, wsh := xShift[ch], wShift[ch]
 				var t1, t2 float64
@@ -266,12 +270,31 @@ func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, 
 			}
 		}
 	})
-	for i := 1; i < workers; i++ {
+	for i := 1; i < chunks; i++ {
 		for j, v := range partial[i] {
 			partial[0][j] += v
 		}
 	}
 	return partial[0][:c], partial[0][c:]
+}
+
+// bnSumsSIMD adds one chunk's sums for features last (rows of c features) to a1 and a2 as
+// the Go loop of bnSums does (each feature's sum from zero down the chunk, then added), and
+// reports whether it could.
+func bnSumsSIMD[T float32 | float64](a1, a2 []float64, x, xShift, w, wShift []T) bool {
+	if !isF32[T]() {
+		return false
+	}
+	c := len(xShift)
+	t := make([]float64, 2*c)
+	if !simdBNSums(t[:c], t[c:], f32(x), f32(xShift), f32(w), f32(wShift)) {
+		return false
+	}
+	for ch := range c {
+		a1[ch] += t[ch]
+		a2[ch] += t[c+ch]
+	}
+	return true
 }
 
 // bnAffine sets out = a·(x − xShift) + b·(y − yShift) + d per feature (y, yShift and b may
@@ -283,6 +306,15 @@ func bnAffine[T float32 | float64](e *engine, out, x, xShift, a, y, yShift, b, d
 			// Features last: walk each feature down the chunk (stride c), with its
 			// coefficients in registers; the chunk stays in cache across features.
 			lo, hi := ci*per*c, min(outer, (ci+1)*per)*c
+			if isF32[T]() {
+				yc := y // nil when there is no second term.
+				if y != nil {
+					yc = y[lo:hi]
+				}
+				if simdBNAffine(f32(out[lo:hi]), f32(x[lo:hi]), f32(xShift), f32(a), f32(yc), f32(yShift), f32(b), f32(d)) {
+					return
+				}
+			}
 			for ch := range c {
 				ac, xsh, dc := a[ch], xShift[ch], d[ch]
 				if y == nil {

@@ -99,6 +99,15 @@ func log32V32(o, x []float32) int
 func maskMulV32(o, v, z []float32, pos, zero, neg float32)
 
 //go:noescape
+func bnAffineRows32(o, x, sh, a, d []float32)
+
+//go:noescape
+func bnAffine2Rows32(o, x, sh, a, y, ysh, b, d []float32)
+
+//go:noescape
+func bnSumsRows32(t1, t2 []float64, x, xsh, w, wsh []float32)
+
+//go:noescape
 func addLanes32(acc *[sumLanes]float64, x []float32)
 
 //go:noescape
@@ -232,6 +241,33 @@ func simdMaskMul(o, v, z []float32, pos, zero, neg float32) bool {
 		return false
 	}
 	maskMulV32(o[:len(z)], v[:len(z)], z, pos, zero, neg)
+	return true
+}
+
+// simdBNAffine sets o = a·(x − sh) + b·(y − ysh) + d (without the b term when y is nil) for
+// rows of c = len(a) features, len(o) a multiple of c.
+func simdBNAffine(o, x, sh, a, y, ysh, b, d []float32) bool {
+	c := len(a)
+	if !simdEnabled || c == 0 || len(o)%c != 0 {
+		return false
+	}
+	x, sh, d = x[:len(o)], sh[:c], d[:c]
+	if y == nil {
+		bnAffineRows32(o, x, sh, a, d)
+	} else {
+		bnAffine2Rows32(o, x, sh, a, y[:len(o)], ysh[:c], b[:c], d)
+	}
+	return true
+}
+
+// simdBNSums adds, per feature j of rows of c = len(xsh) features, δ = x − xsh to t1[j] and
+// δ·(w − wsh) to t2[j] in float64, row after row.
+func simdBNSums(t1, t2 []float64, x, xsh, w, wsh []float32) bool {
+	c := len(xsh)
+	if !simdEnabled || c == 0 || len(x)%c != 0 {
+		return false
+	}
+	bnSumsRows32(t1[:c], t2[:c], x, xsh, w[:len(x)], wsh[:c])
 	return true
 }
 

@@ -1658,3 +1658,190 @@ mloop1:
 mdone:
 	VZEROUPPER
 	RET
+
+// bnAffineRows32 sets o[r·c+j] = a[j]·(x[r·c+j] − sh[j]) + d[j], c = len(a); len(o) is a
+// multiple of c, x at least as long.
+TEXT ·bnAffineRows32(SB), NOSPLIT, $0-120
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), R12
+	MOVQ x_base+24(FP), SI
+	MOVQ sh_base+48(FP), R8
+	MOVQ a_base+72(FP), R9
+	MOVQ a_len+80(FP), CX
+	MOVQ d_base+96(FP), R10
+	TESTQ CX, CX
+	JZ adone
+	MOVQ CX, R11
+	ANDQ $-8, R11
+	LEAQ (DI)(R12*4), R12
+arow:
+	CMPQ DI, R12
+	JAE adone
+	XORQ AX, AX
+	CMPQ AX, R11
+	JAE atail
+avec:
+	VMOVUPS (SI)(AX*4), Y0
+	VSUBPS (R8)(AX*4), Y0, Y0
+	VMOVUPS (R9)(AX*4), Y1
+	VMULPS Y0, Y1, Y0
+	VADDPS (R10)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, R11
+	JB avec
+atail:
+	CMPQ AX, CX
+	JAE anext
+	VMOVSS (SI)(AX*4), X0
+	VMOVSS (R8)(AX*4), X2
+	VSUBPS X2, X0, X0
+	VMOVSS (R9)(AX*4), X1
+	VMULPS X0, X1, X0
+	VMOVSS (R10)(AX*4), X2
+	VADDPS X2, X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP atail
+anext:
+	LEAQ (DI)(CX*4), DI
+	LEAQ (SI)(CX*4), SI
+	JMP arow
+adone:
+	VZEROUPPER
+	RET
+
+// bnAffine2Rows32 sets o[r·c+j] = a[j]·(x[r·c+j] − sh[j]) + b[j]·(y[r·c+j] − ysh[j]) + d[j],
+// c = len(a); len(o) is a multiple of c, x and y at least as long.
+TEXT ·bnAffine2Rows32(SB), NOSPLIT, $0-192
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), R12
+	MOVQ x_base+24(FP), SI
+	MOVQ sh_base+48(FP), R8
+	MOVQ a_base+72(FP), R9
+	MOVQ a_len+80(FP), CX
+	MOVQ y_base+96(FP), DX
+	MOVQ ysh_base+120(FP), R13
+	MOVQ b_base+144(FP), BX
+	MOVQ d_base+168(FP), R10
+	TESTQ CX, CX
+	JZ bdone
+	MOVQ CX, R11
+	ANDQ $-8, R11
+	LEAQ (DI)(R12*4), R12
+brow:
+	CMPQ DI, R12
+	JAE bdone
+	XORQ AX, AX
+	CMPQ AX, R11
+	JAE btail
+bvec:
+	VMOVUPS (SI)(AX*4), Y0
+	VSUBPS (R8)(AX*4), Y0, Y0
+	VMOVUPS (R9)(AX*4), Y1
+	VMULPS Y0, Y1, Y0
+	VMOVUPS (DX)(AX*4), Y2
+	VSUBPS (R13)(AX*4), Y2, Y2
+	VMOVUPS (BX)(AX*4), Y3
+	VMULPS Y2, Y3, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS (R10)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, R11
+	JB bvec
+btail:
+	CMPQ AX, CX
+	JAE bnext
+	VMOVSS (SI)(AX*4), X0
+	VMOVSS (R8)(AX*4), X4
+	VSUBPS X4, X0, X0
+	VMOVSS (R9)(AX*4), X1
+	VMULPS X0, X1, X0
+	VMOVSS (DX)(AX*4), X2
+	VMOVSS (R13)(AX*4), X4
+	VSUBPS X4, X2, X2
+	VMOVSS (BX)(AX*4), X3
+	VMULPS X2, X3, X2
+	VADDPS X2, X0, X0
+	VMOVSS (R10)(AX*4), X4
+	VADDPS X4, X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP btail
+bnext:
+	LEAQ (DI)(CX*4), DI
+	LEAQ (SI)(CX*4), SI
+	LEAQ (DX)(CX*4), DX
+	JMP brow
+bdone:
+	VZEROUPPER
+	RET
+
+// bnSumsRows32 adds, for each row r and feature j < c = len(xsh), δ = float64(x[r·c+j] −
+// xsh[j]) to t1[j] and δ·float64(w[r·c+j] − wsh[j]) to t2[j]; len(x) is a multiple of c, w
+// at least as long.
+TEXT ·bnSumsRows32(SB), NOSPLIT, $0-144
+	MOVQ t1_base+0(FP), DI
+	MOVQ t2_base+24(FP), R9
+	MOVQ x_base+48(FP), SI
+	MOVQ x_len+56(FP), R12
+	MOVQ xsh_base+72(FP), R8
+	MOVQ xsh_len+80(FP), CX
+	MOVQ w_base+96(FP), DX
+	MOVQ wsh_base+120(FP), R10
+	TESTQ CX, CX
+	JZ sudone
+	MOVQ CX, R11
+	ANDQ $-4, R11
+	LEAQ (SI)(R12*4), R12
+surow:
+	CMPQ SI, R12
+	JAE sudone
+	XORQ AX, AX
+	CMPQ AX, R11
+	JAE sutail
+suvec:
+	VMOVUPS (SI)(AX*4), X0
+	VSUBPS (R8)(AX*4), X0, X0
+	VCVTPS2PD X0, Y0
+	VMOVUPD (DI)(AX*8), Y1
+	VADDPD Y0, Y1, Y1
+	VMOVUPD Y1, (DI)(AX*8)
+	VMOVUPS (DX)(AX*4), X2
+	VSUBPS (R10)(AX*4), X2, X2
+	VCVTPS2PD X2, Y2
+	VMULPD Y2, Y0, Y2
+	VMOVUPD (R9)(AX*8), Y3
+	VADDPD Y2, Y3, Y3
+	VMOVUPD Y3, (R9)(AX*8)
+	ADDQ $4, AX
+	CMPQ AX, R11
+	JB suvec
+sutail:
+	CMPQ AX, CX
+	JAE sunext
+	VMOVSS (SI)(AX*4), X0
+	VMOVSS (R8)(AX*4), X4
+	VSUBPS X4, X0, X0
+	VCVTPS2PD X0, X0
+	VMOVSD (DI)(AX*8), X1
+	VADDPD X0, X1, X1
+	VMOVSD X1, (DI)(AX*8)
+	VMOVSS (DX)(AX*4), X2
+	VMOVSS (R10)(AX*4), X4
+	VSUBPS X4, X2, X2
+	VCVTPS2PD X2, X2
+	VMULPD X2, X0, X2
+	VMOVSD (R9)(AX*8), X3
+	VADDPD X2, X3, X3
+	VMOVSD X3, (R9)(AX*8)
+	INCQ AX
+	JMP sutail
+sunext:
+	LEAQ (SI)(CX*4), SI
+	LEAQ (DX)(CX*4), DX
+	JMP surow
+sudone:
+	VZEROUPPER
+	RET

@@ -22,6 +22,10 @@ func simdLog32([]float32, []float32) int { return 0 }
 
 func simdMaskMul([]float32, []float32, []float32, float32, float32, float32) bool { return false }
 
+func simdBNAffine(_, _, _, _, _, _, _, _ []float32) bool { return false }
+
+func simdBNSums([]float64, []float64, []float32, []float32, []float32, []float32) bool { return false }
+
 func simdConvertU32([]float32, []uint32) bool { return false }
 
 func simdAddLanes(*[sumLanes]float64, []float32) int { return 0 }

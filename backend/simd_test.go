@@ -303,3 +303,39 @@ func TestSIMDReduceRows(t *testing.T) {
 		}
 	}
 }
+
+// TestSIMDBatchNormMatchesGo runs batch norm's features-last loops (bnAffine with one and two
+// terms, bnSums) with and without the assembly, for feature counts with and without tails and
+// batches spanning several chunks: same bits.
+func TestSIMDBatchNormMatchesGo(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	e := &engine{workers: 2}
+	for _, c := range []int{1, 3, 4, 7, 8, 16, 17, 64} {
+		for _, outer := range []int{1, 5, 2*ewChunk/c + 3} {
+			n := outer * c
+			x, y := testFloats(rng, n), testFloats(rng, n)
+			if rng.IntN(2) == 0 { // Finite data too, so the sums are numbers.
+				for i := range x {
+					x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				}
+			}
+			xs, a, ys, b, d := testFloats(rng, c), testFloats(rng, c), testFloats(rng, c), testFloats(rng, c), testFloats(rng, c)
+			runBoth(t, "bnAffine", n, 0, func(o []float32) { bnAffine(e, o, x, xs, a, nil, nil, nil, d, outer, c, 1) })
+			runBoth(t, "bnAffine with y", n, 1, func(o []float32) { bnAffine(e, o, x, xs, a, y, ys, b, d, outer, c, 1) })
+			var want, got [2][]float64
+			withSIMD(false, func() { want[0], want[1] = bnSums(e, x, xs, y, ys, outer, c, 1) })
+			withSIMD(true, func() { got[0], got[1] = bnSums(e, x, xs, y, ys, outer, c, 1) })
+			for k := range 2 {
+				for j := range c {
+					g, w := got[k][j], want[k][j]
+					if math.Float64bits(g) != math.Float64bits(w) && !(math.IsNaN(g) && math.IsNaN(w)) {
+						t.Fatalf("bnSums c=%d outer=%d: sum %d of feature %d is %g, Go gives %g", c, outer, k, j, g, w)
+					}
+				}
+			}
+		}
+	}
+}
