@@ -1,11 +1,14 @@
 package backend
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
 // BenchmarkSIMDKernels times each float32 kernel on one fused-program block (fuseBlock
@@ -72,4 +75,76 @@ func BenchmarkSIMDKernels(b *testing.B) {
 			b.ReportMetric(per(elapsed[0])/per(elapsed[1]), "speedup")
 		})
 	}
+}
+
+// gaussianNoise is sam's Gaussian draw from uniforms u, v (normalPair and sinCosPi): the
+// radius √(−2·log(1−u)), sin and cos of π·(2v−1) by Horner polynomials of degrees 13 and 14
+// and the double-angle formulas; it returns radius·cos + radius·sin so both are computed.
+func gaussianNoise(xs []*Node) *Node {
+	radius := Sqrt(MulScalar(Log(OneMinus(xs[0])), -2))
+	y := MulScalar(AddScalar(MulScalar(xs[1], 2), -1), math.Pi/2)
+	t := Square(y)
+	horner := func(first, degree int) *Node {
+		var coefs []float64
+		for k := (degree - first) / 2; k >= 0; k-- {
+			f := 1.0
+			for i := 2; i <= 2*k+first; i++ {
+				f *= float64(i)
+			}
+			coefs = append(coefs, math.Pow(-1, float64(k))/f)
+		}
+		p := AddScalar(MulScalar(t, coefs[0]), coefs[1])
+		for _, c := range coefs[2:] {
+			p = AddScalar(Mul(p, t), c)
+		}
+		return p
+	}
+	sinY, cosY := Mul(y, horner(1, 13)), horner(0, 14)
+	sin, cos := MulScalar(Mul(sinY, cosY), 2), Sub(Square(cosY), Square(sinY))
+	return Add(Mul(radius, cos), Mul(radius, sin))
+}
+
+// BenchmarkSIMDFusedGraph times one compiled graph, gaussianNoise over 334,853 float32 values
+// (an MLP 784-512-512-10 has 2× that many parameters), with the Go loops and the assembly
+// alternating in the same run:
+//
+//	go test -run '^$' -bench SIMDFusedGraph ./backend/
+func BenchmarkSIMDFusedGraph(b *testing.B) {
+	if !simdSupported {
+		b.Skip("no AVX2")
+	}
+	be := newTestBackend(b, "")
+	const n = 334853
+	rng := rand.New(rand.NewPCG(3, 4))
+	args := []any{
+		tensors.FromFlatDataAndDimensions(uniforms[float32](rng, n, 0, 1), n),
+		tensors.FromFlatDataAndDimensions(uniforms[float32](rng, n, 0, 1), n),
+		tensors.FromFlatDataAndDimensions(uniforms[float32](rng, n, -1, 1), n),
+	}
+	exec, err := NewExec(be, gaussianNoise)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer exec.Finalize()
+	run := func() {
+		out, err := exec.Exec(args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[0].FinalizeAll()
+	}
+	run() // Compile.
+	var elapsed [2]time.Duration
+	for range b.N {
+		for i, on := range []bool{false, true} {
+			withSIMD(on, func() {
+				start := time.Now()
+				run()
+				elapsed[i] += time.Since(start)
+			})
+		}
+	}
+	b.ReportMetric(float64(elapsed[0].Microseconds())/float64(b.N)/1000, "go-ms")
+	b.ReportMetric(float64(elapsed[1].Microseconds())/float64(b.N)/1000, "simd-ms")
+	b.ReportMetric(float64(elapsed[0])/float64(elapsed[1]), "speedup")
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 )
 
 // withSIMD runs f with the assembly kernels on or off, restoring the setting.
@@ -337,5 +339,32 @@ func TestSIMDBatchNormMatchesGo(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSIMDGraphMatchesGo runs whole fused graphs — boxMuller (every native unary op, Horner
+// multiply-adds, scalar and vector operands), its full sum, a ReLU gradient and a partial
+// sum — with and without the assembly: same bits.
+func TestSIMDGraphMatchesGo(t *testing.T) {
+	if !simdSupported {
+		t.Skip("no AVX2")
+	}
+	be := newTestBackend(t, "")
+	rng := rand.New(rand.NewPCG(21, 22))
+	const n = 2*ewChunk + 78 // Even, for the row sums.
+	u, v, x := uniforms[float32](rng, n, 0, 1), uniforms[float32](rng, n, 0, 1), uniforms[float32](rng, n, -1, 1)
+	graphs := map[string]func([]*Node) *Node{
+		"boxMuller": boxMuller,
+		"sum":       func(xs []*Node) *Node { return ReduceAllSum(boxMuller(xs)) },
+		"relu grad": func(xs []*Node) *Node {
+			return Gradient(ReduceAllSum(Mul(Max(Sub(xs[2], xs[0]), ScalarZero(xs[0].Graph(), dtypes.Float32)), xs[1])), xs[2])[0]
+		},
+		"row sums": func(xs []*Node) *Node { return ReduceSum(Reshape(Mul(xs[0], xs[2]), 2, n/2), 0) },
+	}
+	for name, fn := range graphs {
+		var want, got []float32
+		withSIMD(false, func() { want, _ = runCounted[float32](t, be, fn, u, v, x) })
+		withSIMD(true, func() { got, _ = runCounted[float32](t, be, fn, u, v, x) })
+		sameBits(t, name, len(want), 0, got, want)
 	}
 }
