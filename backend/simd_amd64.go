@@ -11,6 +11,11 @@ import (
 // x/sys/cpu reports only when the OS saves the YMM registers).
 var simdSupported = cpu.X86.HasAVX2 && cpu.X86.HasAVX
 
+// simdExp: exp32V32 repeats the FMA branch of Go's math.Exp (exp_amd64.s), which math takes
+// exactly on CPUs with AVX and FMA; elsewhere math.Exp rounds differently and Exp stays in Go.
+// These are the only fused multiply-adds in the kernels: they are math.Exp's own.
+var simdExp = simdSupported && cpu.X86.HasFMA
+
 // The kernels of simd_amd64.s. Each computes len(o) elements; every other slice is at
 // least that long (the wrappers below cut them to it, panicking if one is shorter).
 
@@ -106,6 +111,9 @@ func bnAffine2Rows32(o, x, sh, a, y, ysh, b, d []float32)
 
 //go:noescape
 func bnSumsRows32(t1, t2 []float64, x, xsh, w, wsh []float32)
+
+//go:noescape
+func exp32V32(o, x []float32)
 
 //go:noescape
 func addLanes32(acc *[sumLanes]float64, x []float32)
@@ -207,7 +215,7 @@ func simdMulAdd(o, x, y []float32, sy float32, z []float32, sz float32) bool {
 	return true
 }
 
-// simdUnary sets o = f(x) for Neg, Abs and Sqrt.
+// simdUnary sets o = f(x) for Neg, Abs, Sqrt and (where math.Exp uses FMA) Exp.
 func simdUnary(op backends.OpType, o, x []float32) bool {
 	if !simdEnabled {
 		return false
@@ -220,6 +228,11 @@ func simdUnary(op backends.OpType, o, x []float32) bool {
 		absV32(o, x)
 	case backends.OpTypeSqrt:
 		sqrtV32(o, x)
+	case backends.OpTypeExp:
+		if !simdExp {
+			return false
+		}
+		exp32V32(o, x)
 	default:
 		return false
 	}

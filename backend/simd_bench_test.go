@@ -50,6 +50,7 @@ func BenchmarkSIMDKernels(b *testing.B) {
 		{"abs", func() { unaryApply(backends.OpTypeAbs, o, x) }},
 		{"sqrt", func() { unaryApply(backends.OpTypeSqrt, o, pos) }},
 		{"log", func() { unaryApply(backends.OpTypeLog, o, pos) }},
+		{"exp", func() { unaryApply(backends.OpTypeExp, o, x) }},
 		{"convertU32", func() { convertInto(o, u, 0) }},
 		{"maskMul", func() { maskMulSlice(o, x, y, 1, 0, 0) }},
 		{"addLanes", func() { addLanes(&acc, x) }},

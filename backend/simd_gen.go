@@ -110,6 +110,7 @@ func main() {
 	b.WriteString(log32Kernel())
 	b.WriteString(maskMulKernel())
 	b.WriteString(bnKernels)
+	b.WriteString(expKernel())
 	if err := os.WriteFile("simd_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -670,3 +671,137 @@ sudone:
 	VZEROUPPER
 	RET
 `
+
+// expKernel is float32(math.Exp(float64(x))) for 4 values at a time, with the operations of
+// Go's math.Exp on amd64 (src/math/exp_amd64.s, its FMA branch, which Go takes on CPUs with
+// AVX and FMA — the only ones the Go side calls this on): the reduction by e = round(x·log₂e)
+// and two fused multiply-subtracts, the Taylor polynomial of exp(r/16) by fused multiply-adds,
+// four squarings, then a multiply by 2ᵉ. Its special cases become blends, in reverse order of
+// the Go code's tests: 2ᵉ out of range (+Inf above; below, math.Exp returns a float64
+// subnormal or 0, which is +0 as a float32), x > 709.78 (+Inf), then x = −Inf (0) or NaN/+Inf
+// (x itself). Two groups of four are interleaved, as the polynomial is one long dependency
+// chain; constants are read as 32-byte vectors.
+func expKernel() string {
+	var b strings.Builder
+	b.WriteString("\n")
+	consts := []uint64{}
+	for _, c := range []float64{
+		1.4426950408889634073599246810018920,                  // 0 LOG2E
+		0.69314718055966295651160180568695068359375,           // 1 LN2U
+		0.28235290563031577122588448175013436025525412068e-12, // 2 LN2L
+		0.0625,                   // 3
+		2.4801587301587301587e-5, // 4: the Taylor coefficients, highest first
+		1.9841269841269841270e-4, 1.3888888888888888889e-3, 8.3333333333333333333e-3,
+		4.1666666666666666667e-2, 1.6666666666666666667e-1, 0.5,
+		1.0,                  // 11
+		2.0,                  // 12
+		7.09782712893384e+02, // 13 Overflow
+		math.Inf(-1),         // 14
+		math.Inf(1),          // 15
+	} {
+		consts = append(consts, math.Float64bits(c))
+	}
+	consts = append(consts, 0x7fefffffffffffff, 0x7fffffffffffffff) // 16 largest finite, 17 |x| mask
+	for i, c := range consts {
+		for l := range 4 {
+			fmt.Fprintf(&b, "DATA expC<>+%d(SB)/8, $%#016x\n", 32*i+8*l, c)
+		}
+	}
+	for l := range 8 { // Int32 biases 1023 and 2046, four lanes each (in address order).
+		fmt.Fprintf(&b, "DATA expC<>+%d(SB)/4, $%d\n", 32*len(consts)+4*l, 1023+1023*(l/4))
+	}
+	fmt.Fprintf(&b, "GLOBL expC<>(SB), RODATA|NOPTR, $%d\n", 32*len(consts)+32)
+	c := func(i int) string { return fmt.Sprintf("expC<>+%d(SB)", 32*i) }
+	bias, top := fmt.Sprintf("expC<>+%d(SB)", 32*len(consts)), fmt.Sprintf("expC<>+%d(SB)", 32*len(consts)+16)
+	// group returns the instructions for four float32 values in X(r) (low lanes), leaving the
+	// results there; it uses Y(r)…Y(r+5) and Y15 = 0.
+	group := func(r int) []string {
+		y := func(i int) string { return fmt.Sprintf("Y%d", r+i) }
+		x := func(i int) string { return fmt.Sprintf("X%d", r+i) }
+		ins := []string{
+			"VCVTPS2PD " + x(0) + ", " + y(0), // x
+			"VMULPD " + c(0) + ", " + y(0) + ", " + y(1),
+			"VCVTPD2DQY " + y(1) + ", " + x(2), // e, rounded to nearest
+			"VCVTDQ2PD " + x(2) + ", " + y(1),
+			"VMOVAPD " + y(0) + ", " + y(3),
+			"VFNMADD231PD " + c(1) + ", " + y(1) + ", " + y(3), // r = x − e·LN2U
+			"VFNMADD231PD " + c(2) + ", " + y(1) + ", " + y(3), // r −= e·LN2L
+			"VMULPD " + c(3) + ", " + y(3) + ", " + y(3),       // r/16
+			"VMOVUPD " + c(4) + ", " + y(1),
+		}
+		for k := 5; k <= 11; k++ {
+			ins = append(ins, "VFMADD213PD "+c(k)+", "+y(3)+", "+y(1)) // p = p·r + c
+		}
+		ins = append(ins, "VMULPD "+y(1)+", "+y(3)+", "+y(3))
+		for range 3 {
+			ins = append(ins, "VADDPD "+c(12)+", "+y(3)+", "+y(1), "VMULPD "+y(1)+", "+y(3)+", "+y(3))
+		}
+		ins = append(ins, "VADDPD "+c(12)+", "+y(3)+", "+y(1), "VFMADD213PD "+c(11)+", "+y(1)+", "+y(3))
+		ins = append(ins,
+			"VPADDD "+bias+", "+x(2)+", "+x(2), // Biased exponent.
+			"VPMOVSXDQ "+x(2)+", "+y(4),
+			"VPSLLQ $52, "+y(4)+", "+y(4), // 2ᵉ
+			"VMULPD "+y(4)+", "+y(3)+", "+y(3),
+			"VPCMPGTD X15, "+x(2)+", "+x(5), // Biased exponent > 0,
+			"VPMOVSXDQ "+x(5)+", "+y(5),
+			"VBLENDVPD "+y(5)+", "+y(3)+", Y15, "+y(3), // else +0.
+			"VPCMPGTD "+top+", "+x(2)+", "+x(5),        // Above 2046:
+			"VPMOVSXDQ "+x(5)+", "+y(5),
+			"VBLENDVPD "+y(5)+", "+c(15)+", "+y(3)+", "+y(3), // +Inf.
+			"VCMPPD $0x1e, "+c(13)+", "+y(0)+", "+y(5),       // x > Overflow:
+			"VBLENDVPD "+y(5)+", "+c(15)+", "+y(3)+", "+y(3), // +Inf.
+			"VANDPD "+c(17)+", "+y(0)+", "+y(1),
+			"VPCMPGTQ "+c(16)+", "+y(1)+", "+y(5),           // NaN or ±Inf:
+			"VBLENDVPD "+y(5)+", "+y(0)+", "+y(3)+", "+y(3), // x,
+			"VCMPPD $0, "+c(14)+", "+y(0)+", "+y(5),         // but −Inf:
+			"VBLENDVPD "+y(5)+", Y15, "+y(3)+", "+y(3),      // 0.
+			"VCVTPD2PSY "+y(3)+", "+x(0),
+		)
+		return ins
+	}
+	lines := func(ins []string) string { return "\t" + strings.Join(ins, "\n\t") + "\n" }
+	a, g := group(0), group(6)
+	var both []string
+	for i := range a {
+		both = append(both, a[i], g[i])
+	}
+	b.WriteString(`
+// exp32V32 sets o = float32(math.Exp(float64(x))) as Go computes it on CPUs with FMA.
+TEXT ·exp32V32(SB), NOSPLIT, $0-48
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	VXORPD Y15, Y15, Y15
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	JZ e4
+eloop:
+	VMOVUPS (SI)(AX*4), X0
+	VMOVUPS 16(SI)(AX*4), X6
+` + lines(both) + `	VMOVUPS X0, (DI)(AX*4)
+	VMOVUPS X6, 16(DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JB eloop
+e4:
+	MOVQ CX, BX
+	ANDQ $-4, BX
+	CMPQ AX, BX
+	JAE etail
+	VMOVUPS (SI)(AX*4), X0
+` + lines(a) + `	VMOVUPS X0, (DI)(AX*4)
+	ADDQ $4, AX
+etail:
+	CMPQ AX, CX
+	JAE edone
+	VMOVSS (SI)(AX*4), X0
+` + lines(a) + `	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP etail
+edone:
+	VZEROUPPER
+	RET
+`)
+	return b.String()
+}

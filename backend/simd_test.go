@@ -128,7 +128,7 @@ func TestSIMDKernelsMatchGo(t *testing.T) {
 		runBoth(t, "mulAdd SV", n, off, func(o []float32) { mulAddKernel(o, x, nil, s, z, 0) })
 		runBoth(t, "mulAdd VS", n, off, func(o []float32) { mulAddKernel(o, x, y, 0, nil, sz) })
 		runBoth(t, "mulAdd VV", n, off, func(o []float32) { mulAddKernel(o, x, y, 0, z, 0) })
-		for _, op := range []backends.OpType{backends.OpTypeNeg, backends.OpTypeAbs, backends.OpTypeSqrt, backends.OpTypeLog} {
+		for _, op := range []backends.OpType{backends.OpTypeNeg, backends.OpTypeAbs, backends.OpTypeSqrt, backends.OpTypeLog, backends.OpTypeExp} {
 			runBoth(t, op.String(), n, off, func(o []float32) { unaryApply(op, o, x) })
 		}
 		for _, steps := range [][3]float32{{1, 0, 0}, {0, 1, 1}, {1, 0.5, 0}, {-2, s, 3}} {
@@ -210,9 +210,11 @@ func TestSIMDSumsMatchGo(t *testing.T) {
 	}
 }
 
-// TestSIMDSqrtAndConvertAllExponents runs Sqrt on random mantissas of every exponent and
-// sign, and the uint32 conversion on values around every power of two (where rounding ties
-// sit), against Go. TSAM_SIMD_EXHAUSTIVE=1 checks all 2³² inputs of both instead (minutes).
+// TestSIMDSqrtAndConvertAllExponents runs Sqrt and Exp on random mantissas of every exponent
+// and sign (and Exp on 2M values where its result goes from 0 through float32 subnormals to
+// +Inf), and the uint32 conversion on values around every power of two (where rounding ties
+// sit), against Go. TSAM_SIMD_EXHAUSTIVE=1 checks all 2³² inputs of the three instead (a
+// minute or two).
 func TestSIMDSqrtAndConvertAllExponents(t *testing.T) {
 	if !simdSupported {
 		t.Skip("no AVX2")
@@ -230,6 +232,12 @@ func TestSIMDSqrtAndConvertAllExponents(t *testing.T) {
 		x = append(x, math.Float32frombits(bits<<23), math.Float32frombits(bits<<23|0x7fffff))
 	}
 	runBoth(t, "Sqrt", len(x), 1, func(o []float32) { unaryApply(backends.OpTypeSqrt, o, x) })
+	runBoth(t, "Exp", len(x), 1, func(o []float32) { unaryApply(backends.OpTypeExp, o, x) })
+	e := make([]float32, 2_000_000)
+	for i := range e {
+		e[i] = float32(-110 + 200*rng.Float64())
+	}
+	runBoth(t, "Exp", len(e), 0, func(o []float32) { unaryApply(backends.OpTypeExp, o, e) })
 	var u []uint32
 	for p := range 32 {
 		for d := -300; d <= 300; d++ {
@@ -280,6 +288,9 @@ func exhaustive(t *testing.T) {
 		withSIMD(false, func() { unaryApply(backends.OpTypeSqrt, want, x) })
 		withSIMD(true, func() { unaryApply(backends.OpTypeSqrt, got, x) })
 		sameBits(t, "Sqrt", step, int(base), got, want)
+		withSIMD(false, func() { unaryApply(backends.OpTypeExp, want, x) })
+		withSIMD(true, func() { unaryApply(backends.OpTypeExp, got, x) })
+		sameBits(t, "Exp", step, int(base), got, want)
 		withSIMD(false, func() { convertInto(want, u, 0) })
 		withSIMD(true, func() { convertInto(got, u, 0) })
 		sameBits(t, "convert uint32", step, int(base), got, want)
