@@ -246,7 +246,7 @@ func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, 
 				for i := lo + ch; i < hi; i += c {
 					d := float64(x[i] - xsh)
 					t1 += d
-					t2 += d * float64(w[i]-wsh)
+					t2 += float64(d * float64(w[i]-wsh)) // Converted: never fused (see bnAffine).
 				}
 				a1[ch] += t1
 				a2[ch] += t2
@@ -263,7 +263,7 @@ func bnSums[T float32 | float64](e *engine, x, xShift, w, wShift []T, outer, c, 
 				for i, v := range xs {
 					d := float64(v - xsh)
 					t1 += d
-					t2 += d * float64(ws[i]-wsh)
+					t2 += float64(d * float64(ws[i]-wsh))
 				}
 				a1[ch] += t1
 				a2[ch] += t2
@@ -298,7 +298,9 @@ func bnSumsSIMD[T float32 | float64](a1, a2 []float64, x, xShift, w, wShift []T)
 }
 
 // bnAffine sets out = a·(x − xShift) + b·(y − yShift) + d per feature (y, yShift and b may
-// be nil), split among the workers.
+// be nil), split among the workers. The products are converted to T explicitly: Go may
+// otherwise fuse them with the sum into an FMA (it does with GOAMD64=v3), and the SIMD
+// kernels, like the default build, round each product.
 func bnAffine[T float32 | float64](e *engine, out, x, xShift, a, y, yShift, b, d []T, outer, c, inner int) {
 	per, chunks := bnChunks(outer, c, inner)
 	parallelFor(e.workers, chunks, func(_, ci int) {
@@ -319,12 +321,12 @@ func bnAffine[T float32 | float64](e *engine, out, x, xShift, a, y, yShift, b, d
 				ac, xsh, dc := a[ch], xShift[ch], d[ch]
 				if y == nil {
 					for i := lo + ch; i < hi; i += c {
-						out[i] = ac*(x[i]-xsh) + dc
+						out[i] = T(ac*(x[i]-xsh)) + dc
 					}
 				} else {
 					bc, ysh := b[ch], yShift[ch]
 					for i := lo + ch; i < hi; i += c {
-						out[i] = ac*(x[i]-xsh) + bc*(y[i]-ysh) + dc
+						out[i] = T(ac*(x[i]-xsh)) + T(bc*(y[i]-ysh)) + dc
 					}
 				}
 			}
@@ -338,12 +340,12 @@ func bnAffine[T float32 | float64](e *engine, out, x, xShift, a, y, yShift, b, d
 				ac, xsh, dc := a[ch], xShift[ch], d[ch]
 				if y == nil {
 					for i, v := range xs {
-						os[i] = ac*(v-xsh) + dc
+						os[i] = T(ac*(v-xsh)) + dc
 					}
 				} else {
 					ys, bc, ysh := y[lo:hi], b[ch], yShift[ch]
 					for i, v := range xs {
-						os[i] = ac*(v-xsh) + bc*(ys[i]-ysh) + dc
+						os[i] = T(ac*(v-xsh)) + T(bc*(ys[i]-ysh)) + dc
 					}
 				}
 			}

@@ -651,9 +651,7 @@ func log32(x float32) float32 {
 	k := int32(tmp) >> 23 // Arithmetic shift: k < 0 for x < 0.70.
 	z := float64(math.Float32frombits(ix - tmp&0xff800000))
 	t := &log32Table[i]
-	r := z*t.invc - 1
-	p := r * (1 + r*(-1.0/2+r*(1.0/3+r*(-1.0/4+r*(1.0/5)))))
-	return float32(float64(k)*math.Ln2 + t.logc + p)
+	return float32(float64(float64(k)*math.Ln2) + t.logc + log32Series(float64(z*t.invc)-1))
 }
 
 // log32Slice sets o = log32(x): whole groups of 8 by the assembly kernel where there is one,
@@ -683,10 +681,19 @@ func log32Go(o, x []float32) {
 		tmp := ix - log32Off
 		t := &log32Table[(tmp>>16)%128]
 		z := float64(math.Float32frombits(ix - tmp&0xff800000))
-		r := z*t.invc - 1
-		p := r * (1 + r*(-1.0/2+r*(1.0/3+r*(-1.0/4+r*(1.0/5)))))
-		o[i] = float32(float64(int32(tmp)>>23)*math.Ln2 + t.logc + p)
+		o[i] = float32(float64(float64(int32(tmp)>>23)*math.Ln2) + t.logc + log32Series(float64(z*t.invc)-1))
 	}
+}
+
+// log32Series is log(1+r) ≈ r·(1 + r·(−1/2 + r·(1/3 + r·(−1/4 + r/5)))) by Horner's rule. Every
+// product is converted explicitly so that no build fuses it into an FMA (Go may, e.g. with
+// GOAMD64=v3): log32 gives the same bits in every build and in log32V32.
+func log32Series(r float64) float64 {
+	p := float64(r * (1.0 / 5))
+	p = float64(r * (-1.0/4 + p))
+	p = float64(r * (1.0/3 + p))
+	p = float64(r * (-1.0/2 + p))
+	return float64(r * (1 + p))
 }
 
 // log32Off is the bit pattern of 0.6992…: z's range starts there.
