@@ -7,8 +7,8 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// simdSupported: AVX2 for the 256-bit integer shifts and VCVTDQ2PS, and AVX (which
-// x/sys/cpu reports only when the OS saves the YMM registers).
+// simdSupported: AVX2 for the 256-bit integer instructions (shifts, compares, broadcasts),
+// and AVX, which x/sys/cpu reports only when the OS saves the YMM registers.
 var simdSupported = cpu.X86.HasAVX2 && cpu.X86.HasAVX
 
 // simdExp: exp32V32 repeats the FMA branch of Go's math.Exp (exp_amd64.s), which math takes
