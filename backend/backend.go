@@ -126,8 +126,10 @@ func (b *Backend) String() string { return Name }
 func (b *Backend) Description() string { return b.Describe() }
 
 // Describe is the one-line summary printed at start, e.g.
-// "backend cpu, GEMM OpenBLAS 0.3.21 (SKYLAKEX, 2 threads)".
-func (b *Backend) Describe() string { return "backend " + Name + ", GEMM " + b.GEMMName() }
+// "backend cpu, GEMM OpenBLAS 0.3.21 (SKYLAKEX), 2 threads, float32 kernels AVX2".
+func (b *Backend) Describe() string {
+	return "backend " + Name + ", GEMM " + b.GEMMName() + ", float32 kernels " + simdName()
+}
 
 // GEMMName names the GEMM in use and its parallelism, e.g. "pure Go (gonum), 2 threads".
 func (b *Backend) GEMMName() string {

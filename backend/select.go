@@ -41,7 +41,8 @@ func FromFlag(flag string) (backends.Backend, error) {
 }
 
 // Describe is the one-line description of any backend, e.g.
-// "backend cpu, GEMM OpenBLAS 0.3.21 (SKYLAKEX, 2 threads)" for this package's.
+// "backend cpu, GEMM OpenBLAS 0.3.21 (SKYLAKEX), 2 threads, float32 kernels AVX2" for this
+// package's.
 func Describe(be backends.Backend) string {
 	if b, ok := be.(*Backend); ok {
 		return b.Describe()

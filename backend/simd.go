@@ -22,6 +22,15 @@ var simdEnabled = simdSupported && os.Getenv("TSAM_NO_SIMD") == ""
 // SIMDEnabled reports whether the float32 kernels run in assembly.
 func SIMDEnabled() bool { return simdEnabled }
 
+// simdName names the float32 kernels in use for Describe: "AVX2", or "Go" (no AVX2, or
+// TSAM_NO_SIMD set).
+func simdName() string {
+	if simdEnabled {
+		return "AVX2"
+	}
+	return "Go"
+}
+
 // isF32 reports whether T is float32 (the kernels are float32 only).
 func isF32[T float32 | float64]() bool {
 	var z T
