@@ -162,58 +162,62 @@ func (s *step) normal(shape shapes.Shape, std float64) *Node {
 }
 
 // normalPair draws 2m independent N(0, std²) values as two [1, m] tensors, by the
-// Box–Muller transform using both of its outputs (r·cos φ and r·sin φ of one pair of
-// uniforms). graph.RandomNormal keeps only the cosine, spending two uniforms, a log, a square
-// root and a cosine per value; on the pure-Go backend the noise of a large model was most of
-// a TSAM step's overhead. The cosine and sine come from sinCosPi's polynomials (the Go
-// math.Cos/math.Sin behind simplego's ops cost ~30 ns per value, several times a
-// multiply-add pass).
+// Box–Muller transform using both of its outputs: ρ·cos φ and ρ·sin φ of one pair of uniforms
+// (u, w), ρ = std·√(−2·log(1−u)), φ = π·v, v = 2w−1. graph.RandomNormal keeps only the
+// cosine, spending two uniforms, a log, a square root and a cosine per value.
+//
+// The graph is shaped for the backend's elementwise fusion, which merges a node into its
+// consumer only when it has one consumer: every intermediate that would have two (ρ, v) is
+// built twice, as separate nodes, so that each output is one tree over the uniforms and
+// s = v², the only tensor materialised in between. The backend then runs the draw as four
+// passes (uniforms, s, cosine half, sine half) instead of about ten; ρ's log and square root
+// are computed twice, which costs less than the passes saved. The sine and cosine are
+// polynomials in s (cosPi, sinPi): the Go math.Cos/math.Sin behind simplego's ops cost
+// ~30 ns per value.
 func normalPair(ctx *context.Context, g *Graph, dtype dtypeT, m int, std float64) (cosHalf, sinHalf *Node) {
 	u := ctx.RandomUniform(g, shapes.Make(dtype, 2, m))
-	// 1−u lies in (0, 1]: its log is finite.
-	// (Shapes stay [1, m]: the backend reads a row Slice in place only when nothing reshapes it.)
-	radius := Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2*std*std))
-	// φ = π·v with v uniform on [−1, 1): uniform over a full period.
-	sinPhi, cosPhi := sinCosPi(AddScalar(MulScalar(SliceAxis(u, 0, AxisElem(1)), 2), -1))
-	return Mul(radius, cosPhi), Mul(radius, sinPhi)
-}
-
-// sinCosPi returns sin(π·v) and cos(π·v) for v in [−1, 1] with multiplies and adds only:
-// Taylor polynomials of sin and cos of y = π·v/2 ∈ [−π/2, π/2] (degrees 13 and 14, truncation
-// error below 1e-9, finer than float32's resolution), then the double-angle formulas
-// sin 2y = 2·sin y·cos y and cos 2y = cos²y − sin²y.
-func sinCosPi(v *Node) (sin, cos *Node) {
-	y := MulScalar(v, math.Pi/2)
-	t := Square(y)
-	// sin y = y·(1 − t/3! + t²/5! − … + t⁶/13!), cos y = 1 − t/2! + … − t⁷/14!, by Horner.
-	horner := func(coefs []float64) *Node {
-		p := AddScalar(MulScalar(t, coefs[0]), coefs[1])
-		for _, c := range coefs[2:] {
-			p = AddScalar(Mul(p, t), c)
-		}
-		return p
+	// Shapes stay [1, m]: the backend reads a row Slice in place only when nothing reshapes it.
+	radius := func() *Node { // 1−u lies in (0, 1]: its log is finite.
+		return Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2*std*std))
 	}
-	sinY := Mul(y, horner(taylorCoefs(1, 13)))
-	cosY := horner(taylorCoefs(0, 14))
-	sin = MulScalar(Mul(sinY, cosY), 2)
-	cos = Sub(Square(cosY), Square(sinY))
-	return sin, cos
+	v := func() *Node { // Uniform on [−1, 1): φ = π·v covers a full period.
+		return AddScalar(MulScalar(SliceAxis(u, 0, AxisElem(1)), 2), -1)
+	}
+	s := Square(v())
+	return Mul(radius(), cosPi(s)), Mul(radius(), sinPi(v(), s))
 }
 
-// taylorCoefs returns the coefficients of Σ_k (−1)^k·t^k/(2k+first)! for 2k+first ≤ degree,
-// highest power first (t = y²; first = 1 for sin y / y, 0 for cos y).
-func taylorCoefs(first, degree int) []float64 {
-	var out []float64
-	for k := (degree - first) / 2; k >= 0; k-- {
-		f := 1.0
-		for i := 2; i <= 2*k+first; i++ {
-			f *= float64(i)
+// cosPi returns cos(π·v) given s = v², v in [−1, 1], and sinPi returns sin(π·v) given v and s:
+// their Taylor series in s to s¹⁰ (truncation error below 6e-10 on the whole period, finer
+// than float32's resolution), by Horner's rule, multiplies and adds only.
+func cosPi(s *Node) *Node { return horner(s, piTaylorCoefs(0)) }
+
+func sinPi(v, s *Node) *Node { return Mul(v, horner(s, piTaylorCoefs(1))) }
+
+// horner evaluates Σ_k c_k·s^k with coefs highest power first.
+func horner(s *Node, coefs []float64) *Node {
+	p := AddScalar(MulScalar(s, coefs[0]), coefs[1])
+	for _, c := range coefs[2:] {
+		p = AddScalar(Mul(p, s), c)
+	}
+	return p
+}
+
+// piTaylorCoefs returns the coefficients of Σ_{k=0}^{10} (−1)^k·π^(2k+first)/(2k+first)!·s^k,
+// highest power first: cos(π·v) for first = 0, sin(π·v)/v for first = 1, with s = v².
+func piTaylorCoefs(first int) []float64 {
+	const terms = 11
+	out := make([]float64, terms)
+	for k := range terms {
+		n := 2*k + first
+		c := 1.0
+		for i := 1; i <= n; i++ {
+			c *= math.Pi / float64(i)
 		}
-		sign := 1.0
 		if k%2 == 1 {
-			sign = -1
+			c = -c
 		}
-		out = append(out, sign/f)
+		out[terms-1-k] = c
 	}
 	return out
 }
