@@ -101,7 +101,7 @@ type nativeOp interface {
 // builder) runs simplego's original executor; opTracer sees them all.
 var hookedOps = []backends.OpType{
 	backends.OpTypeDotGeneral, backends.OpTypeConvGeneral, backends.OpTypePad, backends.OpTypeReverse,
-	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin,
+	backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin, backends.OpTypeReduceWindow,
 	backends.OpTypeBroadcastInDim, backends.OpTypeReduceSum, backends.OpTypeTranspose,
 	backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeSign,
 	backends.OpTypeExp, backends.OpTypeNeg, backends.OpTypeReduceMax, backends.OpTypeLog, backends.OpTypeLog1p,

@@ -12,9 +12,12 @@ import (
 // source), it adds the source value at the window's first maximum (minimum). Padding
 // positions are never selected. It is the gradient of max (min) pooling.
 type selectScatterOp struct {
-	isMin           bool
-	window, strides []int
-	paddings        [][2]int
+	eng   *engine
+	isMin bool
+	plan  *windowPlan
+	// batchSplit: windows never overlap along axis 0 (window ≤ stride there), so source
+	// indices along it scatter into disjoint rows of the output and can run in parallel.
+	batchSplit bool
 }
 
 // SelectAndScatterMax implements backends.Builder natively (float32, float64).
@@ -70,7 +73,9 @@ func (b *Builder) selectAndScatter(isMin bool, operand, source backends.Op, wind
 			return nil, fmt.Errorf("%s: source %s does not match the pooled shape of %s (axis %d should be %d)", name, srcShape, xShape, ax, want)
 		}
 	}
-	op := &selectScatterOp{isMin: isMin, window: window, strides: strides, paddings: paddings}
+	plan := newWindowPlan(xShape.Dimensions, srcShape.Dimensions, window, strides, nil, nil, paddings)
+	batchSplit := len(plan.outDims) > 0 && window[0] <= strides[0]
+	op := &selectScatterOp{eng: b.backend.engine, isMin: isMin, plan: plan, batchSplit: batchSplit}
 	return newNativeNode(b.Builder, opType, xShape, op, operand, source), nil
 }
 
@@ -78,57 +83,65 @@ func (op *selectScatterOp) exec(be *simplego.Backend, node *nodeMirror, inputs [
 	out, outM := newBuffer(be, node.shape)
 	switch node.shape.DType {
 	case dtypes.Float32:
-		selectScatter(op, flatOf[float32](inputs[0]), flatOf[float32](inputs[1]), flatOf[float32](outM), node.shape.Dimensions, inputs[1].shape.Dimensions)
+		selectScatter(op, flatOf[float32](inputs[0]), flatOf[float32](inputs[1]), flatOf[float32](outM))
 	case dtypes.Float64:
-		selectScatter(op, flatOf[float64](inputs[0]), flatOf[float64](inputs[1]), flatOf[float64](outM), node.shape.Dimensions, inputs[1].shape.Dimensions)
+		selectScatter(op, flatOf[float64](inputs[0]), flatOf[float64](inputs[1]), flatOf[float64](outM))
 	}
 	return out, nil
 }
 
-func selectScatter[T float32 | float64](op *selectScatterOp, x, src, out []T, xDims, srcDims []int) {
+// selectScatter adds every source value at its window's first extreme (out starts at 0),
+// visiting sources in row-major order. Windows are planned over the outer axes and the
+// trailing untouched axes (NHWC channels) run as vectors: for each channel, the first
+// position holding the window's extreme (strictly greater, or less, replaces; a NaN first
+// stays) receives the value. Each output element gets its contributions in source order, as
+// in a sequential loop; with batchSplit the source rows along axis 0 go to different workers
+// and write disjoint output rows, so the result does not depend on the split.
+func selectScatter[T float32 | float64](op *selectScatterOp, x, src, out []T) {
 	clear(out)
-	rank := len(xDims)
-	xStrides := stridesOf(xDims)
-	srcIdx := make([]int, rank)
-	winIdx := make([]int, rank)
-	winCount := product(op.window)
-	for s := range src {
-		best, bestPos := T(0), -1
-		// Visit the window in row-major order; keep the first extreme value.
-		clear(winIdx)
-		for range winCount {
-			pos, inside := 0, true
-			for ax := range rank {
-				p := srcIdx[ax]*op.strides[ax] + winIdx[ax] - op.paddings[ax][0]
-				if p < 0 || p >= xDims[ax] {
-					inside = false
-					break
-				}
-				pos += p * xStrides[ax]
+	p := op.plan
+	n := p.positions()
+	rows, perRow := 1, n
+	if op.batchSplit {
+		rows, perRow = p.outDims[0], n/max(1, p.outDims[0])
+	}
+	inner := p.inner
+	parallelFor(op.eng.workers, rows, func(_, r int) {
+		best := make([]T, inner)
+		bestAt := make([]int, inner)
+		p.forEach(r*perRow, (r+1)*perRow, func(pos int, offs []int) {
+			if len(offs) == 0 {
+				return // The window covers only padding: nothing is selected.
 			}
-			if inside {
-				v := x[pos]
-				if bestPos < 0 || (!op.isMin && v > best) || (op.isMin && v < best) {
-					best, bestPos = v, pos
-				}
+			copy(best, x[offs[0]:offs[0]+inner])
+			for c := range bestAt {
+				bestAt[c] = offs[0] + c
 			}
-			for ax := rank - 1; ax >= 0; ax-- {
-				winIdx[ax]++
-				if winIdx[ax] < op.window[ax] {
-					break
-				}
-				winIdx[ax] = 0
+			for _, off := range offs[1:] {
+				selectStep(op.isMin, best, bestAt, x[off:off+inner], off)
+			}
+			for c, v := range src[pos*inner : (pos+1)*inner] {
+				out[bestAt[c]] += v
+			}
+		})
+	})
+}
+
+// selectStep replaces best[c] (at bestAt[c]) by v[c] (at off+c) where v[c] is strictly
+// greater (less for isMin): ties and NaNs keep the earlier position.
+func selectStep[T float32 | float64](isMin bool, best []T, bestAt []int, v []T, off int) {
+	v, bestAt = v[:len(best)], bestAt[:len(best)]
+	if isMin {
+		for c, b := range best {
+			if v[c] < b {
+				best[c], bestAt[c] = v[c], off+c
 			}
 		}
-		if bestPos >= 0 {
-			out[bestPos] += src[s]
-		}
-		for ax := rank - 1; ax >= 0; ax-- {
-			srcIdx[ax]++
-			if srcIdx[ax] < srcDims[ax] {
-				break
-			}
-			srcIdx[ax] = 0
+		return
+	}
+	for c, b := range best {
+		if v[c] > b {
+			best[c], bestAt[c] = v[c], off+c
 		}
 	}
 }
