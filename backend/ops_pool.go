@@ -107,18 +107,20 @@ func selectScatter[T float32 | float64](op *selectScatterOp, x, src, out []T) {
 	}
 	inner := p.inner
 	parallelFor(op.eng.workers, rows, func(_, r int) {
-		best := make([]T, inner)
 		bestAt := make([]int, inner)
 		p.forEach(r*perRow, (r+1)*perRow, func(pos int, offs []int) {
 			if len(offs) == 0 {
 				return // The window covers only padding: nothing is selected.
 			}
-			copy(best, x[offs[0]:offs[0]+inner])
 			for c := range bestAt {
 				bestAt[c] = offs[0] + c
 			}
 			for _, off := range offs[1:] {
-				selectStep(op.isMin, best, bestAt, x[off:off+inner], off)
+				if op.isMin {
+					selectMin(x, bestAt, off)
+				} else {
+					selectMax(x, bestAt, off)
+				}
 			}
 			for c, v := range src[pos*inner : (pos+1)*inner] {
 				out[bestAt[c]] += v
@@ -127,21 +129,28 @@ func selectScatter[T float32 | float64](op *selectScatterOp, x, src, out []T) {
 	})
 }
 
-// selectStep replaces best[c] (at bestAt[c]) by v[c] (at off+c) where v[c] is strictly
-// greater (less for isMin): ties and NaNs keep the earlier position.
-func selectStep[T float32 | float64](isMin bool, best []T, bestAt []int, v []T, off int) {
-	v, bestAt = v[:len(best)], bestAt[:len(best)]
-	if isMin {
-		for c, b := range best {
-			if v[c] < b {
-				best[c], bestAt[c] = v[c], off+c
-			}
+// selectMax moves bestAt[c] to off+c where x there is strictly greater: ties and NaNs keep
+// the earlier position. Written as a conditional move of the index (no branch on the data,
+// which is as random as the activations are).
+func selectMax[T float32 | float64](x []T, bestAt []int, off int) {
+	x = x[:off+len(bestAt)]
+	for c, a := range bestAt {
+		n := off + c
+		if x[n] > x[a] {
+			a = n
 		}
-		return
+		bestAt[c] = a
 	}
-	for c, b := range best {
-		if v[c] > b {
-			best[c], bestAt[c] = v[c], off+c
+}
+
+// selectMin is selectMax for the first strictly smaller value.
+func selectMin[T float32 | float64](x []T, bestAt []int, off int) {
+	x = x[:off+len(bestAt)]
+	for c, a := range bestAt {
+		n := off + c
+		if x[n] < x[a] {
+			a = n
 		}
+		bestAt[c] = a
 	}
 }

@@ -200,9 +200,13 @@ func reduceWindow[T float32 | float64](op *reduceWindowOp, x, out []T) {
 }
 
 // windowStep folds one window position v into acc with Go's built-in max/min (which order
-// −0 below +0 and propagate NaN), +, ×: the operations simplego uses.
+// −0 below +0 and propagate NaN), +, ×: the operations simplego uses. Float32 runs in the
+// AVX2 kernels when they are on (the same operations lane by lane: the same bits).
 func windowStep[T float32 | float64](kind backends.ReduceOpType, acc, v []T) {
 	v = v[:len(acc)]
+	if isF32[T]() && windowStep32(kind, f32(acc), f32(v)) {
+		return
+	}
 	switch kind {
 	case backends.ReduceOpMax:
 		for i, a := range acc {
@@ -220,5 +224,19 @@ func windowStep[T float32 | float64](kind backends.ReduceOpType, acc, v []T) {
 		for i, a := range acc {
 			acc[i] = a * v[i]
 		}
+	}
+}
+
+// windowStep32 is windowStep in the AVX2 kernels; false when they are off.
+func windowStep32(kind backends.ReduceOpType, acc, v []float32) bool {
+	switch kind {
+	case backends.ReduceOpMax:
+		return simdGoExtreme(false, acc, acc, v)
+	case backends.ReduceOpMin:
+		return simdGoExtreme(true, acc, acc, v)
+	case backends.ReduceOpSum:
+		return simdVV(backends.OpTypeAdd, acc, acc, v)
+	default:
+		return simdVV(backends.OpTypeMul, acc, acc, v)
 	}
 }

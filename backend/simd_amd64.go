@@ -74,6 +74,12 @@ func maxSV32(o []float32, s float32, y []float32)
 func minSV32(o []float32, s float32, y []float32)
 
 //go:noescape
+func goMaxVV32(o, x, y []float32)
+
+//go:noescape
+func goMinVV32(o, x, y []float32)
+
+//go:noescape
 func mulAddSS32(o, x []float32, sy, sz float32)
 
 //go:noescape
@@ -312,4 +318,19 @@ func simdAddProducts(acc *[sumLanes]float64, x, y []float32) int {
 	n := len(x) &^ (sumLanes - 1)
 	addProducts32(acc, x[:n], y[:n])
 	return n
+}
+
+// simdGoExtreme sets o = max(x, y) (min with isMin) with the semantics of Go's built-ins,
+// which ReduceWindow shares with simplego.
+func simdGoExtreme(isMin bool, o, x, y []float32) bool {
+	if !simdEnabled {
+		return false
+	}
+	o, y = o[:len(x)], y[:len(x)]
+	if isMin {
+		goMinVV32(o, x, y)
+	} else {
+		goMaxVV32(o, x, y)
+	}
+	return true
 }

@@ -942,6 +942,127 @@ done:
 	VZEROUPPER
 	RET
 
+// o = max(x, y), Go's built-in max (NaN wins, +0 above −0)
+TEXT ·goMaxVV32(SB), NOSPLIT, $0-72
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ y_base+48(FP), DX
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD $31, Y15, Y15
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	JZ tail8
+loop:
+	VXORPS 0(SI)(AX*4), Y15, Y4
+	VXORPS 0(DX)(AX*4), Y15, Y5
+	VMINPS Y5, Y4, Y0
+	VMINPS Y4, Y0, Y5
+	VORPS Y5, Y0, Y0
+	VXORPS Y15, Y0, Y0
+	VXORPS 32(SI)(AX*4), Y15, Y6
+	VXORPS 32(DX)(AX*4), Y15, Y7
+	VMINPS Y7, Y6, Y1
+	VMINPS Y6, Y1, Y7
+	VORPS Y7, Y1, Y1
+	VXORPS Y15, Y1, Y1
+	VMOVUPS Y0, 0(DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JB loop
+tail8:
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	CMPQ AX, BX
+	JAE tail1
+loop8:
+	VXORPS 0(SI)(AX*4), Y15, Y4
+	VXORPS 0(DX)(AX*4), Y15, Y5
+	VMINPS Y5, Y4, Y0
+	VMINPS Y4, Y0, Y5
+	VORPS Y5, Y0, Y0
+	VXORPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JB loop8
+tail1:
+	CMPQ AX, CX
+	JAE done
+loop1:
+	VMOVSS (SI)(AX*4), X12
+	VMOVSS (DX)(AX*4), X13
+	VXORPS X12, X15, X4
+	VXORPS X13, X15, X5
+	VMINPS X5, X4, X0
+	VMINPS X4, X0, X5
+	VORPS X5, X0, X0
+	VXORPS X15, X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JB loop1
+done:
+	VZEROUPPER
+	RET
+
+// o = min(x, y), Go's built-in min (NaN wins, −0 below +0)
+TEXT ·goMinVV32(SB), NOSPLIT, $0-72
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ y_base+48(FP), DX
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	JZ tail8
+loop:
+	VMOVUPS 0(SI)(AX*4), Y4
+	VMINPS 0(DX)(AX*4), Y4, Y0
+	VMINPS Y4, Y0, Y5
+	VORPS Y5, Y0, Y0
+	VMOVUPS 32(SI)(AX*4), Y6
+	VMINPS 32(DX)(AX*4), Y6, Y1
+	VMINPS Y6, Y1, Y7
+	VORPS Y7, Y1, Y1
+	VMOVUPS Y0, 0(DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, BX
+	JB loop
+tail8:
+	MOVQ CX, BX
+	ANDQ $-8, BX
+	CMPQ AX, BX
+	JAE tail1
+loop8:
+	VMOVUPS 0(SI)(AX*4), Y4
+	VMINPS 0(DX)(AX*4), Y4, Y0
+	VMINPS Y4, Y0, Y5
+	VORPS Y5, Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, BX
+	JB loop8
+tail1:
+	CMPQ AX, CX
+	JAE done
+loop1:
+	VMOVSS (SI)(AX*4), X12
+	VMOVSS (DX)(AX*4), X13
+	VMINPS X13, X12, X0
+	VMINPS X12, X0, X5
+	VORPS X5, X0, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	CMPQ AX, CX
+	JB loop1
+done:
+	VZEROUPPER
+	RET
+
 // o = (x·sy) + sz
 TEXT ·mulAddSS32(SB), NOSPLIT, $0-56
 	MOVQ o_base+0(FP), DI

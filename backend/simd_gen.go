@@ -203,6 +203,31 @@ func extreme(op, a, b string) func(e *env) string {
 	}
 }
 
+// goExtreme is Go's built-in min(x, y) as the compiler writes it for amd64, lane by lane:
+// r1 = MINPS(x, y) (y where unordered or equal), r2 = MINPS(r1, x), result r1 | r2 (NaN
+// stays NaN, −0 | +0 is −0). max is the same on the negated operands, negated back (Y15 holds
+// the sign mask). Same instructions as the scalar code, so the same bits, NaNs included.
+func goExtreme(isMax bool) func(e *env) string {
+	return func(e *env) string {
+		var s strings.Builder
+		x, y := e.tmp(0), e.tmp(1)
+		if isMax {
+			fmt.Fprintf(&s, "\tVXORPS %s, %s, %s\n", e.in("x"), e.c(15), x)
+			fmt.Fprintf(&s, "\tVXORPS %s, %s, %s\n", e.in("y"), e.c(15), y)
+		} else {
+			x = e.reg("x", 0, &s)
+			y = e.in("y")
+		}
+		fmt.Fprintf(&s, "\tVMINPS %s, %s, %s\n", y, x, e.res)
+		fmt.Fprintf(&s, "\tVMINPS %s, %s, %s\n", x, e.res, e.tmp(1))
+		fmt.Fprintf(&s, "\tVORPS %s, %s, %s\n", e.tmp(1), e.res, e.res)
+		if isMax {
+			fmt.Fprintf(&s, "\tVXORPS %s, %s, %s\n", e.c(15), e.res, e.res)
+		}
+		return s.String()
+	}
+}
+
 // signMask sets Y15 to 0x80000000 in every lane.
 const signMask = "\tVPCMPEQD Y15, Y15, Y15\n\tVPSLLD $31, Y15, Y15\n"
 
@@ -227,6 +252,10 @@ func kernels() []kernel {
 			kernel{name: op.name + "SV32", doc: "o = " + op.name + "NaN(s, y)", args: sy, unroll: 2, body: extreme(op.ins, "s", "y")},
 		)
 	}
+	ks = append(ks,
+		kernel{name: "goMaxVV32", doc: "o = max(x, y), Go's built-in max (NaN wins, +0 above −0)", args: xy, unroll: 2, setup: signMask, body: goExtreme(true)},
+		kernel{name: "goMinVV32", doc: "o = min(x, y), Go's built-in min (NaN wins, −0 below +0)", args: xy, unroll: 2, body: goExtreme(false)},
+	)
 	ks = append(ks,
 		kernel{name: "mulAddSS32", doc: "o = (x·sy) + sz", args: []arg{v("x"), sc("sy"), sc("sz")}, unroll: 4, body: mulAdd("sy", "sz")},
 		kernel{name: "mulAddSV32", doc: "o = (x·sy) + z", args: []arg{v("x"), sc("sy"), v("z")}, unroll: 4, body: mulAdd("sy", "z")},

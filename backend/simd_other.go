@@ -31,3 +31,5 @@ func simdConvertU32([]float32, []uint32) bool { return false }
 func simdAddLanes(*[sumLanes]float64, []float32) int { return 0 }
 
 func simdAddProducts(*[sumLanes]float64, []float32, []float32) int { return 0 }
+
+func simdGoExtreme(bool, []float32, []float32, []float32) bool { return false }

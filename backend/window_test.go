@@ -357,3 +357,32 @@ func TestPoolGradientsLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestSIMDGoExtreme compares the AVX2 kernels of Go's built-in max and min with the
+// built-ins, bit for bit, on lengths 0–40 (every loop and tail) of random values mixed with
+// NaN, ±Inf and ±0.
+func TestSIMDGoExtreme(t *testing.T) {
+	if !simdEnabled {
+		t.Skip("no AVX2 kernels")
+	}
+	rng := rand.New(rand.NewPCG(29, 30))
+	for n := range 41 {
+		x, y := castTo(dtypes.Float32, randSpecial(rng, n, true)).([]float32), castTo(dtypes.Float32, randSpecial(rng, n, true)).([]float32)
+		for i := 0; i+1 < n; i += 5 { // Equal pairs and signed zeros against each other.
+			y[i], x[i+1], y[i+1] = x[i], float32(math.Copysign(0, -1)), 0
+		}
+		for _, isMin := range []bool{false, true} {
+			got := make([]float32, n)
+			simdGoExtreme(isMin, got, x, y)
+			for i := range n {
+				want := max(x[i], y[i])
+				if isMin {
+					want = min(x[i], y[i])
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(want) {
+					t.Fatalf("n=%d min=%v: element %d of (%v, %v) is %v (%#x), Go %v (%#x)", n, isMin, i, x[i], y[i], got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+				}
+			}
+		}
+	}
+}
