@@ -18,6 +18,11 @@ type selectScatterOp struct {
 	// batchSplit: windows never overlap along axis 0 (window ≤ stride there), so source
 	// indices along it scatter into disjoint rows of the output and can run in parallel.
 	batchSplit bool
+	// disjoint: windows overlap on no axis (window ≤ stride everywhere), so every operand
+	// element receives at most one source value and each window writes its own elements
+	// directly (0 or 0 + the value); covered: the windows cover every operand element, so
+	// no clearing pass is needed either.
+	disjoint, covered bool
 }
 
 // SelectAndScatterMax implements backends.Builder natively (float32, float64).
@@ -74,9 +79,26 @@ func (b *Builder) selectAndScatter(isMin bool, operand, source backends.Op, wind
 		}
 	}
 	plan := newWindowPlan(xShape.Dimensions, srcShape.Dimensions, window, strides, nil, nil, paddings)
-	batchSplit := len(plan.outDims) > 0 && window[0] <= strides[0]
-	op := &selectScatterOp{eng: b.backend.engine, isMin: isMin, plan: plan, batchSplit: batchSplit}
+	if xShape.Size() >= 1<<31 {
+		return nil, fmt.Errorf("%s: operand %s has 2³¹ elements or more (positions are int32)", name, xShape)
+	}
+	op := newSelectScatterOp(b.backend.engine, isMin, plan, xShape.Dimensions, window, strides)
 	return newNativeNode(b.Builder, opType, xShape, op, operand, source), nil
+}
+
+// newSelectScatterOp plans the op and tells which case it is (see the fields).
+func newSelectScatterOp(eng *engine, isMin bool, plan *windowPlan, xDims, window, strides []int) *selectScatterOp {
+	op := &selectScatterOp{eng: eng, isMin: isMin, plan: plan, disjoint: true, covered: true}
+	op.batchSplit = len(plan.outDims) > 0 && window[0] <= strides[0]
+	for ax := range plan.outDims {
+		op.disjoint = op.disjoint && window[ax] <= strides[ax]
+		seen := 0
+		for _, offs := range plan.offsets[ax] {
+			seen += len(offs)
+		}
+		op.covered = op.covered && seen == xDims[ax]
+	}
+	return op
 }
 
 func (op *selectScatterOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {
@@ -94,10 +116,42 @@ func (op *selectScatterOp) exec(be *simplego.Backend, node *nodeMirror, inputs [
 // visiting sources in row-major order. Windows are planned over the outer axes and the
 // trailing untouched axes (NHWC channels) run as vectors: for each channel, the first
 // position holding the window's extreme (strictly greater, or less, replaces; a NaN first
-// stays) receives the value. Each output element gets its contributions in source order, as
-// in a sequential loop; with batchSplit the source rows along axis 0 go to different workers
-// and write disjoint output rows, so the result does not depend on the split.
+// stays) receives the value.
 func selectScatter[T float32 | float64](op *selectScatterOp, x, src, out []T) {
+	if op.disjoint {
+		selectDisjoint(op, x, src, out)
+		return
+	}
+	selectOverlapping(op, x, src, out)
+}
+
+// selectDisjoint is selectScatter for windows that do not overlap: each window writes its
+// own operand elements, so any split among the workers gives the same result.
+func selectDisjoint[T float32 | float64](op *selectScatterOp, x, src, out []T) {
+	if !op.covered {
+		clear(out) // Elements in no window stay 0.
+	}
+	p := op.plan
+	n, chunk := p.positions(), p.chunk()
+	inner := p.inner
+	parallelFor(op.eng.workers, (n+chunk-1)/chunk, func(_, c int) {
+		at := make([]int32, inner)
+		p.forEach(c*chunk, min(n, (c+1)*chunk), func(pos int, offs []int) {
+			if len(offs) == 0 {
+				return // The window covers only padding: nothing is selected.
+			}
+			selectWin(op.isMin, x, at, offs)
+			scatterWin(out, at, src[pos*inner:(pos+1)*inner], offs)
+		})
+	})
+}
+
+// selectOverlapping is selectScatter for overlapping windows: out is cleared and each
+// source value added at its position. Each output element gets its contributions in source
+// order, as in a sequential loop; with batchSplit the source rows along axis 0 go to
+// different workers and write disjoint output rows, so the result does not depend on the
+// split.
+func selectOverlapping[T float32 | float64](op *selectScatterOp, x, src, out []T) {
 	clear(out)
 	p := op.plan
 	n := p.positions()
@@ -107,50 +161,57 @@ func selectScatter[T float32 | float64](op *selectScatterOp, x, src, out []T) {
 	}
 	inner := p.inner
 	parallelFor(op.eng.workers, rows, func(_, r int) {
-		bestAt := make([]int, inner)
+		at := make([]int32, inner)
 		p.forEach(r*perRow, (r+1)*perRow, func(pos int, offs []int) {
 			if len(offs) == 0 {
 				return // The window covers only padding: nothing is selected.
 			}
-			for c := range bestAt {
-				bestAt[c] = offs[0] + c
-			}
-			for _, off := range offs[1:] {
-				if op.isMin {
-					selectMin(x, bestAt, off)
-				} else {
-					selectMax(x, bestAt, off)
-				}
-			}
+			selectWin(op.isMin, x, at, offs)
 			for c, v := range src[pos*inner : (pos+1)*inner] {
-				out[bestAt[c]] += v
+				out[offs[at[c]]+c] += v
 			}
 		})
 	})
 }
 
-// selectMax moves bestAt[c] to off+c where x there is strictly greater: ties and NaNs keep
-// the earlier position. Written as a conditional move of the index (no branch on the data,
-// which is as random as the activations are).
-func selectMax[T float32 | float64](x []T, bestAt []int, off int) {
-	x = x[:off+len(bestAt)]
-	for c, a := range bestAt {
-		n := off + c
-		if x[n] > x[a] {
-			a = n
+// selectWin sets at[c], for every inner element c, to the index in offs (the window's real
+// positions, in order) of the first position where x[offs[k]+c] is greatest (least for
+// isMin): a later position replaces the best so far only where it is strictly greater, so
+// ties and NaNs keep the earlier one. Float32 runs in AVX2 for whole groups of 8; the Go
+// loop moves the indices by conditional moves (no branch on the data, which is as random as
+// the activations are).
+func selectWin[T float32 | float64](isMin bool, x []T, at []int32, offs []int) {
+	done := 0
+	if isF32[T]() {
+		done = simdSelectWin(isMin, at, f32(x), offs)
+	}
+	for c := done; c < len(at); c++ {
+		a, best := int32(0), offs[0]+c
+		for k := 1; k < len(offs); k++ {
+			n := offs[k] + c
+			if (isMin && x[n] < x[best]) || (!isMin && x[n] > x[best]) {
+				a, best = int32(k), n
+			}
 		}
-		bestAt[c] = a
+		at[c] = a
 	}
 }
 
-// selectMin is selectMax for the first strictly smaller value.
-func selectMin[T float32 | float64](x []T, bestAt []int, off int) {
-	x = x[:off+len(bestAt)]
-	for c, a := range bestAt {
-		n := off + c
-		if x[n] < x[a] {
-			a = n
+// scatterWin writes a window's elements of out: at each position k, the source value
+// (0 + v, as added to a cleared output) where k was selected, else 0.
+func scatterWin[T float32 | float64](out []T, at []int32, v []T, offs []int) {
+	done := 0
+	if isF32[T]() {
+		done = simdScatterWin(f32(out), at, f32(v), offs)
+	}
+	for k, off := range offs {
+		o := out[off : off+len(at)]
+		for c := done; c < len(at); c++ {
+			var r T
+			if at[c] == int32(k) {
+				r = 0 + v[c]
+			}
+			o[c] = r
 		}
-		bestAt[c] = a
 	}
 }

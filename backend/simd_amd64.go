@@ -80,6 +80,15 @@ func goMaxVV32(o, x, y []float32)
 func goMinVV32(o, x, y []float32)
 
 //go:noescape
+func selectWinGT32(at []int32, x []float32, offs []int)
+
+//go:noescape
+func selectWinLT32(at []int32, x []float32, offs []int)
+
+//go:noescape
+func scatterWin32(o []float32, at []int32, v []float32, offs []int)
+
+//go:noescape
 func mulAddSS32(o, x []float32, sy, sz float32)
 
 //go:noescape
@@ -333,4 +342,35 @@ func simdGoExtreme(isMin bool, o, x, y []float32) bool {
 		goMaxVV32(o, x, y)
 	}
 	return true
+}
+
+// simdSelectWin sets at[i], for the first len(at) &^ 7 inner elements, to the index k in
+// offs of the window position whose x[offs[k]+i] is first greatest (least with isMin); it
+// returns how many it did (0 when the kernels are off). offs must be non-empty and
+// increasing, x long enough for its last position.
+func simdSelectWin(isMin bool, at []int32, x []float32, offs []int) int {
+	n := len(at) &^ 7
+	if !simdEnabled || n == 0 {
+		return 0
+	}
+	_ = x[offs[0]:][offs[len(offs)-1]-offs[0]+n-1] // Every read is inside x.
+	if isMin {
+		selectWinLT32(at[:n], x, offs)
+	} else {
+		selectWinGT32(at[:n], x, offs)
+	}
+	return n
+}
+
+// simdScatterWin sets o[offs[k]+i] = at[i] == k ? 0 + v[i] : 0 for every window position k
+// and the first len(at) &^ 7 inner elements; it returns how many it did (0 when the kernels
+// are off). offs as for simdSelectWin, o as long as x was.
+func simdScatterWin(o []float32, at []int32, v []float32, offs []int) int {
+	n := len(at) &^ 7
+	if !simdEnabled || n == 0 {
+		return 0
+	}
+	_ = o[offs[0]:][offs[len(offs)-1]-offs[0]+n-1] // Every write is inside o.
+	scatterWin32(o, at[:n], v[:n], offs)
+	return n
 }

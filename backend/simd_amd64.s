@@ -2257,3 +2257,124 @@ etail:
 edone:
 	VZEROUPPER
 	RET
+
+// at = index in offs of the first greatest x[offs[k]+i]
+TEXT ·selectWinGT32(SB), NOSPLIT, $0-72
+	MOVQ at_base+0(FP), DI
+	MOVQ at_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ offs_base+48(FP), DX
+	MOVQ offs_len+56(FP), R10
+	MOVL $1, R9
+	VMOVD R9, X14
+	VPBROADCASTD X14, Y14
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	MOVQ (DX), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y1
+	VPXOR Y3, Y3, Y3
+	VPXOR Y15, Y15, Y15
+	MOVQ $1, BX
+	CMPQ BX, R10
+	JAE store
+win:
+	VPADDD Y14, Y15, Y15
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y0
+	VCMPPS $0x1e, Y1, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VBLENDVPS Y2, Y15, Y3, Y3
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+store:
+	VMOVDQU Y3, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET
+
+// at = index in offs of the first least x[offs[k]+i]
+TEXT ·selectWinLT32(SB), NOSPLIT, $0-72
+	MOVQ at_base+0(FP), DI
+	MOVQ at_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ offs_base+48(FP), DX
+	MOVQ offs_len+56(FP), R10
+	MOVL $1, R9
+	VMOVD R9, X14
+	VPBROADCASTD X14, Y14
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	MOVQ (DX), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y1
+	VPXOR Y3, Y3, Y3
+	VPXOR Y15, Y15, Y15
+	MOVQ $1, BX
+	CMPQ BX, R10
+	JAE store
+win:
+	VPADDD Y14, Y15, Y15
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y0
+	VCMPPS $0x11, Y1, Y0, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VBLENDVPS Y2, Y15, Y3, Y3
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+store:
+	VMOVDQU Y3, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET
+
+// o[offs[k]+i] = at[i] == k ? 0 + v[i] : 0
+TEXT ·scatterWin32(SB), NOSPLIT, $0-96
+	MOVQ o_base+0(FP), DI
+	MOVQ at_base+24(FP), R8
+	MOVQ at_len+32(FP), CX
+	MOVQ v_base+48(FP), SI
+	MOVQ offs_base+72(FP), DX
+	MOVQ offs_len+80(FP), R10
+	MOVL $1, R9
+	VMOVD R9, X14
+	VPBROADCASTD X14, Y14
+	VXORPS Y13, Y13, Y13
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	VMOVDQU (R8)(AX*4), Y3
+	VADDPS (SI)(AX*4), Y13, Y1
+	VPXOR Y15, Y15, Y15
+	XORQ BX, BX
+win:
+	VPCMPEQD Y15, Y3, Y2
+	VANDPS Y2, Y1, Y0
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS Y0, (DI)(R11*4)
+	VPADDD Y14, Y15, Y15
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET

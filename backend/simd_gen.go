@@ -111,6 +111,7 @@ func main() {
 	b.WriteString(maskMulKernel())
 	b.WriteString(bnKernels)
 	b.WriteString(expKernel())
+	b.WriteString(selectKernels())
 	if err := os.WriteFile("simd_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -832,5 +833,44 @@ edone:
 	VZEROUPPER
 	RET
 `)
+	return b.String()
+}
+
+// selectKernels are SelectAndScatter's, one call per window and 8 inner elements (NHWC
+// channels) at a time, for a length that is a multiple of 8 (the Go code does the rest).
+// offs are the element offsets of the window's real positions, in window order, and at holds
+// for every inner element the index in offs of the selected position.
+//   - selectWinGT32/selectWinLT32: at = index of the first position where x is greatest
+//     (least): a later position replaces the best so far only where v > best (v < best;
+//     ordered compares, so a NaN on either side keeps the best), so ties keep the earlier.
+//   - scatterWin32: o[offs[k]+i] = at[i] == k ? 0 + v[i] : 0 for every position k (the value
+//     a cleared output gets from one addition, −0 becoming +0 as there).
+func selectKernels() string {
+	var b strings.Builder
+	const ones = "\tMOVL $1, R9\n\tVMOVD R9, X14\n\tVPBROADCASTD X14, Y14\n"
+	for _, k := range []struct{ name, pred, doc string }{
+		{"selectWinGT32", "$0x1e", "at = index in offs of the first greatest x[offs[k]+i]"},
+		{"selectWinLT32", "$0x11", "at = index in offs of the first least x[offs[k]+i]"},
+	} {
+		fmt.Fprintf(&b, "\n// %s\nTEXT ·%s(SB), NOSPLIT, $0-72\n", k.doc, k.name)
+		b.WriteString("\tMOVQ at_base+0(FP), DI\n\tMOVQ at_len+8(FP), CX\n\tMOVQ x_base+24(FP), SI\n")
+		b.WriteString("\tMOVQ offs_base+48(FP), DX\n\tMOVQ offs_len+56(FP), R10\n" + ones)
+		b.WriteString("\tXORQ AX, AX\n\tANDQ $-8, CX\n\tJZ done\nvec:\n")
+		b.WriteString("\tMOVQ (DX), R11\n\tADDQ AX, R11\n\tVMOVUPS (SI)(R11*4), Y1\n") // best = first position
+		b.WriteString("\tVPXOR Y3, Y3, Y3\n\tVPXOR Y15, Y15, Y15\n\tMOVQ $1, BX\n\tCMPQ BX, R10\n\tJAE store\nwin:\n")
+		b.WriteString("\tVPADDD Y14, Y15, Y15\n\tMOVQ (DX)(BX*8), R11\n\tADDQ AX, R11\n\tVMOVUPS (SI)(R11*4), Y0\n")
+		fmt.Fprintf(&b, "\tVCMPPS %s, Y1, Y0, Y2\n", k.pred)
+		b.WriteString("\tVBLENDVPS Y2, Y0, Y1, Y1\n\tVBLENDVPS Y2, Y15, Y3, Y3\n")
+		b.WriteString("\tINCQ BX\n\tCMPQ BX, R10\n\tJB win\nstore:\n\tVMOVDQU Y3, (DI)(AX*4)\n")
+		b.WriteString("\tADDQ $8, AX\n\tCMPQ AX, CX\n\tJB vec\ndone:\n\tVZEROUPPER\n\tRET\n")
+	}
+	b.WriteString("\n// o[offs[k]+i] = at[i] == k ? 0 + v[i] : 0\nTEXT ·scatterWin32(SB), NOSPLIT, $0-96\n")
+	b.WriteString("\tMOVQ o_base+0(FP), DI\n\tMOVQ at_base+24(FP), R8\n\tMOVQ at_len+32(FP), CX\n\tMOVQ v_base+48(FP), SI\n")
+	b.WriteString("\tMOVQ offs_base+72(FP), DX\n\tMOVQ offs_len+80(FP), R10\n" + ones + "\tVXORPS Y13, Y13, Y13\n")
+	b.WriteString("\tXORQ AX, AX\n\tANDQ $-8, CX\n\tJZ done\nvec:\n")
+	b.WriteString("\tVMOVDQU (R8)(AX*4), Y3\n\tVADDPS (SI)(AX*4), Y13, Y1\n\tVPXOR Y15, Y15, Y15\n\tXORQ BX, BX\nwin:\n")
+	b.WriteString("\tVPCMPEQD Y15, Y3, Y2\n\tVANDPS Y2, Y1, Y0\n\tMOVQ (DX)(BX*8), R11\n\tADDQ AX, R11\n\tVMOVUPS Y0, (DI)(R11*4)\n")
+	b.WriteString("\tVPADDD Y14, Y15, Y15\n\tINCQ BX\n\tCMPQ BX, R10\n\tJB win\n")
+	b.WriteString("\tADDQ $8, AX\n\tCMPQ AX, CX\n\tJB vec\ndone:\n\tVZEROUPPER\n\tRET\n")
 	return b.String()
 }

@@ -33,3 +33,7 @@ func simdAddLanes(*[sumLanes]float64, []float32) int { return 0 }
 func simdAddProducts(*[sumLanes]float64, []float32, []float32) int { return 0 }
 
 func simdGoExtreme(bool, []float32, []float32, []float32) bool { return false }
+
+func simdSelectWin(bool, []int32, []float32, []int) int { return 0 }
+
+func simdScatterWin([]float32, []int32, []float32, []int) int { return 0 }

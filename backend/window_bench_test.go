@@ -41,7 +41,7 @@ func BenchmarkPoolCNN(b *testing.B) {
 				}
 			})
 			b.Run(c.name+"/SelectAndScatterMax/workers="+strconv.Itoa(w), func(b *testing.B) {
-				op := &selectScatterOp{eng: eng, plan: plan, batchSplit: true}
+				op := newSelectScatterOp(eng, false, plan, in, window, strides)
 				for range b.N {
 					selectScatter(op, x, src, grad)
 				}

@@ -386,3 +386,62 @@ func TestSIMDGoExtreme(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectAndScatterNHWC runs SelectAndScatterMax/Min on NHWC float32 and float64 operands
+// with 8–19 channels (the vector kernels and their Go tails) against selectScatterRef, bit for
+// bit: disjoint windows that cover the operand (2×2 stride 2), that leave gaps (2×2 stride 3,
+// odd sizes) or cover padding, and overlapping ones (3×3 stride 2 "same", 2×2 stride 1).
+// Inputs hold ties, NaN, ±Inf and ±0; the source holds −0 (which a selected element turns
+// into +0, as 0 + −0 does).
+func TestSelectAndScatterNHWC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	be := newTestBackend(t, "threads=3")
+	for _, c := range []windowCase{
+		{dims: []int{3, 8, 6, 16}, window: []int{1, 2, 2, 1}, strides: []int{1, 2, 2, 1}},
+		{dims: []int{2, 7, 9, 19}, window: []int{1, 2, 2, 1}, strides: []int{1, 3, 2, 1}},
+		{dims: []int{2, 7, 7, 8}, window: []int{1, 2, 2, 1}, strides: []int{1, 2, 2, 1}, pads: [][2]int{{0, 0}, {1, 0}, {0, 1}, {0, 0}}},
+		{dims: []int{2, 7, 6, 9}, window: []int{1, 3, 3, 1}, strides: []int{1, 2, 2, 1}, pads: [][2]int{{0, 0}, {1, 1}, {1, 1}, {0, 0}}},
+		{dims: []int{2, 5, 5, 16}, window: []int{1, 2, 2, 1}, strides: []int{1, 1, 1, 1}},
+	} {
+		if c.pads == nil {
+			c.pads = make([][2]int, 4)
+		}
+		srcShape, err := shapeinference.ReduceWindowOp(shapesF64(c.dims...), c.window, c.strides, nil, nil, c.pads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dtype := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+			for _, isMin := range []bool{false, true} {
+				data := randSpecial(rng, product(c.dims), true)
+				for i := range data {
+					data[i] = math.Round(data[i]*4) / 4
+				}
+				src := castBack(dtype, randSpecial(rng, srcShape.Size(), false))
+				for i := 0; i < len(src); i += 7 {
+					src[i] = math.Copysign(0, -1)
+				}
+				build := func(b backends.Builder, x backends.Op) (backends.Op, error) {
+					s, err := b.Constant(castTo(dtype, src), srcShape.Dimensions...)
+					if err != nil {
+						return nil, err
+					}
+					if isMin {
+						return b.SelectAndScatterMin(x, s, c.window, c.strides, c.pads)
+					}
+					return b.SelectAndScatterMax(x, s, c.window, c.strides, c.pads)
+				}
+				got, _ := runWindowOp(t, be, dtype, c.dims, data, build)
+				round := func(v float64) float64 { return v }
+				if dtype == dtypes.Float32 {
+					round = func(v float64) float64 { return float64(float32(v)) }
+				}
+				want := selectScatterRef(isMin, castBack(dtype, data), src, c.dims, srcShape.Dimensions, c.window, c.strides, c.pads, round)
+				for i := range want {
+					if !sameBitsOrNaN(got[i], want[i]) {
+						t.Fatalf("min=%v %s %s: element %d is %v, want %v", isMin, dtype, c, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
