@@ -189,24 +189,30 @@ func reduceWindow[T float32 | float64](op *reduceWindowOp, x, out []T) {
 	parallelFor(op.eng.workers, (n+chunk-1)/chunk, func(_, c int) {
 		p.forEach(c*chunk, min(n, (c+1)*chunk), func(pos int, offs []int) {
 			acc := out[pos*inner : (pos+1)*inner]
+			done := 0
+			if isF32[T]() {
+				done = simdReduceWin(op.kind, f32(acc), f32(x), offs, float32(init))
+			}
+			if done == inner {
+				return
+			}
+			acc = acc[done:]
 			for i := range acc {
 				acc[i] = init
 			}
 			for _, off := range offs {
-				windowStep(op.kind, acc, x[off:off+inner])
+				windowStep(op.kind, acc, x[off+done:off+inner])
 			}
 		})
 	})
 }
 
 // windowStep folds one window position v into acc with Go's built-in max/min (which order
-// −0 below +0 and propagate NaN), +, ×: the operations simplego uses. Float32 runs in the
-// AVX2 kernels when they are on (the same operations lane by lane: the same bits).
+// −0 below +0 and propagate NaN), +, ×: the operations simplego uses. (Float32 groups of 8
+// run in the AVX2 kernels, simdReduceWin, with the same operations lane by lane: the same
+// bits.)
 func windowStep[T float32 | float64](kind backends.ReduceOpType, acc, v []T) {
 	v = v[:len(acc)]
-	if isF32[T]() && windowStep32(kind, f32(acc), f32(v)) {
-		return
-	}
 	switch kind {
 	case backends.ReduceOpMax:
 		for i, a := range acc {
@@ -224,19 +230,5 @@ func windowStep[T float32 | float64](kind backends.ReduceOpType, acc, v []T) {
 		for i, a := range acc {
 			acc[i] = a * v[i]
 		}
-	}
-}
-
-// windowStep32 is windowStep in the AVX2 kernels; false when they are off.
-func windowStep32(kind backends.ReduceOpType, acc, v []float32) bool {
-	switch kind {
-	case backends.ReduceOpMax:
-		return simdGoExtreme(false, acc, acc, v)
-	case backends.ReduceOpMin:
-		return simdGoExtreme(true, acc, acc, v)
-	case backends.ReduceOpSum:
-		return simdVV(backends.OpTypeAdd, acc, acc, v)
-	default:
-		return simdVV(backends.OpTypeMul, acc, acc, v)
 	}
 }

@@ -74,10 +74,16 @@ func maxSV32(o []float32, s float32, y []float32)
 func minSV32(o []float32, s float32, y []float32)
 
 //go:noescape
-func goMaxVV32(o, x, y []float32)
+func reduceWinSum32(o, x []float32, offs []int, init float32)
 
 //go:noescape
-func goMinVV32(o, x, y []float32)
+func reduceWinProd32(o, x []float32, offs []int, init float32)
+
+//go:noescape
+func reduceWinMin32(o, x []float32, offs []int, init float32)
+
+//go:noescape
+func reduceWinMax32(o, x []float32, offs []int, init float32)
 
 //go:noescape
 func selectWinGT32(at []int32, x []float32, offs []int)
@@ -329,19 +335,29 @@ func simdAddProducts(acc *[sumLanes]float64, x, y []float32) int {
 	return n
 }
 
-// simdGoExtreme sets o = max(x, y) (min with isMin) with the semantics of Go's built-ins,
-// which ReduceWindow shares with simplego.
-func simdGoExtreme(isMin bool, o, x, y []float32) bool {
-	if !simdEnabled {
-		return false
+// simdReduceWin computes ReduceWindow's output position o (len(o) inner elements) from the
+// window's real positions offs in x (non-empty and increasing, or empty: o = init), for the
+// first len(o) &^ 7 elements; it returns how many it did (0 when the kernels are off).
+func simdReduceWin(kind backends.ReduceOpType, o, x []float32, offs []int, init float32) int {
+	n := len(o) &^ 7
+	if !simdEnabled || n == 0 {
+		return 0
 	}
-	o, y = o[:len(x)], y[:len(x)]
-	if isMin {
-		goMinVV32(o, x, y)
-	} else {
-		goMaxVV32(o, x, y)
+	if len(offs) > 0 {
+		_ = x[offs[0]:][offs[len(offs)-1]-offs[0]+n-1] // Every read is inside x.
 	}
-	return true
+	o = o[:n]
+	switch kind {
+	case backends.ReduceOpMax:
+		reduceWinMax32(o, x, offs, init)
+	case backends.ReduceOpMin:
+		reduceWinMin32(o, x, offs, init)
+	case backends.ReduceOpSum:
+		reduceWinSum32(o, x, offs, init)
+	default:
+		reduceWinProd32(o, x, offs, init)
+	}
+	return n
 }
 
 // simdSelectWin sets at[i], for the first len(at) &^ 7 inner elements, to the index k in

@@ -942,127 +942,6 @@ done:
 	VZEROUPPER
 	RET
 
-// o = max(x, y), Go's built-in max (NaN wins, +0 above −0)
-TEXT ·goMaxVV32(SB), NOSPLIT, $0-72
-	MOVQ o_base+0(FP), DI
-	MOVQ o_len+8(FP), CX
-	MOVQ x_base+24(FP), SI
-	MOVQ y_base+48(FP), DX
-	VPCMPEQD Y15, Y15, Y15
-	VPSLLD $31, Y15, Y15
-	XORQ AX, AX
-	MOVQ CX, BX
-	ANDQ $-16, BX
-	JZ tail8
-loop:
-	VXORPS 0(SI)(AX*4), Y15, Y4
-	VXORPS 0(DX)(AX*4), Y15, Y5
-	VMINPS Y5, Y4, Y0
-	VMINPS Y4, Y0, Y5
-	VORPS Y5, Y0, Y0
-	VXORPS Y15, Y0, Y0
-	VXORPS 32(SI)(AX*4), Y15, Y6
-	VXORPS 32(DX)(AX*4), Y15, Y7
-	VMINPS Y7, Y6, Y1
-	VMINPS Y6, Y1, Y7
-	VORPS Y7, Y1, Y1
-	VXORPS Y15, Y1, Y1
-	VMOVUPS Y0, 0(DI)(AX*4)
-	VMOVUPS Y1, 32(DI)(AX*4)
-	ADDQ $16, AX
-	CMPQ AX, BX
-	JB loop
-tail8:
-	MOVQ CX, BX
-	ANDQ $-8, BX
-	CMPQ AX, BX
-	JAE tail1
-loop8:
-	VXORPS 0(SI)(AX*4), Y15, Y4
-	VXORPS 0(DX)(AX*4), Y15, Y5
-	VMINPS Y5, Y4, Y0
-	VMINPS Y4, Y0, Y5
-	VORPS Y5, Y0, Y0
-	VXORPS Y15, Y0, Y0
-	VMOVUPS Y0, (DI)(AX*4)
-	ADDQ $8, AX
-	CMPQ AX, BX
-	JB loop8
-tail1:
-	CMPQ AX, CX
-	JAE done
-loop1:
-	VMOVSS (SI)(AX*4), X12
-	VMOVSS (DX)(AX*4), X13
-	VXORPS X12, X15, X4
-	VXORPS X13, X15, X5
-	VMINPS X5, X4, X0
-	VMINPS X4, X0, X5
-	VORPS X5, X0, X0
-	VXORPS X15, X0, X0
-	VMOVSS X0, (DI)(AX*4)
-	INCQ AX
-	CMPQ AX, CX
-	JB loop1
-done:
-	VZEROUPPER
-	RET
-
-// o = min(x, y), Go's built-in min (NaN wins, −0 below +0)
-TEXT ·goMinVV32(SB), NOSPLIT, $0-72
-	MOVQ o_base+0(FP), DI
-	MOVQ o_len+8(FP), CX
-	MOVQ x_base+24(FP), SI
-	MOVQ y_base+48(FP), DX
-	XORQ AX, AX
-	MOVQ CX, BX
-	ANDQ $-16, BX
-	JZ tail8
-loop:
-	VMOVUPS 0(SI)(AX*4), Y4
-	VMINPS 0(DX)(AX*4), Y4, Y0
-	VMINPS Y4, Y0, Y5
-	VORPS Y5, Y0, Y0
-	VMOVUPS 32(SI)(AX*4), Y6
-	VMINPS 32(DX)(AX*4), Y6, Y1
-	VMINPS Y6, Y1, Y7
-	VORPS Y7, Y1, Y1
-	VMOVUPS Y0, 0(DI)(AX*4)
-	VMOVUPS Y1, 32(DI)(AX*4)
-	ADDQ $16, AX
-	CMPQ AX, BX
-	JB loop
-tail8:
-	MOVQ CX, BX
-	ANDQ $-8, BX
-	CMPQ AX, BX
-	JAE tail1
-loop8:
-	VMOVUPS 0(SI)(AX*4), Y4
-	VMINPS 0(DX)(AX*4), Y4, Y0
-	VMINPS Y4, Y0, Y5
-	VORPS Y5, Y0, Y0
-	VMOVUPS Y0, (DI)(AX*4)
-	ADDQ $8, AX
-	CMPQ AX, BX
-	JB loop8
-tail1:
-	CMPQ AX, CX
-	JAE done
-loop1:
-	VMOVSS (SI)(AX*4), X12
-	VMOVSS (DX)(AX*4), X13
-	VMINPS X13, X12, X0
-	VMINPS X12, X0, X5
-	VORPS X5, X0, X0
-	VMOVSS X0, (DI)(AX*4)
-	INCQ AX
-	CMPQ AX, CX
-	JB loop1
-done:
-	VZEROUPPER
-	RET
-
 // o = (x·sy) + sz
 TEXT ·mulAddSS32(SB), NOSPLIT, $0-56
 	MOVQ o_base+0(FP), DI
@@ -2372,6 +2251,147 @@ win:
 	INCQ BX
 	CMPQ BX, R10
 	JB win
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET
+
+// o = init, then o op= x[offs[k]+i] for each k
+TEXT ·reduceWinSum32(SB), NOSPLIT, $0-76
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ offs_base+48(FP), DX
+	MOVQ offs_len+56(FP), R10
+	VBROADCASTSS init+72(FP), Y13
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	VMOVUPS Y13, Y0
+	XORQ BX, BX
+	TESTQ R10, R10
+	JZ store
+win:
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y1
+	VADDPS Y1, Y0, Y0
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+store:
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET
+
+// o = init, then o op= x[offs[k]+i] for each k
+TEXT ·reduceWinProd32(SB), NOSPLIT, $0-76
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ offs_base+48(FP), DX
+	MOVQ offs_len+56(FP), R10
+	VBROADCASTSS init+72(FP), Y13
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	VMOVUPS Y13, Y0
+	XORQ BX, BX
+	TESTQ R10, R10
+	JZ store
+win:
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y1
+	VMULPS Y1, Y0, Y0
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+store:
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET
+
+// o = init, then o op= x[offs[k]+i] for each k
+TEXT ·reduceWinMin32(SB), NOSPLIT, $0-76
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ offs_base+48(FP), DX
+	MOVQ offs_len+56(FP), R10
+	VBROADCASTSS init+72(FP), Y13
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	VMOVUPS Y13, Y0
+	XORQ BX, BX
+	TESTQ R10, R10
+	JZ store
+win:
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y1
+	VMINPS Y1, Y0, Y2
+	VMINPS Y0, Y2, Y3
+	VORPS Y3, Y2, Y0
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+store:
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JB vec
+done:
+	VZEROUPPER
+	RET
+
+// o = init, then o op= x[offs[k]+i] for each k
+TEXT ·reduceWinMax32(SB), NOSPLIT, $0-76
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ x_base+24(FP), SI
+	MOVQ offs_base+48(FP), DX
+	MOVQ offs_len+56(FP), R10
+	VBROADCASTSS init+72(FP), Y13
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD $31, Y15, Y15
+	XORQ AX, AX
+	ANDQ $-8, CX
+	JZ done
+vec:
+	VMOVUPS Y13, Y0
+	XORQ BX, BX
+	TESTQ R10, R10
+	JZ store
+win:
+	MOVQ (DX)(BX*8), R11
+	ADDQ AX, R11
+	VMOVUPS (SI)(R11*4), Y1
+	VXORPS Y0, Y15, Y4
+	VXORPS Y1, Y15, Y5
+	VMINPS Y5, Y4, Y2
+	VMINPS Y4, Y2, Y3
+	VORPS Y3, Y2, Y0
+	VXORPS Y15, Y0, Y0
+	INCQ BX
+	CMPQ BX, R10
+	JB win
+store:
+	VMOVUPS Y0, (DI)(AX*4)
 	ADDQ $8, AX
 	CMPQ AX, CX
 	JB vec

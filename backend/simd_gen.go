@@ -112,6 +112,7 @@ func main() {
 	b.WriteString(bnKernels)
 	b.WriteString(expKernel())
 	b.WriteString(selectKernels())
+	b.WriteString(reduceWinKernels())
 	if err := os.WriteFile("simd_amd64.s", b.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -204,31 +205,6 @@ func extreme(op, a, b string) func(e *env) string {
 	}
 }
 
-// goExtreme is Go's built-in min(x, y) as the compiler writes it for amd64, lane by lane:
-// r1 = MINPS(x, y) (y where unordered or equal), r2 = MINPS(r1, x), result r1 | r2 (NaN
-// stays NaN, −0 | +0 is −0). max is the same on the negated operands, negated back (Y15 holds
-// the sign mask). Same instructions as the scalar code, so the same bits, NaNs included.
-func goExtreme(isMax bool) func(e *env) string {
-	return func(e *env) string {
-		var s strings.Builder
-		x, y := e.tmp(0), e.tmp(1)
-		if isMax {
-			fmt.Fprintf(&s, "\tVXORPS %s, %s, %s\n", e.in("x"), e.c(15), x)
-			fmt.Fprintf(&s, "\tVXORPS %s, %s, %s\n", e.in("y"), e.c(15), y)
-		} else {
-			x = e.reg("x", 0, &s)
-			y = e.in("y")
-		}
-		fmt.Fprintf(&s, "\tVMINPS %s, %s, %s\n", y, x, e.res)
-		fmt.Fprintf(&s, "\tVMINPS %s, %s, %s\n", x, e.res, e.tmp(1))
-		fmt.Fprintf(&s, "\tVORPS %s, %s, %s\n", e.tmp(1), e.res, e.res)
-		if isMax {
-			fmt.Fprintf(&s, "\tVXORPS %s, %s, %s\n", e.c(15), e.res, e.res)
-		}
-		return s.String()
-	}
-}
-
 // signMask sets Y15 to 0x80000000 in every lane.
 const signMask = "\tVPCMPEQD Y15, Y15, Y15\n\tVPSLLD $31, Y15, Y15\n"
 
@@ -253,10 +229,6 @@ func kernels() []kernel {
 			kernel{name: op.name + "SV32", doc: "o = " + op.name + "NaN(s, y)", args: sy, unroll: 2, body: extreme(op.ins, "s", "y")},
 		)
 	}
-	ks = append(ks,
-		kernel{name: "goMaxVV32", doc: "o = max(x, y), Go's built-in max (NaN wins, +0 above −0)", args: xy, unroll: 2, setup: signMask, body: goExtreme(true)},
-		kernel{name: "goMinVV32", doc: "o = min(x, y), Go's built-in min (NaN wins, −0 below +0)", args: xy, unroll: 2, body: goExtreme(false)},
-	)
 	ks = append(ks,
 		kernel{name: "mulAddSS32", doc: "o = (x·sy) + sz", args: []arg{v("x"), sc("sy"), sc("sz")}, unroll: 4, body: mulAdd("sy", "sz")},
 		kernel{name: "mulAddSV32", doc: "o = (x·sy) + z", args: []arg{v("x"), sc("sy"), v("z")}, unroll: 4, body: mulAdd("sy", "z")},
@@ -872,5 +844,33 @@ func selectKernels() string {
 	b.WriteString("\tVPCMPEQD Y15, Y3, Y2\n\tVANDPS Y2, Y1, Y0\n\tMOVQ (DX)(BX*8), R11\n\tADDQ AX, R11\n\tVMOVUPS Y0, (DI)(R11*4)\n")
 	b.WriteString("\tVPADDD Y14, Y15, Y15\n\tINCQ BX\n\tCMPQ BX, R10\n\tJB win\n")
 	b.WriteString("\tADDQ $8, AX\n\tCMPQ AX, CX\n\tJB vec\ndone:\n\tVZEROUPPER\n\tRET\n")
+	return b.String()
+}
+
+// reduceWinKernels are ReduceWindow's, one call per output position and 8 inner elements
+// (NHWC channels) at a time, for a length that is a multiple of 8 (the Go code does the
+// rest): o[i] = init, then o[i] = o[i] op x[offs[k]+i] for every window position k in
+// order, with the operation of the Go loop: +, ×, or Go's built-in min as the compiler writes
+// it for amd64 (r1 = MINPS(a, v), which is v where unordered or equal; r2 = MINPS(r1, a);
+// r1 | r2: NaN stays NaN, −0 | +0 is −0), max being min of the negated operands, negated
+// back. Same instructions lane by lane as the scalar code, so the same bits, NaNs included.
+func reduceWinKernels() string {
+	var b strings.Builder
+	for _, k := range []struct{ name, setup, op string }{
+		{"reduceWinSum32", "", "\tVADDPS Y1, Y0, Y0\n"},
+		{"reduceWinProd32", "", "\tVMULPS Y1, Y0, Y0\n"},
+		{"reduceWinMin32", "", "\tVMINPS Y1, Y0, Y2\n\tVMINPS Y0, Y2, Y3\n\tVORPS Y3, Y2, Y0\n"},
+		{"reduceWinMax32", signMask, "\tVXORPS Y0, Y15, Y4\n\tVXORPS Y1, Y15, Y5\n\tVMINPS Y5, Y4, Y2\n" +
+			"\tVMINPS Y4, Y2, Y3\n\tVORPS Y3, Y2, Y0\n\tVXORPS Y15, Y0, Y0\n"},
+	} {
+		fmt.Fprintf(&b, "\n// o = init, then o op= x[offs[k]+i] for each k\nTEXT ·%s(SB), NOSPLIT, $0-76\n", k.name)
+		b.WriteString("\tMOVQ o_base+0(FP), DI\n\tMOVQ o_len+8(FP), CX\n\tMOVQ x_base+24(FP), SI\n")
+		b.WriteString("\tMOVQ offs_base+48(FP), DX\n\tMOVQ offs_len+56(FP), R10\n\tVBROADCASTSS init+72(FP), Y13\n" + k.setup)
+		b.WriteString("\tXORQ AX, AX\n\tANDQ $-8, CX\n\tJZ done\nvec:\n")
+		b.WriteString("\tVMOVUPS Y13, Y0\n\tXORQ BX, BX\n\tTESTQ R10, R10\n\tJZ store\nwin:\n")
+		b.WriteString("\tMOVQ (DX)(BX*8), R11\n\tADDQ AX, R11\n\tVMOVUPS (SI)(R11*4), Y1\n" + k.op)
+		b.WriteString("\tINCQ BX\n\tCMPQ BX, R10\n\tJB win\nstore:\n\tVMOVUPS Y0, (DI)(AX*4)\n")
+		b.WriteString("\tADDQ $8, AX\n\tCMPQ AX, CX\n\tJB vec\ndone:\n\tVZEROUPPER\n\tRET\n")
+	}
 	return b.String()
 }

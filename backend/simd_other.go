@@ -32,7 +32,7 @@ func simdAddLanes(*[sumLanes]float64, []float32) int { return 0 }
 
 func simdAddProducts(*[sumLanes]float64, []float32, []float32) int { return 0 }
 
-func simdGoExtreme(bool, []float32, []float32, []float32) bool { return false }
+func simdReduceWin(backends.ReduceOpType, []float32, []float32, []int, float32) int { return 0 }
 
 func simdSelectWin(bool, []int32, []float32, []int) int { return 0 }
 

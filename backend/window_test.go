@@ -358,29 +358,42 @@ func TestPoolGradientsLayouts(t *testing.T) {
 	}
 }
 
-// TestSIMDGoExtreme compares the AVX2 kernels of Go's built-in max and min with the
-// built-ins, bit for bit, on lengths 0–40 (every loop and tail) of random values mixed with
-// NaN, ±Inf and ±0.
-func TestSIMDGoExtreme(t *testing.T) {
+// TestSIMDReduceWin compares the AVX2 window reductions with the Go loops (windowStep), bit
+// for bit, on 8–40 inner elements (whole groups of 8 and the Go tail), windows of 0–5
+// positions, values mixed with NaN, ±Inf and ±0 and equal pairs.
+func TestSIMDReduceWin(t *testing.T) {
 	if !simdEnabled {
 		t.Skip("no AVX2 kernels")
 	}
 	rng := rand.New(rand.NewPCG(29, 30))
-	for n := range 41 {
-		x, y := castTo(dtypes.Float32, randSpecial(rng, n, true)).([]float32), castTo(dtypes.Float32, randSpecial(rng, n, true)).([]float32)
-		for i := 0; i+1 < n; i += 5 { // Equal pairs and signed zeros against each other.
-			y[i], x[i+1], y[i+1] = x[i], float32(math.Copysign(0, -1)), 0
-		}
-		for _, isMin := range []bool{false, true} {
-			got := make([]float32, n)
-			simdGoExtreme(isMin, got, x, y)
-			for i := range n {
-				want := max(x[i], y[i])
-				if isMin {
-					want = min(x[i], y[i])
+	kinds := map[backends.ReduceOpType]float32{backends.ReduceOpMax: float32(math.Inf(-1)), backends.ReduceOpMin: float32(math.Inf(1)),
+		backends.ReduceOpSum: 0, backends.ReduceOpProduct: 1}
+	for inner := 8; inner <= 40; inner += 3 {
+		for positions := range 6 {
+			x := castTo(dtypes.Float32, randSpecial(rng, 6*inner, true)).([]float32)
+			for i := 0; i+inner+1 < len(x); i += 5 { // Equal values and signed zeros across positions.
+				x[i+inner], x[i+1], x[i+inner+1] = x[i], float32(math.Copysign(0, -1)), 0
+			}
+			offs := make([]int, positions)
+			for k := range offs {
+				offs[k] = k * inner
+			}
+			for kind, init := range kinds {
+				got, want := make([]float32, inner), make([]float32, inner)
+				done := simdReduceWin(kind, got, x, offs, init)
+				for i := range want {
+					want[i] = init
 				}
-				if math.Float32bits(got[i]) != math.Float32bits(want) {
-					t.Fatalf("n=%d min=%v: element %d of (%v, %v) is %v (%#x), Go %v (%#x)", n, isMin, i, x[i], y[i], got[i], math.Float32bits(got[i]), want, math.Float32bits(want))
+				for _, off := range offs {
+					windowStep(kind, want, x[off:off+inner])
+				}
+				for i := range done {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s inner %d, %d positions: element %d is %v (%#x), Go %v (%#x)", kind, inner, positions, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+				if done != inner&^7 {
+					t.Fatalf("%s: kernel did %d of %d", kind, done, inner)
 				}
 			}
 		}
