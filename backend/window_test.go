@@ -458,3 +458,36 @@ func TestSelectAndScatterNHWC(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceWindowOtherDTypes: integer ReduceWindow is left to simplego's executor (not a
+// native node) and still runs on this backend.
+func TestReduceWindowOtherDTypes(t *testing.T) {
+	be := newTestBackend(t, "")
+	b := be.Builder("int")
+	x, err := b.Constant([]int32{1, 5, 2, 7, 3, 4}, 1, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.ReduceWindow(x, backends.ReduceOpMax, []int{1, 2}, []int{1, 2}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, native := opNode(out).data.(*reduceWindowOp); native {
+		t.Fatal("int32 ReduceWindow became a native node")
+	}
+	exe, err := b.Compile([]backends.Op{out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := exe.Execute(nil, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]int32, 3)
+	if err := be.BufferToFlatData(res[0], got); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[5 7 4]" {
+		t.Fatalf("max pool of int32: %v, want [5 7 4]", got)
+	}
+}
