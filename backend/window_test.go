@@ -321,7 +321,8 @@ func castBack(dtype dtypes.DType, data []float64) []float64 {
 // TestPoolGradientsLayouts checks max and mean pooling gradients against finite differences
 // in the layouts TestPoolGradients does not: channels first (the window on the last axes, so
 // no vector of channels), 1-D and 3-D pooling, overlapping 3×3 stride-2 windows with "same"
-// padding, and a batch of one.
+// padding, overlapping even (2×2 stride 1) windows with and without padding, and a batch of
+// one.
 func TestPoolGradientsLayouts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(27, 28))
 	be := newTestBackend(t, "threads=3")
@@ -340,6 +341,8 @@ func TestPoolGradientsLayouts(t *testing.T) {
 			{"1d-3-s2-same", []int{3, 9, 2}, false, 3, 2, true},
 			{"3d-3-s2-same", []int{1, 5, 4, 5, 2}, false, 3, 2, true},
 			{"nhwc-3x3-s1-same", []int{1, 5, 6, 3}, false, 3, 1, true},
+			{"nhwc-2x2-s1", []int{2, 5, 6, 3}, false, 2, 1, false},
+			{"nhwc-2x2-s1-same", []int{2, 5, 6, 3}, false, 2, 1, true},
 		} {
 			t.Run(name+"/"+c.name, func(t *testing.T) {
 				x := randArg(rng, c.dims...)
