@@ -20,8 +20,8 @@ var passCost = map[string]float64{
 	"mlp/32x32x3":       0.036, // the 28×28 cost scaled by the MLP's multiply-adds (1.84M vs 0.67M)
 	"cnn/28x28x1":       0.040, // 30 ms per ERM step in sam's benchmark after native pooling (was 1.51 s)
 	"cnn/32x32x3":       0.068, // the 28×28 cost scaled by the first convolution's input (3 channels, 32×32)
-	"resnet8/32x32x3":   0.14, // tsam bench engine: 114–139 ms per step after the SIMD kernels
-	"transformer/64tok": 0.40, // 0.2 s per ERM step of batch 32 in the first sitting (run's summaries)
+	"resnet8/32x32x3":   0.14,  // tsam bench engine: 114–139 ms per step after the SIMD kernels
+	"transformer/64tok": 0.40,  // 0.2 s per ERM step of batch 32 in the first sitting (run's summaries)
 }
 
 // drawCost is the measured wall time, in seconds, of drawing one random perturbation of a
