@@ -213,8 +213,12 @@ func Paper() *Plan {
 	// The paper's own kind of model: the CNN became affordable (30 ms per pass, was 1.5 s) when
 	// the backend got native max-pooling; the first sitting's MLP runs of this table were removed.
 	fashion := base("fashion-mnist", "cnn", paperNoise, t1Subset, t1Epochs, paperBatch, paperVal)
+	// The paper's lr 0.01 here too: at lr 0.05 every SAM-family tuning run of this CNN (ρ = 0.05
+	// and 0.1) collapsed to chance (10% test accuracy, measured; standardised inputs, no batch
+	// norm), while ERM reached 81%; at lr 0.01 SAM trains (61% after one epoch of 2,000 examples).
+	fashion.LR = cifarLR
 	addTable1(p, "table1c", "test accuracy, Fashion-MNIST with 20% label noise",
-		"Fashion-MNIST, 20% symmetric label noise, 10,000 training examples, small CNN (conv 3×3 32 → max-pool → conv 3×3 64 → max-pool → dense 128), 3 epochs, lr 0.05; paper: noisy CIFAR-100 with a WideResNet (it has no Fashion-MNIST).", fashion, true, tuneSeeds, seeds)
+		"Fashion-MNIST, 20% symmetric label noise, 10,000 training examples, small CNN (conv 3×3 32 → max-pool → conv 3×3 64 → max-pool → dense 128), 3 epochs, lr 0.01; paper: noisy CIFAR-100 with a WideResNet (it has no Fashion-MNIST).", fashion, true, tuneSeeds, seeds)
 	sst := base("sst2", "transformer", 0, sst2Subset, sst2Epochs, sst2Batch, sst2Val)
 	sst.DataDir = sharedFile("sst2.tar.gz")
 	// A transformer trained from scratch by SGD stayed at chance (50%) on 1,024 phrases in the
