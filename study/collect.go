@@ -25,11 +25,16 @@ type Results struct {
 	// Runs counts those runs and Planned the runs the plan trains in all (a pick's seed
 	// that its chosen candidate already ran counts once); LastFinished is the newest
 	// summary's finish time.
-	Runs         int       `json:"runs"`
-	Planned      int       `json:"planned"`
-	LastFinished string    `json:"last_finished"`
-	Failures     []Failure `json:"failures,omitempty"`
-	VerdictRule  string    `json:"verdict_rule"`
+	Runs    int `json:"runs"`
+	Planned int `json:"planned"`
+	// Unused counts the plan's finished runs that no table shows (tuning candidates not
+	// chosen on validation) and UnusedSeconds their training wall time: compute the study
+	// spent all the same.
+	Unused        int       `json:"unused_runs"`
+	UnusedSeconds float64   `json:"unused_train_seconds"`
+	LastFinished  string    `json:"last_finished"`
+	Failures      []Failure `json:"failures,omitempty"`
+	VerdictRule   string    `json:"verdict_rule"`
 }
 
 // Machine describes where the runs ran: this machine's CPU, and the software the runs'
@@ -147,6 +152,7 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		sr.Verdict, sr.Reason, sr.Subclaims = judge(s, sr.Rows)
 		res.Sections = append(res.Sections, sr)
 	}
+	res.Unused, res.UnusedSeconds = unusedRuns(p, dir, used)
 	backends := map[string]bool{}
 	for _, r := range used {
 		res.Runs++
@@ -166,6 +172,24 @@ func Collect(p *Plan, dir string) (*Results, error) {
 
 // plannedRuns counts the distinct runs of the plan: every cell seed, and every pick seed
 // that its candidates do not already run.
+// unusedRuns counts the finished runs of the plan's cells that are not in used (keyed by
+// the run folder relative to dir, as collectRow keys them) and sums their training wall time.
+func unusedRuns(p *Plan, dir string, used map[string]*runData) (n int, seconds float64) {
+	for _, c := range p.Cells {
+		for _, seed := range c.Seeds {
+			rel := filepath.Join(RunsDir, fmt.Sprintf("%s-s%d", c.Name, seed))
+			if _, ok := used[rel]; ok {
+				continue
+			}
+			if sum, err := finishedSummary(filepath.Join(dir, rel)); err == nil {
+				n++
+				seconds += sum.WallSeconds
+			}
+		}
+	}
+	return n, seconds
+}
+
 func plannedRuns(p *Plan) int {
 	n := 0
 	for _, c := range p.Cells {

@@ -78,8 +78,10 @@ func writeMarkdown(w io.Writer, res *Results, ref string) error {
 	fmt.Fprintf(&b, "%s\n\n", res.Doc)
 	fmt.Fprintf(&b, "- Regenerate: `%s` (runs that finished are skipped; only the report is rewritten).\n", res.Command)
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s; Go %s, GoMLX %s; backend: %s.\n", orDash(res.Machine.CPU), res.Machine.Cores, res.Machine.OS, res.Machine.Go, orDash(res.Machine.GoMLX), orDash(strings.Join(res.Machine.Backends, "; ")))
-	fmt.Fprintf(&b, "- Status: %d of the plan's %d runs have finished and are used here.\n", res.Runs, res.Planned)
-	fmt.Fprintf(&b, "- Compute: %d runs, %s of training wall time in total (estimate before running: %s); last run finished %s.\n", res.Runs, fmtDuration(res.TrainSeconds), fmtDuration(res.Estimate.Total), orDash(res.LastFinished))
+	fmt.Fprintf(&b, "- Status: %d of the plan's %d runs have finished: %d appear in the tables below, %d are tuning candidates not chosen on validation.\n",
+		res.Runs+res.Unused, res.Planned, res.Runs, res.Unused)
+	fmt.Fprintf(&b, "- Compute: %s of training wall time in total, %s of it in the tables' runs (estimate before running: %s); last run finished %s.\n",
+		fmtDuration(res.TrainSeconds+res.UnusedSeconds), fmtDuration(res.TrainSeconds), fmtDuration(res.Estimate.Total), orDash(res.LastFinished))
 	fmt.Fprintf(&b, "- Estimate basis: %s.\n", res.Estimate.Basis)
 	fmt.Fprintf(&b, "- Verdicts: %s\n\n", VerdictRule)
 	b.WriteString("## Summary\n\n| section | paper's claim | verdict | our training time (estimate) |\n| --- | --- | --- | --- |\n")

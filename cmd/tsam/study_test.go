@@ -67,6 +67,10 @@ func checkReport(t *testing.T, plan *study.Plan, mdDir, filesDir, ref string) {
 	if len(res.Sections) != len(plan.Sections) || res.Runs == 0 || res.TrainSeconds <= 0 {
 		t.Fatalf("results.json: %d sections (want %d), %d runs, %gs", len(res.Sections), len(plan.Sections), res.Runs, res.TrainSeconds)
 	}
+	// Every planned run finished: those the tables show plus unchosen tuning candidates.
+	if res.Runs+res.Unused != res.Planned {
+		t.Errorf("results.json: %d runs in the tables + %d unused = %d, want the plan's %d", res.Runs, res.Unused, res.Runs+res.Unused, res.Planned)
+	}
 	figures := 0
 	for i, s := range res.Sections {
 		if s.ID != plan.Sections[i].ID || !strings.Contains(string(md), "## "+s.ID+": ") {
