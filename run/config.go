@@ -39,7 +39,7 @@ type Config struct {
 	// Optimizer is the base optimizer the method's gradient is handed to: "" (SGD with
 	// momentum and weight decay, the paper's choice; runs recorded before this option existed
 	// have none), "adam" (Momentum and WeightDecay unused) or "adamw" (decoupled WeightDecay).
-	// "sgd" is accepted and stored as "", so that configurations stay comparable.
+	// "sgd" is accepted and stored as "" (see Canonical), so that configurations stay comparable.
 	Optimizer      string  `json:"optimizer,omitempty"`
 	LR             float64 `json:"lr"`
 	Momentum       float64 `json:"momentum"`
@@ -223,6 +223,17 @@ func (c Config) validateDelta() error {
 	return nil
 }
 
+// Canonical is the configuration as a run stores and compares it: the default base
+// optimizer, SGD, named "sgd" or left empty, is recorded as "" (runs made before Optimizer
+// existed have none). Train applies it; code comparing configurations (resume checks, the
+// study's fingerprints) compares canonical forms.
+func (c Config) Canonical() Config {
+	if c.Optimizer == "sgd" {
+		c.Optimizer = ""
+	}
+	return c
+}
+
 func (c Config) validateOptimizer() error {
 	if c.Optimizer == "" {
 		return nil
@@ -269,7 +280,7 @@ func intAtLeast(flag string, v, lo int) error {
 // those that change a run's result; "" when they agree. Resume uses it to refuse flags
 // that would make the continued run a different experiment.
 func (c Config) sameResult(other Config) string {
-	a, b := c, other
+	a, b := c.Canonical(), other.Canonical()
 	for _, x := range []*Config{&a, &b} {
 		x.MaxSteps, x.Backend, x.CheckpointEvery = 0, "", 0
 	}

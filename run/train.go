@@ -87,7 +87,7 @@ func prepare(cfg Config, dir string, opts Options) (*session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg, err := checkFolder(cfg, dir, opts)
+	cfg, err := checkFolder(cfg.Canonical(), dir, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -55,26 +55,30 @@ func (l testLog) Write(b []byte) (int, error) {
 // choice ("sgd" as ""), lowers the training loss, and Adam's result differs from SGD's.
 func TestOptimizerChoice(t *testing.T) {
 	final := map[string]float64{}
-	for _, opt := range []string{"", "adam", "adamw"} {
+	for _, opt := range []string{"", "sgd", "adam", "adamw"} {
 		cfg := smallConfig()
 		cfg.Method, cfg.Optimizer, cfg.Epochs = "erm", opt, 1
-		if opt != "" {
+		if opt == "adam" || opt == "adamw" {
 			cfg.LR = 0.001
 		}
+		want := cfg.Canonical().Optimizer
 		dir := filepath.Join(t.TempDir(), "run")
 		sum, err := Train(cfg, dir, Options{})
 		if err != nil {
 			t.Fatalf("optimizer %q: %v", opt, err)
 		}
 		back, err := ReadSummary(dir)
-		if err != nil || back.Config.Optimizer != opt {
-			t.Errorf("optimizer %q: summary records %q (%v)", opt, back.Config.Optimizer, err)
+		if err != nil || back.Config.Optimizer != want {
+			t.Errorf("optimizer %q: summary records %q (%v), want %q", opt, back.Config.Optimizer, err, want)
 		}
 		// An untrained 10-class model scores about log 10 = 2.30.
 		if !(sum.Final.TrainLoss < math.Log(10)-0.3) {
 			t.Errorf("optimizer %q: train loss %v after %d steps, want below %.2f", opt, sum.Final.TrainLoss, sum.Steps, math.Log(10)-0.3)
 		}
 		final[opt] = sum.Final.TrainLoss
+	}
+	if final["sgd"] != final[""] {
+		t.Errorf("sgd ended at training loss %v, the default (\"\") at %v: the same optimizer should give the same run", final["sgd"], final[""])
 	}
 	if final[""] == final["adam"] {
 		t.Errorf("adam and sgd ended at the same training loss %v: the choice had no effect", final[""])

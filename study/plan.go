@@ -242,11 +242,9 @@ func configMap(c run.Config) (map[string]any, error) {
 // run's own resume check, MaxSteps is kept: a study run cut at another step count is a
 // different result.
 func resultFields(c run.Config) run.Config {
+	c = c.Canonical() // e.g. optimizer "sgd" and "" are the same experiment
 	c.Backend = ""
 	c.CheckpointEvery = 0
-	if c.Optimizer == "sgd" { // "" and "sgd" are the same experiment
-		c.Optimizer = ""
-	}
 	return c
 }
 

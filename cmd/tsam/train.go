@@ -47,13 +47,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
 	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: Euler steps N per sample")
-	fs.Func("optimizer", "base optimizer: sgd (with -momentum and -weight-decay; the default), adam, or adamw (with decoupled -weight-decay)", func(v string) error {
-		if v == "sgd" {
-			v = "" // how a configuration records SGD (run.Config.Optimizer)
-		}
-		cfg.Optimizer = v
-		return nil
-	})
+	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "base optimizer: sgd (with -momentum and -weight-decay; the default when empty), adam, or adamw (with decoupled -weight-decay)")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant)")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum of the base SGD optimizer")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay of the base optimizer")
