@@ -170,14 +170,12 @@ func Collect(p *Plan, dir string) (*Results, error) {
 	return res, nil
 }
 
-// plannedRuns counts the distinct runs of the plan: every cell seed, and every pick seed
-// that its candidates do not already run.
 // unusedRuns counts the finished runs of the plan's cells that are not in used (keyed by
 // the run folder relative to dir, as collectRow keys them) and sums their training wall time.
 func unusedRuns(p *Plan, dir string, used map[string]*runData) (n int, seconds float64) {
 	for _, c := range p.Cells {
 		for _, seed := range c.Seeds {
-			rel := filepath.Join(RunsDir, fmt.Sprintf("%s-s%d", c.Name, seed))
+			rel := filepath.Join(RunsDir, runID(c.Name, seed))
 			if _, ok := used[rel]; ok {
 				continue
 			}
@@ -190,6 +188,8 @@ func unusedRuns(p *Plan, dir string, used map[string]*runData) (n int, seconds f
 	return n, seconds
 }
 
+// plannedRuns counts the distinct runs of the plan: every cell seed, and every pick seed
+// that its candidates do not already run.
 func plannedRuns(p *Plan) int {
 	n := 0
 	for _, c := range p.Cells {
@@ -225,7 +225,7 @@ func machine() Machine {
 func rowJobs(p *Plan, dir, name string) (label string, cell *Cell, jobs []*job, choice *Choice, err error) {
 	if c := p.cell(name); c != nil {
 		for _, seed := range c.Seeds {
-			j := &job{id: fmt.Sprintf("%s-s%d", c.Name, seed), row: c.Name, seed: seed}
+			j := &job{id: runID(c.Name, seed), row: c.Name, seed: seed}
 			j.cfg, j.err = resolve(c.Config, c.Extra, seed)
 			if j.err == nil {
 				j.fp, j.err = Fingerprint(j.cfg)

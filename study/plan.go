@@ -237,6 +237,9 @@ func configMap(c run.Config) (map[string]any, error) {
 	return m, err
 }
 
+// runID names the run folder (under RunsDir) of a cell or pick and a seed: NAME-sSEED.
+func runID(name string, seed int64) string { return fmt.Sprintf("%s-s%d", name, seed) }
+
 // resultFields drops the fields of a run.Config that do not change its result (where it
 // runs and how often it checkpoints), so fingerprints compare experiments only. Unlike
 // run's own resume check, MaxSteps is kept: a study run cut at another step count is a

@@ -180,7 +180,7 @@ func (e *executor) cellJobs() []*job {
 	var jobs []*job
 	for _, c := range e.plan.Cells {
 		for _, seed := range c.Seeds {
-			j := &job{id: fmt.Sprintf("%s-s%d", c.Name, seed), row: c.Name, seed: seed, eval: c.Eval}
+			j := &job{id: runID(c.Name, seed), row: c.Name, seed: seed, eval: c.Eval}
 			j.cfg, j.err = resolve(c.Config, c.Extra, seed)
 			if j.err == nil {
 				j.fp, j.err = Fingerprint(j.cfg)
@@ -383,7 +383,7 @@ func (e *executor) pickJobs() ([]*job, error) {
 		choice, err := choose(e.plan, e.dir, pk.Group)
 		if err != nil {
 			for _, seed := range pk.Seeds {
-				jobs = append(jobs, &job{id: fmt.Sprintf("%s-s%d", pk.Name, seed), row: pk.Name, seed: seed, err: err})
+				jobs = append(jobs, &job{id: runID(pk.Name, seed), row: pk.Name, seed: seed, err: err})
 			}
 			continue
 		}
@@ -403,7 +403,7 @@ func pickJob(pk Pick, choice *Choice, seed int64) *job {
 	c := choice.Cell
 	for _, s := range c.Seeds {
 		if s == seed {
-			j := &job{id: fmt.Sprintf("%s-s%d", c.Name, seed), row: pk.Name, seed: seed, eval: pk.Eval, reused: true}
+			j := &job{id: runID(c.Name, seed), row: pk.Name, seed: seed, eval: pk.Eval, reused: true}
 			j.cfg, j.err = resolve(c.Config, c.Extra, seed)
 			if j.err == nil {
 				j.fp, j.err = Fingerprint(j.cfg)
@@ -411,7 +411,7 @@ func pickJob(pk Pick, choice *Choice, seed int64) *job {
 			return j
 		}
 	}
-	j := &job{id: fmt.Sprintf("%s-s%d", pk.Name, seed), row: pk.Name, seed: seed, eval: pk.Eval}
+	j := &job{id: runID(pk.Name, seed), row: pk.Name, seed: seed, eval: pk.Eval}
 	j.cfg, j.err = resolve(c.Config, c.Extra, seed)
 	if j.err == nil {
 		j.fp, j.err = Fingerprint(j.cfg)
@@ -465,7 +465,7 @@ func candidateSummary(dir string, c *Cell, seed int64) (*run.Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := finishedSummary(filepath.Join(dir, RunsDir, fmt.Sprintf("%s-s%d", c.Name, seed)))
+	s, err := finishedSummary(filepath.Join(dir, RunsDir, runID(c.Name, seed)))
 	if err != nil {
 		return nil, err
 	}
