@@ -283,15 +283,12 @@ loads:
 			if uses[in.node] != 1 || len(src.inputs) != 1 {
 				break
 			}
-			if src.opType == backends.OpTypeReshape && src.data == nil && nodeOf(src.inputs[0]).shape.DType == src.shape.DType {
-				// A reshape keeps the row-major order: the same elements, same offsets.
-				uses[in.node] = 0
-				in.node = src.inputs[0]
-				uses[in.node]++
-				changed = true
-				continue
-			}
 			switch op := src.data.(type) {
+			case nil:
+				if !isPlainReshape(in.node) {
+					continue loads
+				}
+				// A reshape keeps the row-major order: the same elements, same offsets.
 			case *sliceOp:
 				off, ok := op.contiguousOffset(nodeOf(src.inputs[0]).shape.Dimensions, src.shape.Dimensions)
 				if !ok {
@@ -306,9 +303,13 @@ loads:
 			default:
 				continue loads
 			}
+			// src's only consumer was this load, so src is no longer computed: the tensor
+			// under it trades src for this program as a consumer, and its count stays (one
+			// too many if the program already read it, which only errs towards not folding).
+			// Counting it up, as before, made a Slice under a Reshape look shared and kept
+			// it from being folded in turn.
 			uses[in.node] = 0
 			in.node = src.inputs[0]
-			uses[in.node]++
 			changed = true
 		}
 	}

@@ -176,7 +176,6 @@ func (s *step) normal(shape shapes.Shape, std float64) *Node {
 // ~30 ns per value.
 func normalPair(ctx *context.Context, g *Graph, dtype dtypeT, m int, std float64) (cosHalf, sinHalf *Node) {
 	u := ctx.RandomUniform(g, shapes.Make(dtype, 2, m))
-	// Shapes stay [1, m]: the backend reads a row Slice in place only when nothing reshapes it.
 	radius := func() *Node { // 1−u lies in (0, 1]: its log is finite.
 		return Sqrt(MulScalar(Log(OneMinus(SliceAxis(u, 0, AxisElem(0)))), -2*std*std))
 	}
