@@ -269,17 +269,7 @@ func TestSelectAndScatterMatchesReference(t *testing.T) {
 					src.data[i] = float64(float32(v))
 				}
 			}
-			build := func(b backends.Builder, x backends.Op) (backends.Op, error) {
-				s, err := b.Constant(castTo(dtype, src.data), srcShape.Dimensions...)
-				if err != nil {
-					return nil, err
-				}
-				if isMin {
-					return b.SelectAndScatterMin(x, s, c.window, c.strides, c.pads)
-				}
-				return b.SelectAndScatterMax(x, s, c.window, c.strides, c.pads)
-			}
-			got, _ := runWindowOp(t, be, dtype, c.dims, data, build)
+			got, _ := runWindowOp(t, be, dtype, c.dims, data, selectScatterBuild(c, isMin, dtype, src.data, srcShape.Dimensions))
 			xs := castBack(dtype, data)
 			round := func(v float64) float64 { return v }
 			if dtype == dtypes.Float32 {
@@ -296,6 +286,21 @@ func TestSelectAndScatterMatchesReference(t *testing.T) {
 }
 
 // castTo converts data to a flat slice of dtype (float32 or float64).
+// selectScatterBuild builds SelectAndScatterMax (or Min) of c's window over the operand x,
+// scattering the constant source src (shaped srcDims, converted to dtype).
+func selectScatterBuild(c windowCase, isMin bool, dtype dtypes.DType, src []float64, srcDims []int) func(backends.Builder, backends.Op) (backends.Op, error) {
+	return func(b backends.Builder, x backends.Op) (backends.Op, error) {
+		s, err := b.Constant(castTo(dtype, src), srcDims...)
+		if err != nil {
+			return nil, err
+		}
+		if isMin {
+			return b.SelectAndScatterMin(x, s, c.window, c.strides, c.pads)
+		}
+		return b.SelectAndScatterMax(x, s, c.window, c.strides, c.pads)
+	}
+}
+
 func castTo(dtype dtypes.DType, data []float64) any {
 	if dtype == dtypes.Float64 {
 		return append([]float64(nil), data...)
@@ -436,17 +441,7 @@ func TestSelectAndScatterNHWC(t *testing.T) {
 				for i := 0; i < len(src); i += 7 {
 					src[i] = math.Copysign(0, -1)
 				}
-				build := func(b backends.Builder, x backends.Op) (backends.Op, error) {
-					s, err := b.Constant(castTo(dtype, src), srcShape.Dimensions...)
-					if err != nil {
-						return nil, err
-					}
-					if isMin {
-						return b.SelectAndScatterMin(x, s, c.window, c.strides, c.pads)
-					}
-					return b.SelectAndScatterMax(x, s, c.window, c.strides, c.pads)
-				}
-				got, _ := runWindowOp(t, be, dtype, c.dims, data, build)
+				got, _ := runWindowOp(t, be, dtype, c.dims, data, selectScatterBuild(c, isMin, dtype, src, srcShape.Dimensions))
 				round := func(v float64) float64 { return v }
 				if dtype == dtypes.Float32 {
 					round = func(v float64) float64 { return float64(float32(v)) }
