@@ -333,7 +333,13 @@ func (op *convOp) swappedLayout() bool {
 // convSwappedExec computes out[b, o, co] = Σ_{c,k} x[c, o·stride + k·kdil − pad, b] · w[c, k, co]
 // as Pᵀ·W, where P[(c, k), (o, b)] is the im2col of the same data seen as a convolution with
 // batch and channels swapped and output and kernel positions swapped (stride ↔ kernel
-// dilation). P's rows are built in chunks and accumulated, so memory stays bounded.
+// dilation). The sum runs over P's rows, which are built in chunks, so memory stays bounded.
+//
+// The rows are cut into groups fixed by the sizes alone (sumGroups); each group's partial
+// sum is computed by one goroutine, chunk after chunk in order, and the partials are added in
+// group order. The result depends only on the data, not on the schedule or the number of
+// workers. (Per-worker partials over chunks handed out as workers came free, as this used to
+// keep, made the last bits of every kernel gradient change from run to run.)
 func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
 	x, w := flatOf[T](xb), flatOf[T](kb)
 	nsp := len(op.outSp)
@@ -358,39 +364,79 @@ func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, 
 		tmpBuf, tm = newBuffer(be, outb.shape)
 		res = flatOf[T](tm)
 	}
-	// The sum over rows is split into chunks; each worker accumulates its chunks into its own
-	// partial result, and the partials are added at the end.
-	chunk, numChunks := rowChunks(rows, cols, op.eng.workers)
-	workers := min(op.eng.workers, numChunks)
+	outSize := cols * op.cout
+	chunk := min(rows, max(1, maxPatchElems/max(cols, 1)))
+	groups := sumGroups(rows, chunk, outSize)
+	perGroup := (rows + groups - 1) / groups
+	workers := min(op.eng.workers, groups)
 	patches, releaseP := workerBuffers[T](be, xb.shape.DType, workers, chunk*cols)
-	partials, releaseR := workerBuffers[T](be, xb.shape.DType, workers, cols*op.cout)
-	started := make([]bool, workers)
-	parallelFor(workers, numChunks, func(worker, ci int) {
-		r0 := ci * chunk
-		n := min(chunk, rows-r0)
-		p := patches[worker][:n*cols]
-		im2colRows(view, x, xStrides, table, p, r0, n, 0, view.cin)
-		var beta T
-		if started[worker] {
-			beta = 1
-		}
-		started[worker] = true
-		gemmT(op.eng.gemm, true, false, cols, op.cout, n, p, cols, w[r0*op.cout:(r0+n)*op.cout], op.cout, beta, partials[worker], op.cout)
-	})
+	partials, releaseR := workerBuffers[T](be, xb.shape.DType, groups-1, outSize)
 	clear(res)
-	for wi, part := range partials {
-		if started[wi] {
-			for i, v := range part {
-				res[i] += v
+	parallelFor(workers, groups, func(worker, g int) {
+		part := res
+		if g > 0 {
+			part = partials[g-1]
+		}
+		first := true
+		for r0 := g * perGroup; r0 < min(rows, (g+1)*perGroup); r0 += chunk {
+			n := min(chunk, (g+1)*perGroup-r0, rows-r0)
+			p := patches[worker][:n*cols]
+			im2colRows(view, x, xStrides, table, p, r0, n, 0, view.cin)
+			var beta T // The group's first chunk overwrites its partial, the others add to it.
+			if !first {
+				beta = 1
+			}
+			first = false
+			wc := w[r0*op.cout : (r0+n)*op.cout]
+			if groups == 1 { // All the workers on each chunk's product instead.
+				gemmPar(op.eng, true, false, cols, op.cout, n, p, cols, wc, op.cout, beta, part, op.cout)
+			} else {
+				gemmT(op.eng.gemm, true, false, cols, op.cout, n, p, cols, wc, op.cout, beta, part, op.cout)
 			}
 		}
-	}
+	})
+	addInOrder(op.eng.workers, res, partials)
 	releaseP()
 	releaseR()
 	if tmpBuf != nil {
 		transposeInto(flatOf[T](outb), res, resDims, perm)
 		sgPutBuffer(be, tmpBuf)
 	}
+}
+
+const (
+	// maxSumGroups bounds the partial sums of a kernel gradient: enough to keep 8 workers busy.
+	maxSumGroups = 8
+	// maxPartialElems bounds the memory the partial sums of one kernel gradient take.
+	maxPartialElems = 1 << 23
+)
+
+// sumGroups returns into how many groups of rows a sum over rows (in chunks of chunk rows,
+// into a result of outSize elements) is cut: a power of two, so that any even number of
+// workers shares the groups evenly, of at least one chunk each, at most maxSumGroups, and
+// with the partials within maxPartialElems. It depends on the sizes only.
+func sumGroups(rows, chunk, outSize int) int {
+	chunks := (rows + chunk - 1) / chunk
+	g := 1
+	for 2*g <= min(chunks, maxSumGroups) && 2*g*outSize <= maxPartialElems {
+		g *= 2
+	}
+	return g
+}
+
+// addInOrder adds the partials to dst, in order, for every element: dst = ((dst + p₀) + p₁) + …
+// The elements are split among the workers; each is added by one of them in that fixed order.
+func addInOrder[T float32 | float64](workers int, dst []T, partials [][]T) {
+	if len(partials) == 0 {
+		return
+	}
+	n := len(dst)
+	parallelFor(workers, (n+ewChunk-1)/ewChunk, func(_, ci int) {
+		lo, hi := ci*ewChunk, min(n, (ci+1)*ewChunk)
+		for _, p := range partials {
+			binarySlices(backends.OpTypeAdd, dst[lo:hi], dst[lo:hi], p[lo:hi])
+		}
+	})
 }
 
 // rowChunks splits rows (of cols elements) into chunks of at most maxPatchElems elements,
