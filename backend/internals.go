@@ -3,7 +3,7 @@ package backend
 // This file reaches into simplego's unexported internals. simplego offers no way for another
 // package to add a natively executed op, and composing every missing op from its exported
 // Builder methods costs 50–300× in speed (docs/BACKEND.md). So the backend links to a handful
-// of simplego symbols (the executor table, node creation, the buffer pool) with go:linkname
+// of simplego symbols (the executor tables, node creation, the buffer pool) with go:linkname
 // and mirrors the layout of simplego.Node and simplego.Buffer. checkLayout verifies those
 // mirrors field by field against the real types with reflection at start-up: if a GoMLX
 // upgrade changes them, New fails with a clear error instead of corrupting memory.
@@ -37,6 +37,12 @@ func sgGetBufferForShape(b *simplego.Backend, shape shapes.Shape) *simplego.Buff
 
 //go:linkname sgPutBuffer github.com/gomlx/gomlx/backends/simplego.(*Backend).putBuffer
 func sgPutBuffer(b *simplego.Backend, buffer *simplego.Buffer)
+
+// sgMultiExecutor is the signature of simplego's nodeMultiOutputExecutor.
+type sgMultiExecutor func(backend *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer, inputsOwned []bool) ([]*simplego.Buffer, error)
+
+//go:linkname sgMultiOutputsNodeExecutors github.com/gomlx/gomlx/backends/simplego.multiOutputsNodeExecutors
+var sgMultiOutputsNodeExecutors [backends.OpTypeLast]sgMultiExecutor
 
 // nodeMirror has the memory layout of simplego.Node (GoMLX v0.26.0).
 type nodeMirror struct {

@@ -14,17 +14,9 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"runtime"
-	_ "unsafe" // for go:linkname
 
-	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 )
-
-// sgMultiExecutor is the signature of simplego's nodeMultiOutputExecutor.
-type sgMultiExecutor func(backend *simplego.Backend, node *simplego.Node, inputs []*simplego.Buffer, inputsOwned []bool) ([]*simplego.Buffer, error)
-
-//go:linkname sgMultiOutputsNodeExecutors github.com/gomlx/gomlx/backends/simplego.multiOutputsNodeExecutors
-var sgMultiOutputsNodeExecutors [backends.OpTypeLast]sgMultiExecutor
 
 // sgRNGOriginal is simplego's own RNGBitGenerator executor, kept for the tests that compare.
 var sgRNGOriginal sgMultiExecutor

@@ -162,26 +162,6 @@ func maskMulExec[T float32 | float64](op *maskMulOp, vb, zb, outb *bufferMirror)
 	})
 }
 
-// maskMulSlice sets o = v·pos, v·neg or v·zero as z > 0, z < 0 or z = 0, and o = z for NaN z.
-func maskMulSlice[T float32 | float64](o, v, z []T, pos, zero, neg T) {
-	o, v = o[:len(z)], v[:len(z)] // Same lengths: no bounds checks below.
-	if isF32[T]() && simdMaskMul(f32(o), f32(v), f32(z), float32(pos), float32(zero), float32(neg)) {
-		return
-	}
-	for i, zv := range z {
-		switch {
-		case zv > 0:
-			o[i] = v[i] * pos
-		case zv < 0:
-			o[i] = v[i] * neg
-		case zv == 0:
-			o[i] = v[i] * zero
-		default:
-			o[i] = zv // NaN, as Sign would give.
-		}
-	}
-}
-
 // Div implements backends.Builder (natively for floats of equal shapes or with a scalar).
 func (b *Builder) Div(x, y backends.Op) (backends.Op, error) {
 	return b.binary(backends.OpTypeDiv, x, y, b.Builder.Div)
@@ -419,112 +399,6 @@ func binaryBroadcast[T float32 | float64](op *binaryOp, x, y, out []T, xDims, yD
 			}
 		}
 	})
-}
-
-func binarySlices[T float32 | float64](opType backends.OpType, o, x, y []T) {
-	y = y[:len(x)]
-	o = o[:len(x)]
-	if isF32[T]() && simdVV(opType, f32(o), f32(x), f32(y)) {
-		return
-	}
-	switch opType {
-	case backends.OpTypeAdd:
-		addVV(o, x, y)
-	case backends.OpTypeSub:
-		subVV(o, x, y)
-	case backends.OpTypeMul:
-		mulVV(o, x, y)
-	case backends.OpTypeDiv:
-		for i, v := range x {
-			o[i] = v / y[i]
-		}
-	case backends.OpTypeMax:
-		for i, v := range x {
-			o[i] = maxNaN(v, y[i])
-		}
-	case backends.OpTypeMin:
-		for i, v := range x {
-			o[i] = minNaN(v, y[i])
-		}
-	}
-}
-
-func binaryScalarRight[T float32 | float64](opType backends.OpType, o, x []T, s T) {
-	o = o[:len(x)]
-	if isF32[T]() && simdVS(opType, f32(o), f32(x), float32(s)) {
-		return
-	}
-	switch opType {
-	case backends.OpTypeAdd:
-		addVS(o, x, s)
-	case backends.OpTypeSub:
-		for i, v := range x {
-			o[i] = v - s
-		}
-	case backends.OpTypeMul:
-		mulVS(o, x, s)
-	case backends.OpTypeDiv:
-		for i, v := range x {
-			o[i] = v / s
-		}
-	case backends.OpTypeMax:
-		for i, v := range x {
-			o[i] = maxNaN(v, s)
-		}
-	case backends.OpTypeMin:
-		for i, v := range x {
-			o[i] = minNaN(v, s)
-		}
-	}
-}
-
-func binaryScalarLeft[T float32 | float64](opType backends.OpType, o []T, s T, y []T) {
-	o = o[:len(y)]
-	if isF32[T]() && simdSV(opType, f32(o), float32(s), f32(y)) {
-		return
-	}
-	switch opType {
-	case backends.OpTypeAdd:
-		for i, v := range y {
-			o[i] = s + v
-		}
-	case backends.OpTypeSub:
-		for i, v := range y {
-			o[i] = s - v
-		}
-	case backends.OpTypeMul:
-		for i, v := range y {
-			o[i] = s * v
-		}
-	case backends.OpTypeDiv:
-		for i, v := range y {
-			o[i] = s / v
-		}
-	case backends.OpTypeMax:
-		for i, v := range y {
-			o[i] = maxNaN(s, v)
-		}
-	case backends.OpTypeMin:
-		for i, v := range y {
-			o[i] = minNaN(s, v)
-		}
-	}
-}
-
-// maxNaN and minNaN propagate NaN, as XLA's max and min do (Go's built-ins do too, but also
-// order −0 and +0, which costs more).
-func maxNaN[T float32 | float64](a, b T) T {
-	if a > b || a != a {
-		return a
-	}
-	return b
-}
-
-func minNaN[T float32 | float64](a, b T) T {
-	if a < b || a != a {
-		return a
-	}
-	return b
 }
 
 func (op *unaryOp) exec(be *simplego.Backend, node *nodeMirror, inputs []*bufferMirror) (*simplego.Buffer, error) {

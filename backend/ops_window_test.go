@@ -489,3 +489,90 @@ func TestReduceWindowOtherDTypes(t *testing.T) {
 		t.Fatalf("max pool of int32: %v, want [5 7 4]", got)
 	}
 }
+
+// TestPoolGradients checks max/min pooling (SelectAndScatter) and mean pooling (Pad +
+// ReduceWindow) gradients against finite differences, with strides and padding.
+func TestPoolGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	be := newTestBackend(t, "gemm=go")
+	pools := map[string]func(x *Node) *PoolBuilder{"max": MaxPool, "min": MinPool, "mean": MeanPool, "sum": SumPool}
+	for name, pool := range pools {
+		for _, cfg := range []struct {
+			window, stride int
+			same           bool
+		}{{2, 2, false}, {3, 2, true}, {3, 1, false}} {
+			t.Run(fmt.Sprintf("%s/w%d-s%d-same%v", name, cfg.window, cfg.stride, cfg.same), func(t *testing.T) {
+				x := randArg(rng, 2, 6, 7, 3)
+				checkGradients(t, be, func(xs []*Node) *Node {
+					p := pool(xs[0]).Window(cfg.window).Strides(cfg.stride)
+					if cfg.same {
+						p = p.PadSame()
+					}
+					return p.Done()
+				}, x)
+			})
+		}
+	}
+}
+
+// TestSelectAndScatterMax compares the backend op itself with its definition, padding included.
+func TestSelectAndScatterMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	be := newTestBackend(t, "gemm=go")
+	x, src := randArg(rng, 5, 6), randArg(rng, 3, 3)
+	window, strides, pads := []int{3, 2}, []int{2, 2}, [][2]int{{1, 1}, {0, 0}}
+	b := be.Builder("sas").(*Builder)
+	xp, _ := b.Parameter("x", shapesF64(5, 6), nil)
+	sp, _ := b.Parameter("s", shapesF64(3, 3), nil)
+	out, err := b.SelectAndScatterMax(xp, sp, window, strides, pads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := runBuilder(t, be, b, out, x, src)
+	want := make([]float64, 30)
+	for i := range 3 {
+		for j := range 3 {
+			best, bestPos := math.Inf(-1), -1
+			for wi := range window[0] {
+				for wj := range window[1] {
+					r, c := i*strides[0]+wi-pads[0][0], j*strides[1]+wj-pads[1][0]
+					if r >= 0 && r < 5 && c >= 0 && c < 6 && x.data[r*6+c] > best {
+						best, bestPos = x.data[r*6+c], r*6+c
+					}
+				}
+			}
+			want[bestPos] += src.data[i*3+j]
+		}
+	}
+	closeTo(t, "SelectAndScatterMax", got, want, 1e-15)
+}
+
+// runBuilder compiles out of builder b and runs it on args.
+func runBuilder(t *testing.T, be *Backend, b *Builder, out backends.Op, args ...arg) []float64 {
+	t.Helper()
+	shape, err := b.OpShape(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := b.Compile([]backends.Op{out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bufs []backends.Buffer
+	for _, a := range args {
+		buf, err := be.BufferFromFlatData(0, append([]float64(nil), a.data...), shapesF64(a.dims...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bufs = append(bufs, buf)
+	}
+	res, err := exe.Execute(bufs, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := make([]float64, shape.Size())
+	if err := be.BufferToFlatData(res[0], flat); err != nil {
+		t.Fatal(err)
+	}
+	return flat
+}

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -8,8 +9,36 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 )
+
+// TestBroadcastAndReduceSum compares the native BroadcastInDim and ReduceSum with simplego's.
+func TestBroadcastAndReduceSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	sg, _ := simplego.New("")
+	be := newTestBackend(t, "gemm=go")
+	x := randArg(rng, 3, 1, 4, 5)
+	for _, axes := range [][]int{{0}, {1}, {3}, {0, 2}, {1, 3}, {0, 1, 2, 3}, {2, 3}} {
+		fn := func(xs []*Node) *Node { return ReduceSum(xs[0], axes...) }
+		want, _ := eval(t, sg, fn, x)
+		got, _ := eval(t, be, fn, x)
+		closeTo(t, fmt.Sprint("ReduceSum", axes), got, want, 1e-14)
+		fn = func(xs []*Node) *Node { return ReduceMax(xs[0], axes...) }
+		want, _ = eval(t, sg, fn, x)
+		got, _ = eval(t, be, fn, x)
+		closeTo(t, fmt.Sprint("ReduceMax", axes), got, want, 0)
+	}
+	for _, tc := range []struct{ src, dst []int }{
+		{[]int{1, 4, 1}, []int{2, 4, 3}}, {[]int{4, 1}, []int{4, 6}}, {[]int{1, 4, 1, 5}, []int{3, 4, 2, 5}}, {[]int{}, []int{2, 3}},
+	} {
+		v := randArg(rng, tc.src...)
+		fn := func(xs []*Node) *Node { return BroadcastToShape(xs[0], shapesF64(tc.dst...)) }
+		want, _ := eval(t, sg, fn, v)
+		got, _ := eval(t, be, fn, v)
+		closeTo(t, fmt.Sprint("BroadcastInDim", tc.src, tc.dst), got, want, 0)
+	}
+}
 
 // sumSizes are the lengths the full-sum tests use: empty, single, under one group of lanes,
 // around a fused block, several chunks with a tail, and many chunks.
