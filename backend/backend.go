@@ -5,12 +5,13 @@
 // dilation and channel grouping, batch norm, and matrix products and their gradients through a
 // fast GEMM — OpenBLAS loaded at run time when the system has it, else gonum's pure-Go GEMM.
 // The hot elementwise ops, reductions, broadcasts and transposes run natively too, split among
-// worker goroutines. docs/BACKEND.md has the design, the tests and measured speed.
+// worker goroutines. For a given number of threads the results are the same bits whatever the
+// goroutine schedule. docs/BACKEND.md describes the design, that guarantee and the tests.
 //
 // Config string (after "cpu:"), comma separated:
 //
 //	gemm=auto|openblas|go   GEMM implementation (default auto: OpenBLAS if loadable, else pure Go)
-//	threads=N               worker goroutines for GEMMs and convolutions (default: GOMAXPROCS);
+//	threads=N               worker goroutines of every parallel op (default: GOMAXPROCS);
 //	                        OpenBLAS itself always runs single-threaded inside them
 //	ops_parallel            let simplego run independent ops concurrently (default: sequential,
 //	                        which avoids simplego's nested-parallelism deadlock on few cores)

@@ -23,9 +23,10 @@ import (
 const (
 	// fuseBlock is the number of elements a fused program computes at a time. With the SIMD
 	// kernels an instruction costs ~20 ns per 256 elements, about what dispatching it costs, so
-	// blocks are 1024 (4 KiB of float32 per register; measured on sam's Gaussian draw, study
-	// paused: 1.75–1.81 ms at 256, 1.46–1.56 at 512, 1.23–1.49 at 1024). A multiple of
-	// sumLanes and a divisor of reduceChunk (fused sums depend on both).
+	// blocks are 1024 (4 KiB of float32 per register; a Box–Muller draw over 334,853 values
+	// measured 1.75–1.81 ms at 256, 1.46–1.56 at 512, 1.23–1.49 at 1024, see
+	// docs/results/backend-history.md). A multiple of sumLanes and a divisor of reduceChunk
+	// (fused sums depend on both).
 	fuseBlock = 1024
 	// maxFusedInstrs bounds a fused program (its per-worker scratch is this many blocks).
 	maxFusedInstrs = 64

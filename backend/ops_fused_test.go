@@ -13,9 +13,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// boxMuller is the shape of sam's Gaussian noise: uniforms u, v in [0, 1), the radius
-// √(−2·log(1−u)), sin/cos of π·(2v−1) by Horner polynomials and the double-angle formulas,
-// then a mix of every native unary op (each applied where it is defined).
+// boxMuller is a Box–Muller chain of the kind sam draws its Gaussian noise with: uniforms u,
+// v in [0, 1), the radius √(−2·log(1−u)), sin/cos of π·(2v−1) by Horner polynomials (here of
+// π·(2v−1)/2, then the double-angle formulas), then a mix of every native unary op (each
+// applied where it is defined).
 func boxMuller(xs []*Node) *Node {
 	u, v := xs[0], xs[1]
 	radius := Sqrt(MulScalar(Log(OneMinus(u)), -2))

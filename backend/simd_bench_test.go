@@ -78,35 +78,34 @@ func BenchmarkSIMDKernels(b *testing.B) {
 	}
 }
 
-// gaussianNoise is sam's Gaussian draw from uniforms u, v (normalPair and sinCosPi): the
-// radius √(−2·log(1−u)), sin and cos of π·(2v−1) by Horner polynomials of degrees 13 and 14
-// and the double-angle formulas; it returns radius·cos + radius·sin so both are computed.
+// gaussianNoise is sam's Gaussian draw from uniforms u, w (sam's normalPair): the radius
+// √(−2·log(1−u)) and, with v = 2w − 1 and s = v², cos(π·v) and sin(π·v) as Taylor polynomials
+// of degree 10 in s by Horner's rule; it returns radius·cos + radius·sin so both are computed.
+// As in sam, the radius and v are built twice so that fusion makes each half one program.
 func gaussianNoise(xs []*Node) *Node {
-	radius := Sqrt(MulScalar(Log(OneMinus(xs[0])), -2))
-	y := MulScalar(AddScalar(MulScalar(xs[1], 2), -1), math.Pi/2)
-	t := Square(y)
-	horner := func(first, degree int) *Node {
-		var coefs []float64
-		for k := (degree - first) / 2; k >= 0; k-- {
-			f := 1.0
-			for i := 2; i <= 2*k+first; i++ {
-				f *= float64(i)
+	radius := func() *Node { return Sqrt(MulScalar(Log(OneMinus(xs[0])), -2)) }
+	v := func() *Node { return AddScalar(MulScalar(xs[1], 2), -1) }
+	s := Square(v())
+	horner := func(first int) *Node { // Σ_{k≤10} (−1)^k·π^(2k+first)/(2k+first)!·s^k
+		coefs := make([]float64, 11)
+		for k := range coefs {
+			c := 1.0
+			for i := 1; i <= 2*k+first; i++ {
+				c *= math.Pi / float64(i)
 			}
-			coefs = append(coefs, math.Pow(-1, float64(k))/f)
+			coefs[10-k] = c * math.Pow(-1, float64(k))
 		}
-		p := AddScalar(MulScalar(t, coefs[0]), coefs[1])
+		p := AddScalar(MulScalar(s, coefs[0]), coefs[1])
 		for _, c := range coefs[2:] {
-			p = AddScalar(Mul(p, t), c)
+			p = AddScalar(Mul(p, s), c)
 		}
 		return p
 	}
-	sinY, cosY := Mul(y, horner(1, 13)), horner(0, 14)
-	sin, cos := MulScalar(Mul(sinY, cosY), 2), Sub(Square(cosY), Square(sinY))
-	return Add(Mul(radius, cos), Mul(radius, sin))
+	return Add(Mul(radius(), horner(0)), Mul(radius(), Mul(v(), horner(1))))
 }
 
 // BenchmarkSIMDFusedGraph times one compiled graph, gaussianNoise over 334,853 float32 values
-// (an MLP 784-512-512-10 has 2× that many parameters), with the Go loops and the assembly
+// of each uniform (an MLP 784-512-512-10 has 2× that many parameters), with the Go loops and the assembly
 // alternating in the same run:
 //
 //	go test -run '^$' -bench SIMDFusedGraph ./backend/
