@@ -90,13 +90,17 @@ func stepStats(ctx *context.Context) map[string]float64 {
 		mean += l / float64(len(st.Losses))
 		lmax = math.Max(lmax, l)
 	}
+	cos := 0.0
+	for _, c := range st.HMCCos {
+		cos += c / float64(len(st.HMCCos))
+	}
 	wmax, wmin := math.Inf(-1), math.Inf(1)
 	for _, w := range st.Weights {
 		wmax, wmin = math.Max(wmax, w), math.Min(wmin, w)
 	}
 	return map[string]float64{
 		"loss_clean": st.LossClean, "loss_perturbed_mean": mean, "loss_perturbed_max": lmax,
-		"weight_max": wmax, "weight_min": wmin, "ess": st.ESS, "hmc_accept": st.HMCAccept,
+		"weight_max": wmax, "weight_min": wmin, "ess": st.ESS, "hmc_accept": st.HMCAccept, "hmc_cos": cos,
 		"grad_evals": float64(st.GradEvals), "t": st.T,
 	}
 }

@@ -45,6 +45,16 @@ const (
 	NoiseUniform  = "uniform"  // z_i ~ U(−a, a), a = r·√(3/d) (E‖z‖² = r²), norm clipped to r
 )
 
+// Where the naive sampler draws its ε (Config.Naive).
+const (
+	// NaiveStart draws ε_j as the practical sampler's random start of radius R (with Noise),
+	// as the paper's public code does. In 10^5 dimensions a ρ = 0.05 ball gives losses equal
+	// to L(θ) to 1e-4, which makes the method ERM at s times the cost.
+	NaiveStart = "start"
+	// NaiveMu draws ε_j ~ µ (Mu, MuSigma; the ρ ball by default), as Appendix C.2 writes it.
+	NaiveMu = "mu"
+)
+
 // Distributions µ of ε (used by the naive sampler and for HMC's starting point ε_0).
 const (
 	MuBall     = "ball"     // uniform in the L2 ball ‖ε‖ ≤ ρ
@@ -96,18 +106,25 @@ type Config struct {
 	// allows Gaussian or uniform; uniform is the cheapest to draw).
 	Noise string
 
-	// Mu is the distribution µ of ε for the naive sampler and for HMC's ε_0: ball or gaussian.
+	// Naive is where the naive sampler draws ε: NaiveStart (radius R, the default) or NaiveMu.
+	Naive string
+
+	// Mu is the distribution µ of ε for HMC's ε_0 (and the naive sampler with NaiveMu): ball
+	// or gaussian.
 	Mu string
 	// MuSigma is the standard deviation of each coordinate of ε when Mu is gaussian.
 	MuSigma float64
 
-	// HMCSteps (N), HMCSigma (σ, momentum scale) and HMCBeta (β, Euler step) drive the HMC
-	// sampler.
+	// HMCSteps (N) is the number of leapfrog steps of the HMC sampler. HMCSigma and HMCBeta
+	// are in units of ρ and the dimension d: the momentum scale is σ = HMCSigma·ρ/√d (so
+	// ‖p_0‖ ≈ HMCSigma·ρ) and the step β = HMCBeta·ρ·σ/√d (so one step moves ε by about
+	// HMCBeta·ρ), see docs/OPTIMIZERS.md.
 	HMCSteps int
 	HMCSigma float64
 	HMCBeta  float64
 
-	// ASAMEta (η) is added to |θ| in ASAM's scaling T_θ = |θ| + η.
+	// ASAMEta (η) is added to |θ| in ASAM's scaling T_θ = |θ| + η of the weights (biases and
+	// batch-norm offsets are not scaled, as in the reference code of Kwon et al. 2021).
 	ASAMEta float64
 	// ESAM2Scales are the multiples of ρ ESAM2 tries along g/‖g‖.
 	ESAM2Scales []float64
@@ -130,12 +147,21 @@ type Config struct {
 	LabelSmoothing float64
 }
 
-// DefaultConfig returns the paper's defaults for method: ρ = 0.05, s = 3, t = 20, δ = t/2,
-// constant t, the practical sampler with a Gaussian random start of radius r = 20, HMC with
-// N = 1, σ = 1, β = 0.1, SGD with learning rate 0.01, momentum 0.9 and weight decay 5e-4,
-// label smoothing 0.1; ASAM η = 0.01; ESAM2 scales {0.5, 1, 2}; PGN λ = 0.5; RSAM λ = 1,
-// γ = 0.01.
+// DefaultConfig returns the paper's defaults for method: ρ = 0.05 (ASAM: 0.5, the value its
+// authors recommend for CIFAR-10), s = 3, t = 20, δ = t/2, constant t, the practical sampler
+// with a Gaussian random start of radius r = 20, naive samples at that radius, HMC with
+// N = 1, σ = ρ/√d, β moving ε by ρ/2 a step, SGD with learning rate 0.01, momentum 0.9 and
+// weight decay 5e-4, label smoothing 0.1; ASAM η = 0.01; ESAM2 scales {0.5, 1, 2}; PGN
+// λ = 0.5; RSAM λ = 1, γ = 0.01.
 func DefaultConfig(method Method) Config {
+	c := defaultConfig(method)
+	if method == ASAM {
+		c.Rho = 0.5
+	}
+	return c
+}
+
+func defaultConfig(method Method) Config {
 	return Config{
 		Method:         method,
 		Rho:            0.05,
@@ -146,11 +172,12 @@ func DefaultConfig(method Method) Config {
 		Sampler:        SamplerPractical,
 		R:              20,
 		Noise:          NoiseGaussian,
+		Naive:          NaiveStart,
 		Mu:             MuBall,
 		MuSigma:        0.01,
 		HMCSteps:       1,
 		HMCSigma:       1,
-		HMCBeta:        0.1,
+		HMCBeta:        0.5,
 		ASAMEta:        0.01,
 		ESAM2Scales:    []float64{0.5, 1, 2},
 		PGNLambda:      0.5,
@@ -225,6 +252,10 @@ func (c Config) Validate() error {
 	oneOf(&errs, "Sampler", c.Sampler, SamplerPractical, SamplerHMC, SamplerNaive)
 	oneOf(&errs, "Noise", c.Noise, NoiseGaussian, NoiseSphere, NoiseUniform)
 	oneOf(&errs, "Mu", c.Mu, MuBall, MuGaussian)
+	oneOf(&errs, "Naive", c.Naive, NaiveStart, NaiveMu)
+	if c.Method == TSAM && c.Sampler == SamplerNaive && c.Naive == NaiveStart && c.R == 0 {
+		bad("the naive sampler draws at the random-start radius R, which is 0: set R > 0 (e.g. 5) or Naive = %q", NaiveMu)
+	}
 	oneOf(&errs, "TSchedule", c.TSchedule, ScheduleConstant, ScheduleIncrease, ScheduleDecrease)
 	oneOf(&errs, "Base", c.Base, BaseSGD, BaseAdam, BaseAdamW)
 	if c.TSchedule != ScheduleConstant && c.TotalSteps < 1 {
@@ -346,6 +377,7 @@ const (
 	ParamR              = "sam_r"
 	ParamNoise          = "sam_noise"
 	ParamMu             = "sam_mu"
+	ParamNaive          = "sam_naive"
 	ParamMuSigma        = "sam_mu_sigma"
 	ParamHMCSteps       = "sam_hmc_steps"
 	ParamHMCSigma       = "sam_hmc_sigma"
@@ -367,7 +399,7 @@ func (c Config) ToContext(ctx *context.Context) {
 	ctx.SetParams(map[string]any{
 		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
 		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
-		ParamSampler: c.Sampler, ParamR: c.R, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma,
+		ParamSampler: c.Sampler, ParamR: c.R, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
 		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
 		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: formatFloats(c.ESAM2Scales),
 		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
@@ -405,6 +437,7 @@ func FromContext(ctx *context.Context) (cfg Config, err error) {
 	f(ParamR, &c.R)
 	s(ParamNoise, &c.Noise)
 	s(ParamMu, &c.Mu)
+	s(ParamNaive, &c.Naive)
 	f(ParamMuSigma, &c.MuSigma)
 	i(ParamHMCSteps, &c.HMCSteps)
 	f(ParamHMCSigma, &c.HMCSigma)

@@ -236,3 +236,14 @@ func TestBenchmarkMethodsRows(t *testing.T) {
 		t.Error("BenchmarkMethods accepted no cases")
 	}
 }
+
+// TestASAMHasItsOwnRho: ASAM's perturbation is in units of |θ|, so its radius is its own
+// (0.5, Kwon et al.'s CIFAR-10 value), not SAM's 0.05.
+func TestASAMHasItsOwnRho(t *testing.T) {
+	if r := DefaultConfig(ASAM).Rho; r != 0.5 {
+		t.Errorf("DefaultConfig(ASAM).Rho = %v, want 0.5", r)
+	}
+	if r := DefaultConfig(SAM).Rho; r != 0.05 {
+		t.Errorf("DefaultConfig(SAM).Rho = %v, want 0.05", r)
+	}
+}

@@ -32,6 +32,7 @@ type step struct {
 	// Statistics, see writeStats.
 	losses, weights []*Node
 	logRatios       []*Node // HMC: log of each chain's Metropolis ratio
+	epsCos          []*Node // HMC: cosine between each chain's ε and ∇L(θ+ε_0)
 	accept, tilt    *Node
 }
 
