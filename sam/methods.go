@@ -2,10 +2,10 @@ package sam
 
 import (
 	"errors"
-	"math"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"math"
 )
 
 // gradient builds the method's gradient (handed to the base optimizer) and its statistics.

@@ -42,10 +42,10 @@ type Stats struct {
 	// HMCLogRatio is each HMC chain's log Metropolis ratio (zeros for other samplers).
 	HMCLogRatio []float64
 	// HMCCos is the cosine between each HMC chain's ε and ∇L(θ+ε_0) (zeros otherwise).
-	HMCCos []float64
-	GradEvals   int
-	Forwards    int
-	T           float64
+	HMCCos    []float64
+	GradEvals int
+	Forwards  int
+	T         float64
 }
 
 // writeStats stores the step's statistics as non-trainable variables in StatsScope.
