@@ -35,6 +35,9 @@ func resumeConfig(cfg Config, dir string) (Config, error) {
 	case err != nil:
 		return cfg, inputErrorf("resume", "%v: the run's configuration is damaged; start again with -force, or restore the file", err)
 	}
+	if want := UpdateRevision(stored); stored.Revision != want {
+		return cfg, inputErrorf("resume", "the run in %s was recorded with revision %d of %s's update rule, and this version of tsam computes revision %d (docs/OPTIMIZERS.md says what changed); continuing would mix two methods in one run: train it again with -force, or in another -out folder", dir, stored.Revision, stored.Method, want)
+	}
 	if field := stored.sameResult(cfg); field != "" {
 		return cfg, inputErrorf(field, "differs from the run being resumed in %s (see its %s); drop the flag, or start a new run in another folder", dir, ConfigFile)
 	}

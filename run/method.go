@@ -24,6 +24,9 @@ func samConfig(cfg Config, fullSteps int) sam.Config {
 	sc.TotalSteps = fullSteps
 	sc.Sampler = cfg.Sampler
 	sc.HMCSteps = cfg.HMCSteps
+	if cfg.Naive != "" {
+		sc.Naive = cfg.Naive
+	}
 	sc.PGNLambda = cfg.Lambda
 	sc.Base = sam.BaseSGD
 	if cfg.Optimizer != "" {
@@ -35,16 +38,19 @@ func samConfig(cfg Config, fullSteps int) sam.Config {
 }
 
 // plannedSteps is the number of optimizer steps of a complete run: Epochs passes over the
-// training set, except for ESAM1, which runs SAM for as many steps as spend the gradient
-// budget of TSAM with the run's settings for Epochs passes (SPEC §4).
+// training set, except for ESAM1 and runs with Budget "tsam", which run as many steps as
+// spend the gradient evaluations of TSAM with the run's s, sampler and r for Epochs passes:
+// steps·evals(TSAM)/evals(method), rounded (the paper's Table 5 gave the baselines TSAM's
+// runtime). ESAM2's forward-only trial steps are not counted.
 func plannedSteps(cfg Config, stepsPerEpoch int) int {
 	steps := cfg.Epochs * stepsPerEpoch
-	if cfg.Method == "esam1" {
-		ref := cfg
-		ref.Method = "tsam"
-		return sam.ESAM1Steps(samConfig(ref, steps), steps)
+	if cfg.Method != "esam1" && (cfg.Budget != "tsam" || cfg.Method == "tsam") {
+		return steps
 	}
-	return steps
+	ref := cfg
+	ref.Method = "tsam"
+	own := samConfig(cfg, steps).GradEvalsPerStep()
+	return int(math.Round(float64(steps) * float64(samConfig(ref, steps).GradEvalsPerStep()) / float64(own)))
 }
 
 // validateMethod checks the method's hyperparameters with the sam package, as an

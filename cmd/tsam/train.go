@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tsamgo/tsam/run"
+	"github.com/tsamgo/tsam/sam"
 )
 
 const trainUsage = `Trains one model with one method on one data set and keeps the run in a folder:
@@ -46,7 +47,9 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.StringVar(&cfg.Sampler, "sampler", cfg.Sampler, "TSAM sampler: practical, hmc or naive")
 	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
-	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: Euler steps N per sample")
+	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: leapfrog steps N per sample")
+	fs.StringVar(&cfg.Naive, "naive", cfg.Naive, "TSAM naive sampler: draw ε at the random-start radius -r (start, as the paper's code; empty means start) or in the -rho ball (mu)")
+	fs.StringVar(&cfg.Budget, "budget", cfg.Budget, "tsam: train as many steps as spend TSAM's gradient evaluations (same -s, -sampler, -r) in -epochs, as the paper's Table 5 gave the baselines; empty: -epochs passes")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "base optimizer: sgd (with -momentum and -weight-decay; the default when empty), adam, or adamw (with decoupled -weight-decay)")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant)")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum of the base SGD optimizer")
@@ -99,6 +102,9 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 	if tf.out == "" {
 		tf.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", cfg.Data, cfg.Method, cfg.Seed))
 	}
+	if cfg.Method == string(sam.ASAM) && !flagGiven(fs, "rho") {
+		cfg.Rho = sam.DefaultConfig(sam.ASAM).Rho // ASAM's ρ is in units of |θ|: its own default
+	}
 	if tf.resume {
 		if stored, err := run.ReadConfig(tf.out); err == nil {
 			cfg = stored
@@ -113,6 +119,13 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 	}
 	cfg.CheckpointEvery = run.Duration(tf.checkpointFreq)
 	return cfg, tf, nil
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // asUsageError turns the run package's input errors into usage errors (exit status 2).
