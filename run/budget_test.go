@@ -33,7 +33,7 @@ func TestBudgetTSAMGivesTSAMsGradientEvaluations(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("%+v: %v", c, err)
 		}
-		if got := plannedSteps(cfg, spe); got != c.want {
+		if got := PlannedSteps(cfg, spe); got != c.want {
 			t.Errorf("%s with budget %q (TSAM sampler %s): %d steps, want %d", c.method, c.budget, c.sampler, got, c.want)
 		}
 	}

@@ -39,7 +39,7 @@ type Config struct {
 	// paper's public code; "" means start) or "mu" (the ρ ball). Stored only for naive runs.
 	Naive string `json:"naive,omitempty"`
 	// Budget "tsam" gives the method as many gradient evaluations as TSAM with the run's s,
-	// sampler and r would spend in Epochs (more steps, see plannedSteps), as the paper gave
+	// sampler and r would spend in Epochs (more steps, see PlannedSteps), as the paper gave
 	// ESAM1, ESAM2, PGN and RSAM TSAM's runtime (Table 5); "" trains Epochs passes. ESAM1
 	// always has TSAM's budget.
 	Budget string `json:"budget,omitempty"`

@@ -54,7 +54,7 @@ type session struct {
 	acc        epochAccumulator
 	lineStart  string // written before each log line: clears the progress line if any
 	totalSteps int    // steps this run goes to: fullSteps, or MaxSteps if smaller
-	fullSteps  int    // steps of the complete run (see plannedSteps)
+	fullSteps  int    // steps of the complete run (see PlannedSteps)
 }
 
 // epochAccumulator sums per-step values over the steps of the current epoch.
@@ -144,7 +144,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 		return nil, err
 	}
 	spe := s.ds.stepsPerEpoch()
-	s.fullSteps = plannedSteps(s.cfg, spe)
+	s.fullSteps = PlannedSteps(s.cfg, spe)
 	s.totalSteps = s.fullSteps
 	if s.cfg.MaxSteps > 0 {
 		s.totalSteps = min(s.totalSteps, s.cfg.MaxSteps)
