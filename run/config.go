@@ -103,7 +103,7 @@ var TSchedules = []string{"constant", "linear-up", "linear-down"}
 var Optimizers = []string{"sgd", "adam", "adamw"}
 
 // DataSets lists the data sets a run can load.
-var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2"}
+var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2", "tsv"}
 
 // DefaultConfig is the configuration of `tsam train` without flags: TSAM with the paper's
 // hyperparameters (sam.DefaultConfig) on MNIST with an MLP 784-256-10, sized to finish in a

@@ -260,7 +260,7 @@ func normalize(s *splits) error {
 
 // describe says what a run trains on: the examples of each split and the classes, so a
 // class folder or label the user did not mean is seen before the first epoch.
-func (s *splits) describe(name string) string {
+func (s *splits) describe() string {
 	val := 0
 	if s.val != nil {
 		val = s.val.n()
@@ -270,5 +270,5 @@ func (s *splits) describe(name string) string {
 		names = strings.Join(s.classNames[:20], ", ") + fmt.Sprintf(", … (%d more)", len(s.classNames)-20)
 	}
 	return fmt.Sprintf("data %s: %d training, %d validation, %d test examples of shape %v; %d classes: %s",
-		name, s.train.n(), val, s.test.n(), s.train.dims, len(s.classNames), names)
+		s.train.name, s.train.n(), val, s.test.n(), s.train.dims, len(s.classNames), names)
 }

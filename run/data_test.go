@@ -99,7 +99,7 @@ func TestImageFolderShapesCheckedBeforeTraining(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.describe(cfg.Data); !strings.Contains(got, "8 training, 0 validation, 4 test examples of shape [6 8 3]; 2 classes: cat, dog") {
+	if got := s.describe(); !strings.Contains(got, "8 training, 0 validation, 4 test examples of shape [6 8 3]; 2 classes: cat, dog") {
 		t.Fatalf("description %q does not give the counts, shape and classes", got)
 	}
 	writePNGs(t, dir, "test/cat", 2, 10, 6)
