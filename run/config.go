@@ -133,7 +133,7 @@ func UpdateRevision(c Config) int {
 }
 
 // DataSets lists the data sets a run can load.
-var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2"}
+var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2", "tsv"}
 
 // DefaultConfig is the configuration of `tsam train` without flags: TSAM with the paper's
 // hyperparameters (sam.DefaultConfig) on MNIST with an MLP 784-256-10, sized to finish in a

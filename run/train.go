@@ -159,6 +159,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 	}
 	fmt.Fprintf(s.log, "training %s %s on %s into %s: %d steps of batch %d (%s)\n", s.cfg.Method, s.cfg.Model,
 		s.cfg.Data, s.dir, s.totalSteps, s.cfg.Batch, backend.Describe(be))
+	fmt.Fprintln(s.log, s.data.describe())
 	if !resumed {
 		if err := ctx.SetRNGStateFromSeed(s.cfg.Seed); err != nil {
 			return nil, err

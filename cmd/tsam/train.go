@@ -35,9 +35,9 @@ type trainFlags struct {
 
 // bindTrainFlags defines tsam train's flags on fs, writing into cfg and tf.
 func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100, imagefolder or sst2")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100, imagefolder (your images: -data-dir DIR with train/<class>/*.jpg), sst2 or tsv (your sentences: -data-dir DIR with train.tsv and test.tsv or dev.tsv); see docs/DATA.md")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder with the data set files (default: the built-in location)")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit; transformer for sst2")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit; transformer for sst2 and tsv")
 	fs.StringVar(&cfg.Method, "method", cfg.Method, "erm, sam, asam, esam1, esam2, pgn, rsam or tsam")
 	fs.Float64Var(&cfg.T, "t", cfg.T, "TSAM tilt t ≥ 0")
 	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
