@@ -65,7 +65,7 @@ func extendEpochs(stored *Config, cfg Config, dir string) error {
 	case stored.TSchedule != "" && stored.TSchedule != "constant":
 		return inputErrorf("epochs", "the run in %s stretches its -t-schedule %s over %d epochs, so it cannot be extended to %d; start a new run in another folder", dir, stored.TSchedule, stored.Epochs, cfg.Epochs)
 	case stored.Method == "esam1" || stored.Budget == "tsam":
-		return inputErrorf("epochs", "an esam1 run's steps are a budget set by its -epochs (%d), so it cannot be extended to %d; start a new run in another folder", stored.Epochs, cfg.Epochs)
+		return inputErrorf("epochs", "an esam1 run's steps, like those of a -budget tsam run, are a budget set by its -epochs (%d), so it cannot be extended to %d; start a new run in another folder", stored.Epochs, cfg.Epochs)
 	}
 	stored.Epochs = cfg.Epochs
 	return nil
