@@ -31,6 +31,9 @@ type Config struct {
 	Rho       float64 `json:"rho"`        // ascent radius ρ
 	Delta     float64 `json:"delta"`      // sampling tilt δ ∈ [0, t]; negative means t/2
 	R         float64 `json:"r"`          // radius of the random perturbation z
+	// RRelative makes R relative to the weights (each variable's z has norm ≈ R·‖v‖, see
+	// sam.Config.RRelative); false is an absolute radius, as every run recorded before it.
+	RRelative bool `json:"r_relative,omitempty"`
 	Sampler   string  `json:"sampler"`    // TSAM sampler: practical, hmc or naive
 	TSchedule string  `json:"t_schedule"` // constant, linear-up or linear-down
 	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ
@@ -151,7 +154,8 @@ func DefaultConfig() Config {
 		S:               sc.S,
 		Rho:             sc.Rho,
 		Delta:           -1,
-		R:               5,
+		R:               sc.R,
+		RRelative:       sc.RRelative,
 		Sampler:         sc.Sampler,
 		TSchedule:       "constant",
 		Lambda:          sc.PGNLambda,

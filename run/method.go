@@ -15,7 +15,7 @@ import (
 // CLI, run and the study's cost estimate get a run's sam.Config from.
 func MethodConfig(cfg Config, fullSteps int) sam.Config {
 	sc := sam.DefaultConfig(sam.Method(cfg.Method))
-	sc.Rho, sc.S, sc.T, sc.R = cfg.Rho, cfg.S, cfg.T, cfg.R
+	sc.Rho, sc.S, sc.T, sc.R, sc.RRelative = cfg.Rho, cfg.S, cfg.T, cfg.R, cfg.RRelative
 	sc.DeltaRatio = 0.5
 	if cfg.T > 0 && cfg.Delta >= 0 {
 		sc.DeltaRatio = cfg.Delta / cfg.T

@@ -397,3 +397,36 @@ func TestTSAMNaiveSamplerDrawsAtTheRandomStartRadius(t *testing.T) {
 	assertClose(t, "naive weights", r.stats.Weights, softmax(cfg.T, losses), 1e-9)
 	checkBudget(t, cfg, r)
 }
+
+// TestRelativeRandomStart: with RRelative each variable's random start has norm ≤ r·‖θ_v‖
+// and near it (Gaussian, clipped), exactly r·‖θ_v‖ for the sphere; a variable at zero gets
+// none. The update is still Algorithm 3's from those starts.
+func TestRelativeRandomStart(t *testing.T) {
+	for _, noise := range []string{NoiseGaussian, NoiseSphere, NoiseUniform} {
+		p := newLinProblem()
+		cfg := linConfig(TSAM)
+		cfg.S, cfg.R, cfg.RRelative, cfg.Noise = 3, 0.2, true, noise
+		r := runLinStep(t, p, cfg, 6)
+		th := r.theta0
+		wNorm, bNorm := norm(th[:3]), math.Abs(th[3])
+		for j := range cfg.S {
+			z := sub(r.calls[1+2*j], th)
+			zw, zb := norm(z[:3]), math.Abs(z[3])
+			if zw > cfg.R*wNorm*(1+1e-9) || zb > cfg.R*bNorm*(1+1e-9) {
+				t.Errorf("%s start %d: ‖z_w‖ = %g (limit %g), |z_b| = %g (limit %g)", noise, j, zw, cfg.R*wNorm, zb, cfg.R*bNorm)
+			}
+			if noise == NoiseSphere && (math.Abs(zw-cfg.R*wNorm) > 1e-9 || math.Abs(zb-cfg.R*bNorm) > 1e-9) {
+				t.Errorf("sphere start %d: ‖z_w‖ = %g, |z_b| = %g; want %g and %g", j, zw, zb, cfg.R*wNorm, cfg.R*bNorm)
+			}
+			if zw < cfg.R*wNorm/20 {
+				t.Errorf("%s start %d: ‖z_w‖ = %g, far below r·‖w‖ = %g", noise, j, zw, cfg.R*wNorm)
+			}
+		}
+		checkBudget(t, cfg, r)
+	}
+	cfg := DefaultConfig(TSAM)
+	cfg.R = 5
+	if err := cfg.Validate(); err == nil {
+		t.Error("a relative R = 5 (five times the weights) was accepted")
+	}
+}

@@ -105,6 +105,11 @@ type Config struct {
 	// Noise is the random start's distribution: gaussian, sphere or uniform (Algorithm 3
 	// allows Gaussian or uniform; uniform is the cheapest to draw).
 	Noise string
+	// RRelative makes R relative to the weights: each variable v gets a random start of norm
+	// ≈ R·‖v‖ (E‖z_v‖² = R²·‖v‖², clipped at R·‖v‖) instead of one vector of norm ≈ R, so that
+	// R means the same on every model (an absolute r = 5 suits a 0.3M-parameter MLP and
+	// stops a transformer from training). Variables at zero (fresh biases) get no noise.
+	RRelative bool
 
 	// Naive is where the naive sampler draws ε: NaiveStart (radius R, the default) or NaiveMu.
 	Naive string
@@ -149,7 +154,8 @@ type Config struct {
 
 // DefaultConfig returns the paper's defaults for method: ρ = 0.05 (ASAM: 0.5, the value its
 // authors recommend for CIFAR-10), s = 3, t = 20, δ = t/2, constant t, the practical sampler
-// with a Gaussian random start of radius r = 20, naive samples at that radius, HMC with
+// with a Gaussian random start of relative radius r = 0.1 (each variable's start has norm
+// ≈ 0.1·‖v‖; the paper's absolute r = 20 is RRelative = false), naive samples at that radius, HMC with
 // N = 1, σ = ρ/√d, β moving ε by ρ/2 a step, SGD with learning rate 0.01, momentum 0.9 and
 // weight decay 5e-4, label smoothing 0.1; ASAM η = 0.01; ESAM2 scales {0.5, 1, 2}; PGN
 // λ = 0.5; RSAM λ = 1, γ = 0.01.
@@ -170,7 +176,8 @@ func defaultConfig(method Method) Config {
 		DeltaRatio:     0.5,
 		TSchedule:      ScheduleConstant,
 		Sampler:        SamplerPractical,
-		R:              20,
+		R:              0.1,
+		RRelative:       true,
 		Noise:          NoiseGaussian,
 		Naive:          NaiveStart,
 		Mu:             MuBall,
@@ -189,6 +196,15 @@ func defaultConfig(method Method) Config {
 		WeightDecay:    5e-4,
 		LabelSmoothing: 0.1,
 	}
+}
+
+// DefaultLearningRate is a learning rate that trains with the base optimizer: 0.01 for SGD
+// with momentum (the paper's), 0.001 for Adam and AdamW (Kingma and Ba's default).
+func DefaultLearningRate(base string) float64 {
+	if base == BaseAdam || base == BaseAdamW {
+		return 0.001
+	}
+	return 0.01
 }
 
 // Validate refuses values no run could use, naming the field and the fix.
@@ -253,6 +269,9 @@ func (c Config) Validate() error {
 	oneOf(&errs, "Noise", c.Noise, NoiseGaussian, NoiseSphere, NoiseUniform)
 	oneOf(&errs, "Mu", c.Mu, MuBall, MuGaussian)
 	oneOf(&errs, "Naive", c.Naive, NaiveStart, NaiveMu)
+	if c.RRelative && c.R > 1 {
+		bad("R = %g is relative to the weights (RRelative), a random start %g times as long as θ itself: use a fraction such as 0.1, or set RRelative = false for an absolute radius", c.R, c.R)
+	}
 	if c.Method == TSAM && c.Sampler == SamplerNaive && c.Naive == NaiveStart && c.R == 0 {
 		bad("the naive sampler draws at the random-start radius R, which is 0: set R > 0 (e.g. 5) or Naive = %q", NaiveMu)
 	}
@@ -375,6 +394,7 @@ const (
 	ParamTotalSteps     = "sam_total_steps"
 	ParamSampler        = "sam_sampler"
 	ParamR              = "sam_r"
+	ParamRRelative      = "sam_r_relative"
 	ParamNoise          = "sam_noise"
 	ParamMu             = "sam_mu"
 	ParamNaive          = "sam_naive"
@@ -399,7 +419,7 @@ func (c Config) ToContext(ctx *context.Context) {
 	ctx.SetParams(map[string]any{
 		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
 		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
-		ParamSampler: c.Sampler, ParamR: c.R, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
+		ParamSampler: c.Sampler, ParamR: c.R, ParamRRelative: c.RRelative, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
 		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
 		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: formatFloats(c.ESAM2Scales),
 		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
@@ -435,6 +455,7 @@ func FromContext(ctx *context.Context) (cfg Config, err error) {
 	i(ParamTotalSteps, &c.TotalSteps)
 	s(ParamSampler, &c.Sampler)
 	f(ParamR, &c.R)
+	c.RRelative = context.GetParamOr(ctx, ParamRRelative, c.RRelative)
 	s(ParamNoise, &c.Noise)
 	s(ParamMu, &c.Mu)
 	s(ParamNaive, &c.Naive)

@@ -223,8 +223,12 @@ func piTaylorCoefs(first int) []float64 {
 }
 
 // randomStart draws the practical sampler's z: Gaussian or uniform with E‖z‖² = r², its
-// norm clipped to r; or uniform on the sphere of radius r.
+// norm clipped to r; or uniform on the sphere of radius r. With RRelative, each variable's
+// part is drawn that way with radius r·‖θ_v‖ (relativeStart).
 func (s *step) randomStart(r float64) vec {
+	if s.cfg.RRelative {
+		return s.relativeStart(r)
+	}
 	switch s.cfg.Noise {
 	case NoiseSphere:
 		return s.gaussian(1).withNorm(s.scalar(r), s.dtype)
@@ -237,6 +241,33 @@ func (s *step) randomStart(r float64) vec {
 		return out.projectBall(r, s.dtype)
 	}
 	return s.gaussian(r/math.Sqrt(float64(s.size))).projectBall(r, s.dtype)
+}
+
+// relativeStart draws each variable's z_v with norm ≈ r·‖θ_v‖: a Gaussian with
+// E‖z_v‖² = r²·‖θ_v‖² clipped at r·‖θ_v‖, uniform on that sphere, or uniform in the cube with
+// the same second moment, clipped.
+func (s *step) relativeStart(r float64) vec {
+	unit := s.gaussian(1)
+	out := make(vec, len(s.vars))
+	for i, v := range s.vars {
+		n := float64(v.Shape().Size())
+		radius := MulScalar(vec{s.theta[i]}.norm(s.dtype), r)
+		var z *Node
+		switch s.cfg.Noise {
+		case NoiseSphere:
+			z = vec{unit[i]}.withNorm(radius, s.dtype)[0]
+		case NoiseUniform:
+			u := AddScalar(MulScalar(s.ctx.RandomUniform(s.g, v.Shape()), 2), -1) // U(−1, 1): E u² = 1/3
+			z = Mul(u, ConvertDType(MulScalar(radius, math.Sqrt(3/n)), v.Shape().DType))
+		default:
+			z = Mul(unit[i], ConvertDType(MulScalar(radius, 1/math.Sqrt(n)), v.Shape().DType))
+		}
+		// Clip to the radius: z·min(1, radius/‖z‖).
+		zn := vec{z}.norm(s.dtype)
+		factor := Min(s.scalar(1), Div(radius, AddScalar(zn, 1e-30)))
+		out[i] = Mul(z, ConvertDType(factor, v.Shape().DType))
+	}
+	return out
 }
 
 // sampleMu draws ε ~ µ: uniform in the ball ‖ε‖ ≤ ρ (a uniform direction times ρ·U^{1/d}),

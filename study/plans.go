@@ -45,7 +45,8 @@ func base(data, model string, noise float64, subset, epochs, batch int, val floa
 	c := run.DefaultConfig()
 	c.Data, c.Model, c.Noise, c.Subset, c.Epochs, c.Batch, c.Val = data, model, noise, subset, epochs, batch, val
 	c.Method, c.LR, c.Momentum, c.WeightDecay, c.LabelSmoothing = "erm", 0.05, sc.Momentum, sc.WeightDecay, sc.LabelSmoothing
-	c.Rho, c.T, c.S, c.R, c.Delta, c.Sampler, c.TSchedule, c.Lambda = sc.Rho, sc.T, sc.S, sc.R, -1, sam.SamplerPractical, "constant", sc.PGNLambda
+	c.Rho, c.T, c.S, c.Delta, c.Sampler, c.TSchedule, c.Lambda = sc.Rho, sc.T, sc.S, -1, sam.SamplerPractical, "constant", sc.PGNLambda
+	c.R, c.RRelative = 20, false // the paper's absolute r; the plans set their own (scaledR)
 	c.MaxSteps, c.Backend, c.CheckpointEvery = 0, "", run.Duration(2*time.Minute)
 	return c
 }

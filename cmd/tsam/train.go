@@ -43,7 +43,8 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
 	fs.Float64Var(&cfg.Rho, "rho", cfg.Rho, "ascent radius ρ (SAM family and TSAM)")
 	fs.Float64Var(&cfg.Delta, "delta", cfg.Delta, "TSAM sampling tilt δ in [0, t]; negative means t/2")
-	fs.Float64Var(&cfg.R, "r", cfg.R, "TSAM: radius of the random perturbation before the ascent step")
+	fs.Float64Var(&cfg.R, "r", cfg.R, "TSAM: radius of the random perturbation before the ascent step, relative to each weight tensor's norm (see -r-relative)")
+	fs.BoolVar(&cfg.RRelative, "r-relative", cfg.RRelative, "TSAM: -r is relative (each variable's random start has norm ≈ r·‖v‖); -r-relative=false for an absolute radius, as the paper's r = 20")
 	fs.StringVar(&cfg.Sampler, "sampler", cfg.Sampler, "TSAM sampler: practical, hmc or naive")
 	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
@@ -51,7 +52,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.StringVar(&cfg.Naive, "naive", cfg.Naive, "TSAM naive sampler: draw ε at the random-start radius -r (start, as the paper's code; empty means start) or in the -rho ball (mu)")
 	fs.StringVar(&cfg.Budget, "budget", cfg.Budget, "tsam: train as many steps as spend TSAM's gradient evaluations (same -s, -sampler, -r) in -epochs, as the paper's Table 5 gave the baselines; empty: -epochs passes")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "base optimizer: sgd (with -momentum and -weight-decay; the default when empty), adam, or adamw (with decoupled -weight-decay)")
-	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant)")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant; with -optimizer adam or adamw the default is 0.001)")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum of the base SGD optimizer")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay of the base optimizer")
 	fs.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing of the cross-entropy loss")
@@ -102,7 +103,10 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 	if tf.out == "" {
 		tf.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", cfg.Data, cfg.Method, cfg.Seed))
 	}
-	if cfg.Method == string(sam.ASAM) && !flagGiven(fs, "rho") {
+	if (cfg.Optimizer == sam.BaseAdam || cfg.Optimizer == sam.BaseAdamW) && !flagGiven(fs, "lr") && !tf.resume {
+		cfg.LR = sam.DefaultLearningRate(cfg.Optimizer) // SGD's 0.05 diverges under Adam
+	}
+	if cfg.Method == string(sam.ASAM) && !flagGiven(fs, "rho") && !tf.resume {
 		cfg.Rho = sam.DefaultConfig(sam.ASAM).Rho // ASAM's ρ is in units of |θ|: its own default
 	}
 	if tf.resume {
