@@ -26,14 +26,14 @@ type Config struct {
 	Method string `json:"method"`
 
 	// Sharpness-aware hyperparameters (SPEC §2–§4). Each method reads the ones it uses.
-	T         float64 `json:"t"`          // tilt t ≥ 0
-	S         int     `json:"s"`          // number of sampled perturbations
-	Rho       float64 `json:"rho"`        // ascent radius ρ
-	Delta     float64 `json:"delta"`      // sampling tilt δ ∈ [0, t]; negative means t/2
-	R         float64 `json:"r"`          // radius of the random perturbation z
+	T     float64 `json:"t"`     // tilt t ≥ 0
+	S     int     `json:"s"`     // number of sampled perturbations
+	Rho   float64 `json:"rho"`   // ascent radius ρ
+	Delta float64 `json:"delta"` // sampling tilt δ ∈ [0, t]; negative means t/2
+	R     float64 `json:"r"`     // radius of the random perturbation z
 	// RRelative makes R relative to the weights (each variable's z has norm ≈ R·‖v‖, see
 	// sam.Config.RRelative); false is an absolute radius, as every run recorded before it.
-	RRelative bool `json:"r_relative,omitempty"`
+	RRelative bool    `json:"r_relative,omitempty"`
 	Sampler   string  `json:"sampler"`    // TSAM sampler: practical, hmc or naive
 	TSchedule string  `json:"t_schedule"` // constant, linear-up or linear-down
 	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ

@@ -177,7 +177,7 @@ func defaultConfig(method Method) Config {
 		TSchedule:      ScheduleConstant,
 		Sampler:        SamplerPractical,
 		R:              0.1,
-		RRelative:       true,
+		RRelative:      true,
 		Noise:          NoiseGaussian,
 		Naive:          NaiveStart,
 		Mu:             MuBall,
