@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/tsamgo/tsam/tilt"
@@ -32,9 +35,11 @@ type ObjectiveOptions struct {
 	// or EstimatorBall.
 	Estimator string
 	// R is the random-start radius r of EstimatorSampler: z is Gaussian with E‖z‖² = r²,
-	// its norm clipped to r, as in Algorithm 3; default 5 (tsam train's default). Measure a
-	// trained run with the r it was trained with.
-	R float64
+	// its norm clipped to r, as in Algorithm 3; default 5. With RRelative each parameter
+	// tensor v gets its own start of radius R·‖v‖ instead (as tsam train's default, r = 0.1).
+	// Measure a trained run with the r it was trained with.
+	R         float64
+	RRelative bool
 	// TSAMRho is the radius of EstimatorBall's ball; default Rho. A random direction in n
 	// dimensions raises the loss by only about ρ²·tr(H)/(2n) where an adversarial one gains
 	// ρ²·λ_max/2, so in 10^5 dimensions a ball of radius ρ = 0.05 cannot tell the TSAM
@@ -82,6 +87,8 @@ func (o ObjectiveOptions) withDefaults() (ObjectiveOptions, error) {
 		return o, fmt.Errorf("sharpness: ρ = %v; the perturbation radius must be finite and > 0 (SAM's usual 0.05)", o.Rho)
 	case o.Estimator != EstimatorSampler && o.Estimator != EstimatorBall:
 		return o, fmt.Errorf("sharpness: unknown TSAM estimator %q; use %s", o.Estimator, strings.Join(Estimators, " or "))
+	case o.RRelative && o.R > 1:
+		return o, fmt.Errorf("sharpness: relative random-start radius r = %v is more than the weights themselves; use a fraction such as 0.1", o.R)
 	case bad(o.R):
 		return o, fmt.Errorf("sharpness: random-start radius r = %v; it must be finite and > 0 (the r the run was trained with)", o.R)
 	case bad(o.TSAMRho):
@@ -120,11 +127,12 @@ type Objectives struct {
 	Estimator  string  `json:"estimator"`
 	// R is the random-start radius of EstimatorSampler; TSAMRho the ball of EstimatorBall
 	// (each zero under the other estimator).
-	R        float64 `json:"r,omitempty"`
-	TSAMRho  float64 `json:"tsam_rho,omitempty"`
-	T        float64 `json:"t"`
-	SAMSteps int     `json:"sam_steps"`
-	Samples  int     `json:"samples"`
+	R         float64 `json:"r,omitempty"`
+	RRelative bool    `json:"r_relative,omitempty"`
+	TSAMRho   float64 `json:"tsam_rho,omitempty"`
+	T         float64 `json:"t"`
+	SAMSteps  int     `json:"sam_steps"`
+	Samples   int     `json:"samples"`
 }
 
 // Objectives evaluates the ERM, SAM and TSAM objectives at θ on the Evaluator's batches.
@@ -143,7 +151,7 @@ func (e *Evaluator) Objectives(opts ObjectiveOptions) (Objectives, error) {
 	if opts.Estimator == EstimatorBall {
 		res.TSAMRho = opts.TSAMRho
 	} else {
-		res.R = opts.R
+		res.R, res.RRelative = opts.R, opts.RRelative
 	}
 	if res.SAMPath, err = e.samAscent(opts); err != nil {
 		return res, err
@@ -176,6 +184,12 @@ func (e *Evaluator) tsamSample(opts ObjectiveOptions, j int) (float64, error) {
 		return e.Loss(ballDraw(opts.Seed, j, e.n, opts.TSAMRho))
 	}
 	z := randomStart(opts.Seed, j, e.n, opts.R)
+	if opts.RRelative {
+		var err error
+		if z, err = e.relativeStart(opts.Seed, j, opts.R); err != nil {
+			return 0, err
+		}
+	}
 	_, g, err := e.Gradient(z)
 	if err != nil {
 		return 0, err
@@ -194,6 +208,53 @@ func randomStart(seed uint64, j, n int, r float64) []float64 {
 		z = scaled(z, r/zn)
 	}
 	return z
+}
+
+// relativeStart is the j-th random start relative to the weights: for each parameter
+// tensor v, z_v ~ N(0, (r·‖v‖)²/n_v·I) clipped at r·‖v‖, as package sam's RRelative start.
+func (e *Evaluator) relativeStart(seed uint64, j int, r float64) ([]float64, error) {
+	z := gaussianDraw(seed, j, e.n)
+	for i, v := range e.params {
+		p := e.layout[i]
+		block := z[p.Offset : p.Offset+p.Shape.Size()]
+		theta, err := paramValues(v)
+		if err != nil {
+			return nil, err
+		}
+		radius := r * norm(theta)
+		for k := range block {
+			block[k] *= radius / math.Sqrt(float64(len(block)))
+		}
+		if bn := norm(block); bn > radius {
+			for k := range block {
+				block[k] *= radius / bn
+			}
+		}
+	}
+	return z, nil
+}
+
+// paramValues returns a float32 or float64 variable's values as float64.
+func paramValues(v *context.Variable) ([]float64, error) {
+	t, err := v.Value()
+	if err != nil {
+		return nil, err
+	}
+	switch x := t.Value().(type) {
+	case float32:
+		return []float64{float64(x)}, nil
+	case float64:
+		return []float64{x}, nil
+	}
+	if t.DType() == dtypes.Float64 {
+		return tensors.CopyFlatData[float64](t)
+	}
+	f, err := tensors.CopyFlatData[float32](t)
+	out := make([]float64, len(f))
+	for i, x := range f {
+		out[i] = float64(x)
+	}
+	return out, err
 }
 
 // tiltedSE is the delta-method standard error of the tilted estimate L̂_t = (1/t)·log(Ā),

@@ -246,3 +246,40 @@ func TestTiltedSE(t *testing.T) {
 		t.Errorf("one sample: %v", got)
 	}
 }
+
+// TestRelativeRandomStart: with RRelative the random start of each parameter tensor has norm
+// at most r·‖v‖ and near it, and the sample is the loss after the ascent step from there.
+func TestRelativeRandomStart(t *testing.T) {
+	p, rows := linearProblem(t, 6, 20, 2, 8)
+	e, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	w, _ := tensors.CopyFlatData[float64](p.Context.In("linear").GetVariable("w").MustValue())
+	const r, rho = 0.2, 0.1
+	o, err := e.Objectives(ObjectiveOptions{Rho: rho, R: r, RRelative: true, SAMSteps: 1, T: 1, Samples: 3, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.RRelative || o.R != r {
+		t.Fatalf("output r = %v relative %v", o.R, o.RRelative)
+	}
+	for j, l := range o.TSAMLosses {
+		z, err := e.relativeStart(3, j, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := norm(z); n > r*norm(w)*(1+1e-12) || n < r*norm(w)/10 {
+			t.Errorf("start %d: ‖z‖ = %v, r·‖w‖ = %v", j, n, r*norm(w))
+		}
+		g := hostLinearGrad(t, p, rows, z)
+		axpy(z, rho/norm(g), g)
+		if want := hostLinearLoss(t, p, rows, z); math.Abs(l-want) > 1e-8*want {
+			t.Errorf("sample %d: %.12g, host %.12g", j, l, want)
+		}
+	}
+	if _, err := e.Objectives(ObjectiveOptions{R: 3, RRelative: true}); err == nil {
+		t.Error("a relative r = 3 was accepted")
+	}
+}

@@ -147,7 +147,11 @@ func (o *Objectives) describeTSAMDraws() string {
 	if o.Estimator == EstimatorBall {
 		return fmt.Sprintf("ε uniform in the ball of radius %g", o.TSAMRho)
 	}
-	return fmt.Sprintf("ε as Algorithm 3 samples them (random start of radius r = %g, then one ascent step of length ρ = %g)", o.R, o.Rho)
+	radius := fmt.Sprintf("radius r = %g", o.R)
+	if o.RRelative {
+		radius = fmt.Sprintf("radius r = %g of each weight tensor's norm", o.R)
+	}
+	return fmt.Sprintf("ε as Algorithm 3 samples them (random start of %s, then one ascent step of length ρ = %g)", radius, o.Rho)
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -81,7 +81,8 @@ type evalFlags struct {
 	samSteps, samples, mDraw int
 	// set names the flags given on the command line: -rho, -r and -tilt left out are taken
 	// from the runs (see objectiveRadii).
-	set map[string]bool
+	set       map[string]bool
+	rRelative bool
 }
 
 func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
@@ -101,6 +102,7 @@ func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
 	fs.Float64Var(&ef.settings.Objectives.Rho, "rho", 0.05, "objectives: radius ρ of SAM's ball and length of the TSAM sampler's ascent step (default: the TSAM run's ρ, else the first run's)")
 	fs.Float64Var(&ef.settings.Objectives.R, "r", 5, "objectives: random-start radius r of the TSAM sampler estimate (default: the TSAM run's r, else the first run's)")
 	fs.Float64Var(&ef.settings.Objectives.T, "tilt", 20, "objectives: tilt t of the TSAM objective, 0 for the mean perturbed loss (default: the TSAM run's t, else the first run's)")
+	fs.BoolVar(&ef.rRelative, "r-relative", false, "objectives: -r is relative to each weight tensor's norm (default: as the run was trained)")
 	fs.StringVar(&ef.settings.Objectives.Estimator, "estimator", sharpness.EstimatorSampler, "objectives: how TSAM's ε are drawn: sampler (Algorithm 3's random start and ascent step, as the paper measures Table 3) or ball (uniform in the -tsam-rho ball)")
 	fs.Float64Var(&ef.settings.Objectives.TSAMRho, "tsam-rho", 0, "objectives: radius of the ball of -estimator ball (0: same as -rho)")
 	fs.IntVar(&ef.samSteps, "sam-steps", 5, "objectives: projected gradient ascent steps approximating SAM's max")
@@ -131,7 +133,10 @@ func (ef *evalFlags) objectiveRadii(runs []*run.Run) {
 		o.Rho = from.Rho
 	}
 	if !ef.set["r"] && from.R > 0 {
-		o.R = from.R
+		o.R, o.RRelative = from.R, from.RRelative
+	}
+	if ef.set["r-relative"] {
+		o.RRelative = ef.rRelative
 	}
 	if !ef.set["tilt"] {
 		o.T = from.T

@@ -193,8 +193,8 @@ func TestEvalTSAMObjectiveOfTrainedModel(t *testing.T) {
 		}
 		rep := readEvalReport(t, out)
 		o := rep.Runs[0].TrainObjectives
-		if o.Estimator != sharpness.EstimatorSampler || o.R != 5 || o.Rho != 0.05 {
-			t.Fatalf("estimator %q with r = %v, ρ = %v; want the sampler at the run's r = 5, ρ = 0.05", o.Estimator, o.R, o.Rho)
+		if o.Estimator != sharpness.EstimatorSampler || o.R != 0.1 || !o.RRelative || o.Rho != 0.05 {
+			t.Fatalf("estimator %q with r = %v, ρ = %v; want the sampler at the run's relative r = 0.1, ρ = 0.05", o.Estimator, o.R, o.Rho)
 		}
 		if o.TSAM < prev {
 			t.Errorf("t = %s: TSAM %.6f below the smaller t's %.6f", tilt, o.TSAM, prev)
