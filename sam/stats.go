@@ -65,24 +65,8 @@ func (s *step) writeStats(ctx *context.Context) {
 		accept = s.scalar(1)
 	}
 	set("hmc_accept", accept)
-	logRatios := make([]*Node, len(s.losses))
-	for j := range logRatios {
-		if s.logRatios != nil {
-			logRatios[j] = s.logRatios[j]
-		} else {
-			logRatios[j] = s.scalar(0)
-		}
-	}
-	set("hmc_log_ratio", Stack(logRatios, 0))
-	cos := make([]*Node, len(s.losses))
-	for j := range cos {
-		if s.epsCos != nil {
-			cos[j] = s.epsCos[j]
-		} else {
-			cos[j] = s.scalar(0)
-		}
-	}
-	set("hmc_cos", Stack(cos, 0))
+	set("hmc_log_ratio", Stack(s.perChain(s.logRatios), 0))
+	set("hmc_cos", Stack(s.perChain(s.epsCos), 0))
 	set("grad_evals", s.scalar(float64(s.gradEvals)))
 	set("forwards", s.scalar(float64(s.forwards)))
 	t := s.tilt
@@ -90,6 +74,18 @@ func (s *step) writeStats(ctx *context.Context) {
 		t = s.scalar(0)
 	}
 	set("t", t)
+}
+
+// perChain returns the HMC per-chain values, or zeros (one per loss) for other samplers.
+func (s *step) perChain(values []*Node) []*Node {
+	if values != nil {
+		return values
+	}
+	zeros := make([]*Node, len(s.losses))
+	for j := range zeros {
+		zeros[j] = s.scalar(0)
+	}
+	return zeros
 }
 
 // ReadStats returns the statistics of the last train step run with ctx. It errors if no

@@ -43,21 +43,7 @@ func (a vec) mul(b vec) vec {
 }
 
 // sqNorm is Σ‖a_i‖², a scalar in dtype.
-func (a vec) sqNorm(dtype dtypeT) *Node {
-	var sum *Node
-	for _, x := range a {
-		s := ReduceAllSum(Square(x))
-		if s.DType() != dtype {
-			s = ConvertDType(s, dtype)
-		}
-		if sum == nil {
-			sum = s
-		} else {
-			sum = Add(sum, s)
-		}
-	}
-	return sum
-}
+func (a vec) sqNorm(dtype dtypeT) *Node { return a.dot(a, dtype) }
 
 // dot is Σ⟨a_i, b_i⟩, a scalar in dtype.
 func (a vec) dot(b vec, dtype dtypeT) *Node {

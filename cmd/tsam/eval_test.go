@@ -59,17 +59,7 @@ func testEvalWritesResults(t *testing.T, fixture string) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
 		}
 	}
-	data, err := os.ReadFile(filepath.Join(out, "eval.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep sharpness.Report
-	if err := json.Unmarshal(data, &rep); err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Runs) != 2 {
-		t.Fatalf("%d runs in eval.json", len(rep.Runs))
-	}
+	rep, data := readEvalReport(t, out, 2)
 	ra, rb := rep.Runs[0], rep.Runs[1]
 	if ra.Flatness == nil || ra.Hessian == nil || ra.TrainObjectives == nil || ra.TestObjectives == nil {
 		t.Fatalf("missing measurements: %s", data)
@@ -191,7 +181,7 @@ func TestEvalTSAMObjectiveOfTrainedModel(t *testing.T) {
 		if code := runMain(args, &stdout, &stderr); code != 0 {
 			t.Fatalf("eval -tilt %s: exit %d: %s", tilt, code, stderr.String())
 		}
-		rep := readEvalReport(t, out)
+		rep, _ := readEvalReport(t, out, 1)
 		o := rep.Runs[0].TrainObjectives
 		if o.Estimator != sharpness.EstimatorSampler || o.R != 0.1 || !o.RRelative || o.Rho != 0.05 {
 			t.Fatalf("estimator %q with r = %v, ρ = %v; want the sampler at the run's relative r = 0.1, ρ = 0.05", o.Estimator, o.R, o.Rho)
@@ -207,7 +197,9 @@ func TestEvalTSAMObjectiveOfTrainedModel(t *testing.T) {
 	}
 }
 
-func readEvalReport(t *testing.T, dir string) sharpness.Report {
+// readEvalReport reads dir/eval.json, which must hold runs runs with training objectives,
+// and returns it with the file's bytes.
+func readEvalReport(t *testing.T, dir string, runs int) (sharpness.Report, []byte) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "eval.json"))
 	if err != nil {
@@ -217,8 +209,8 @@ func readEvalReport(t *testing.T, dir string) sharpness.Report {
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Runs) != 1 || rep.Runs[0].TrainObjectives == nil {
-		t.Fatalf("eval.json holds %d runs / no training objectives", len(rep.Runs))
+	if len(rep.Runs) != runs || rep.Runs[0].TrainObjectives == nil {
+		t.Fatalf("eval.json holds %d runs (want %d) or no training objectives: %s", len(rep.Runs), runs, data)
 	}
-	return rep
+	return rep, data
 }
