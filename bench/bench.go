@@ -104,6 +104,9 @@ type Result struct {
 	MachineGEMMGFLOPS float64 `json:"machine_gemm_gflops"`
 	MachineGEMM       string  `json:"machine_gemm"`
 	GEMMSize          int     `json:"gemm_size"`
+	// LoadAverage is /proc/loadavg's 1-minute figure at the start and at the end of the run
+	// (Linux; zero elsewhere): on a shared machine it says how much other work competed.
+	LoadAverage [2]float64 `json:"load_average"`
 	// PyTorch describes the peer ("PyTorch 1.13.0 (/usr/bin/python3), 2 threads") or why
 	// it was skipped.
 	PyTorch string         `json:"pytorch"`
@@ -130,6 +133,8 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 		n = 1024
 	}
 	res := &Result{Backend: backend.Describe(be), Date: time.Now().UTC().Format(time.RFC3339), GEMMSize: n}
+	res.LoadAverage[0] = loadAverage()
+	defer func() { res.LoadAverage[1] = loadAverage() }()
 	fmt.Fprintln(progress, res.Backend)
 	res.MachineGEMM, res.MachineGEMMGFLOPS, res.PathGEMMGFLOPS, err = gemmRates(be, n)
 	if err != nil {
@@ -380,11 +385,25 @@ func peakRSSMB() float64 {
 	return 0
 }
 
+// loadAverage is the 1-minute load average from /proc/loadavg (Linux); 0 elsewhere.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
 // WriteTable prints the result as aligned tables: the models' steps (with the PyTorch peer's
 // when it ran) and the SAM-family steps against ERM's.
 func (r *Result) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "%s\nfloat32 GEMM %d³: %.1f GFLOP/s (this path), %.1f GFLOP/s machine best in the run (%s)\n%s\n\n",
-		r.Backend, r.GEMMSize, r.PathGEMMGFLOPS, r.MachineGEMMGFLOPS, r.MachineGEMM, r.PyTorch)
+	fmt.Fprintf(w, "%s\nfloat32 GEMM %d³: %.1f GFLOP/s (this path), %.1f GFLOP/s machine best in the run (%s)\n%s\nload average %.2f at the start, %.2f at the end\n\n",
+		r.Backend, r.GEMMSize, r.PathGEMMGFLOPS, r.MachineGEMMGFLOPS, r.MachineGEMM, r.PyTorch, r.LoadAverage[0], r.LoadAverage[1])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "model\tbatch\tfwd GFLOP\tmedian ms\tbest ms\tGFLOP/s (best)\tGEMM GFLOP/s\tratio to GEMM (best)\t(median)\tpeak RSS MB\tPyTorch median ms\tratio to PyTorch\t")
 	for _, m := range r.Models {
