@@ -68,8 +68,8 @@ type ModelResult struct {
 	RatioMedian float64 `json:"ratio_to_gemm_median"`
 	// PeakRSSMB is the process's peak resident memory (VmHWM) after this model ran, in MB.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
-	// PyTorch is the peer's step of the same model, timed right after ours (nil without the
-	// peer); RatioToPyTorch is StepMS / PyTorch.StepMS (below 1: ours is faster).
+	// PyTorch is the peer's step of the same model, timed after ours and the GEMM rate (nil
+	// without the peer); RatioToPyTorch is StepMS / PyTorch.StepMS (below 1: ours is faster).
 	PyTorch        *PeerStep `json:"pytorch,omitempty"`
 	RatioToPyTorch float64   `json:"ratio_to_pytorch,omitempty"`
 }
@@ -156,18 +156,13 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s, batch %d: %w", m.name, m.batch, err)
 		}
-		if torch != nil {
-			// The Go path's SGD step is plain (no momentum), so is the peer's "sgd".
-			p, err := torch.steps(m, steps, "sgd")
-			if err != nil {
-				return nil, err
-			}
-			r.PyTorch, r.RatioToPyTorch = &p[0], r.StepMS/p[0].StepMS
-		}
 		r.GEMMGFLOPS = machine.MeasureGEMM(n, 5)
 		res.MachineGEMMGFLOPS = max(res.MachineGEMMGFLOPS, r.GEMMGFLOPS)
 		r.Ratio = r.GFLOPS / r.GEMMGFLOPS
 		r.RatioMedian = 3 * r.ForwardGFLOP / (r.StepMS / 1000) / r.GEMMGFLOPS
+		if err := addPeerStep(torch, m, steps, &r); err != nil {
+			return nil, err
+		}
 		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step median, %.1f best, %.1f GFLOP/s, %.3f of GEMM (%.1f GFLOP/s)%s\n", r.Name, r.Batch, r.StepMS, r.BestMS, r.GFLOPS, r.Ratio, r.GEMMGFLOPS, peerNote(r))
 		res.Models = append(res.Models, r)
 	}
@@ -178,6 +173,20 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 	fmt.Fprintf(progress, "%s batch %d, %s: %.1f ms/step, ERM %.1f: %.2f× ERM (%.0f× the gradients)%s\n", mr.Model, mr.Batch, mr.Method, mr.MethodMS, mr.ERMMS, mr.Ratio, mr.EvalRatio, methodPeerNote(mr))
 	res.Methods = append(res.Methods, mr)
 	return res, nil
+}
+
+// addPeerStep times the peer's step of m (when there is a peer) into r.
+func addPeerStep(torch *peer, m model, steps int, r *ModelResult) error {
+	if torch == nil {
+		return nil
+	}
+	// Our benchmark step is plain SGD (no momentum), and so is the peer's "sgd".
+	p, err := torch.steps(m, steps, "sgd")
+	if err != nil {
+		return err
+	}
+	r.PyTorch, r.RatioToPyTorch = &p[0], r.StepMS/p[0].StepMS
+	return nil
 }
 
 // startPeer starts the PyTorch peer as opts.Peer asks (see Options.Peer) with be's thread

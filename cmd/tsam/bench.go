@@ -17,7 +17,7 @@ and 256), ResNet-8 and ResNet-20 on 32×32×3 (batch 64) and a 2-layer text tran
 (width 128, 4 heads, sequence 64, batch 32), and the machine's float32 GEMM rate (1024³).
 Each step's effective GFLOP/s (3× forward FLOPs) is reported with its ratio to that rate.
 Right after each model's steps the PyTorch peer (the same model in PyTorch, run by -peer,
-2 threads like ours) times its step, and the ratio of the two medians is reported; then
+on as many threads as ours) times its step, and the ratio of the two medians is reported; then
 TSAM's step (s = 3) is timed against ERM's on ResNet-8, ours and PyTorch's. Without
 PyTorch (Debian: apt-get install python3-torch) the peer is skipped with a message.`
 
