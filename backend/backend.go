@@ -139,6 +139,9 @@ func (b *Backend) GEMMName() string {
 	return fmt.Sprintf("%s, %d threads", b.engine.gemm.name(), b.engine.workers)
 }
 
+// Threads is the number of worker goroutines of the backend's parallel ops and GEMM.
+func (b *Backend) Threads() int { return b.engine.workers }
+
 // Builder implements backends.Backend.
 func (b *Backend) Builder(name string) backends.Builder {
 	return &Builder{Builder: b.Backend.Builder(name).(*simplego.Builder), backend: b}

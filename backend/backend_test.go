@@ -24,6 +24,21 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestThreads: Threads reports the threads=N of the config (the bench's PyTorch peer gets as
+// many), and GOMAXPROCS without one.
+func TestThreads(t *testing.T) {
+	for cfg, want := range map[string]int{"gemm=go,threads=3": 3, "gemm=go": runtime.GOMAXPROCS(0)} {
+		b, err := NewBackend(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Threads(); got != want {
+			t.Errorf("New(%q).Threads() = %d, want %d", cfg, got, want)
+		}
+		b.Finalize()
+	}
+}
+
 func TestFromFlag(t *testing.T) {
 	t.Setenv(backends.ConfigEnvVar, "cpu:gemm=go")
 	be, err := FromFlag("")

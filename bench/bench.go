@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
 	"github.com/tsamgo/tsam/backend"
+	"github.com/tsamgo/tsam/sam"
 )
 
 // Options configure a benchmark run.
@@ -37,6 +39,10 @@ type Options struct {
 	Quick bool
 	// GEMMSize is the side of the square float32 product timed for the GEMM rate; 0 means 1024.
 	GEMMSize int
+	// Peer is the Python interpreter of the PyTorch peer (peer/torch_step.py), which times
+	// the same models' steps right after ours: "" means DefaultPeerPython, skipped with a
+	// message when it cannot import torch; "none" skips the peer; any other path must work.
+	Peer string
 }
 
 // ModelResult is one model's timing.
@@ -62,6 +68,28 @@ type ModelResult struct {
 	RatioMedian float64 `json:"ratio_to_gemm_median"`
 	// PeakRSSMB is the process's peak resident memory (VmHWM) after this model ran, in MB.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
+	// PyTorch is the peer's step of the same model, timed after ours and the GEMM rate (nil
+	// without the peer); RatioToPyTorch is StepMS / PyTorch.StepMS (below 1: ours is faster).
+	PyTorch        *PeerStep `json:"pytorch,omitempty"`
+	RatioToPyTorch float64   `json:"ratio_to_pytorch,omitempty"`
+}
+
+// MethodResult compares a SAM-family step with ERM's on one model, for ours and the peer.
+type MethodResult struct {
+	Model  string `json:"model"`
+	Batch  int    `json:"batch"`
+	Method string `json:"method"`
+	// EvalRatio is the method's gradient evaluations per step over ERM's (6 for TSAM s = 3).
+	EvalRatio float64 `json:"eval_ratio"`
+	// ERMMS and MethodMS are our median steps (ERM and the method interleaved, SGD with
+	// momentum 0.9 and weight decay 5e-4 as the base of both); Ratio = MethodMS / ERMMS.
+	ERMMS    float64 `json:"erm_step_ms"`
+	MethodMS float64 `json:"method_step_ms"`
+	Ratio    float64 `json:"ratio_to_erm"`
+	// The same from the PyTorch peer (zero without it).
+	PyTorchERMMS    float64 `json:"pytorch_erm_step_ms,omitempty"`
+	PyTorchMethodMS float64 `json:"pytorch_method_step_ms,omitempty"`
+	PyTorchRatio    float64 `json:"pytorch_ratio_to_erm,omitempty"`
 }
 
 // Result is a whole benchmark run.
@@ -73,10 +101,17 @@ type Result struct {
 	// MachineGEMMGFLOPS is the best float32 GEMM rate the machine showed in the run (OpenBLAS
 	// when present, else the pure-Go GEMM); each model's ratio uses the rate measured right
 	// after its steps (ModelResult.GEMMGFLOPS).
-	MachineGEMMGFLOPS float64       `json:"machine_gemm_gflops"`
-	MachineGEMM       string        `json:"machine_gemm"`
-	GEMMSize          int           `json:"gemm_size"`
-	Models            []ModelResult `json:"models"`
+	MachineGEMMGFLOPS float64 `json:"machine_gemm_gflops"`
+	MachineGEMM       string  `json:"machine_gemm"`
+	GEMMSize          int     `json:"gemm_size"`
+	// LoadAverage is /proc/loadavg's 1-minute figure at the start and at the end of the run
+	// (Linux; zero elsewhere): on a shared machine it says how much other work competed.
+	LoadAverage [2]float64 `json:"load_average"`
+	// PyTorch describes the peer ("PyTorch 1.13.0 (/usr/bin/python3), 2 threads") or why
+	// it was skipped.
+	PyTorch string         `json:"pytorch"`
+	Models  []ModelResult  `json:"models"`
+	Methods []MethodResult `json:"methods"`
 }
 
 // Run runs the benchmark, writing progress lines to progress.
@@ -98,6 +133,8 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 		n = 1024
 	}
 	res := &Result{Backend: backend.Describe(be), Date: time.Now().UTC().Format(time.RFC3339), GEMMSize: n}
+	res.LoadAverage[0] = loadAverage()
+	defer func() { res.LoadAverage[1] = loadAverage() }()
 	fmt.Fprintln(progress, res.Backend)
 	res.MachineGEMM, res.MachineGEMMGFLOPS, res.PathGEMMGFLOPS, err = gemmRates(be, n)
 	if err != nil {
@@ -108,6 +145,12 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var torch *peer
+	torch, res.PyTorch, err = startPeer(opts.Peer, be)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(progress, res.PyTorch)
 	for _, m := range models(opts.Quick) {
 		r, err := timeModel(be, m, steps)
 		if err != nil {
@@ -117,11 +160,115 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 		res.MachineGEMMGFLOPS = max(res.MachineGEMMGFLOPS, r.GEMMGFLOPS)
 		r.Ratio = r.GFLOPS / r.GEMMGFLOPS
 		r.RatioMedian = 3 * r.ForwardGFLOP / (r.StepMS / 1000) / r.GEMMGFLOPS
-		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step median, %.1f best, %.1f GFLOP/s, %.3f of GEMM (%.1f GFLOP/s)\n", r.Name, r.Batch, r.StepMS, r.BestMS, r.GFLOPS, r.Ratio, r.GEMMGFLOPS)
+		if err := addPeerStep(torch, m, steps, &r); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step median, %.1f best, %.1f GFLOP/s, %.3f of GEMM (%.1f GFLOP/s)%s\n", r.Name, r.Batch, r.StepMS, r.BestMS, r.GFLOPS, r.Ratio, r.GEMMGFLOPS, peerNote(r))
 		res.Models = append(res.Models, r)
 	}
+	mr, err := timeTSAM(be, torch, resnet8(opts.Quick), steps)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "%s batch %d, %s: %.1f ms/step, ERM %.1f: %.2f× ERM (%.0f× the gradients)%s\n", mr.Model, mr.Batch, mr.Method, mr.MethodMS, mr.ERMMS, mr.Ratio, mr.EvalRatio, methodPeerNote(mr))
+	res.Methods = append(res.Methods, mr)
 	return res, nil
 }
+
+// addPeerStep times the peer's step of m (when there is a peer) into r.
+func addPeerStep(torch *peer, m model, steps int, r *ModelResult) error {
+	if torch == nil {
+		return nil
+	}
+	// Our benchmark step is plain SGD (no momentum), and so is the peer's "sgd".
+	p, err := torch.steps(m, steps, "sgd")
+	if err != nil {
+		return err
+	}
+	r.PyTorch, r.RatioToPyTorch = &p[0], r.StepMS/p[0].StepMS
+	return nil
+}
+
+// startPeer starts the PyTorch peer as opts.Peer asks (see Options.Peer) with be's thread
+// count, returning it (nil when skipped) and its line for the report.
+func startPeer(python string, be backends.Backend) (*peer, string, error) {
+	if python == "none" {
+		return nil, "PyTorch peer: off (-peer none)", nil
+	}
+	threads := runtime.GOMAXPROCS(0)
+	if cpu, ok := be.(*backend.Backend); ok {
+		threads = cpu.Threads()
+	}
+	explicit := python != ""
+	if !explicit {
+		python = DefaultPeerPython
+	}
+	p, err := probePeer(python, threads)
+	switch {
+	case err == nil:
+		return p, p.Describe(), nil
+	case explicit:
+		return nil, "", err
+	default:
+		return nil, "PyTorch peer skipped: " + err.Error(), nil
+	}
+}
+
+func peerNote(r ModelResult) string {
+	if r.PyTorch == nil {
+		return ""
+	}
+	return fmt.Sprintf("; PyTorch %.1f ms median, ratio %.2f", r.PyTorch.StepMS, r.RatioToPyTorch)
+}
+
+func methodPeerNote(r MethodResult) string {
+	if r.PyTorchRatio == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; PyTorch %.1f ms, ERM %.1f: %.2f× ERM", r.PyTorchMethodMS, r.PyTorchERMMS, r.PyTorchRatio)
+}
+
+// resnet8 is the model the SAM-family comparison runs on.
+func resnet8(quick bool) model {
+	for _, m := range models(quick) {
+		if m.peer == "resnet8" {
+			return m
+		}
+	}
+	panic("bench: no ResNet-8 in the model list")
+}
+
+// timeTSAM times TSAM's step (s = 3, the paper's defaults) against ERM's on m, interleaved
+// round by round (sam.BenchmarkMethods), then the peer's same pair.
+func timeTSAM(be backends.Backend, torch *peer, m model, steps int) (MethodResult, error) {
+	x, labels := randomBatch(m)
+	erm, tsam := sam.DefaultConfig(sam.ERM), sam.DefaultConfig(sam.TSAM)
+	erm.LabelSmoothing, tsam.LabelSmoothing = 0, 0 // the peer's plain cross-entropy
+	rows, err := sam.BenchmarkMethods(sam.BenchSetup{Backend: be,
+		Model: func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+			return []*Node{m.build(ctx, inputs[0], &flopCounter{})}
+		},
+		Loss:   losses.SparseCategoricalCrossEntropyLogits,
+		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{labels},
+		Warmup: 2, Steps: steps, Seed: 1,
+	}, []sam.BenchCase{{Name: "erm", Config: erm}, {Name: "tsam s=3", Config: tsam}})
+	if err != nil {
+		return MethodResult{}, fmt.Errorf("%s, batch %d, TSAM against ERM: %w", m.name, m.batch, err)
+	}
+	r := MethodResult{Model: m.name, Batch: m.batch, Method: rows[1].Name, EvalRatio: rows[1].EvalRatio,
+		ERMMS: ms(rows[0].StepTime), MethodMS: ms(rows[1].StepTime), Ratio: rows[1].TimeRatio}
+	if torch != nil {
+		p, err := torch.steps(m, steps, "erm", "tsam")
+		if err != nil {
+			return MethodResult{}, err
+		}
+		r.PyTorchERMMS, r.PyTorchMethodMS = p[0].StepMS, p[1].StepMS
+		r.PyTorchRatio = p[1].StepMS / p[0].StepMS
+	}
+	return r, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // gemmRates measures the float32 GEMM of be's path and the machine's best (OpenBLAS if it loads).
 func gemmRates(be backends.Backend, n int) (machineName string, machine, path float64, err error) {
@@ -155,15 +302,10 @@ func graphGEMMRate(be backends.Backend, n int) float64 {
 	return best
 }
 
-// timeModel builds m's training step (SGD, softmax cross-entropy) and times it.
-func timeModel(be backends.Backend, m model, steps int) (ModelResult, error) {
-	return timeModelHook(be, m, steps, func(bool) {})
-}
-
-// timeModelHook is timeModel calling timing(true) before the timed steps and timing(false) after.
-func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (ModelResult, error) {
+// randomBatch is a fixed pseudo-random batch of m's inputs and labels [batch, 1]: a step's
+// time does not depend on the values.
+func randomBatch(m model) (x, labels *tensors.Tensor) {
 	rng := rand.New(rand.NewPCG(1, uint64(m.batch)))
-	var x *tensors.Tensor
 	if m.tokens > 0 {
 		ids := make([]int32, m.input.Size())
 		for i := range ids {
@@ -181,8 +323,17 @@ func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (
 	for i := range y {
 		y[i] = int32(rng.IntN(m.classes))
 	}
-	labels := tensors.FromFlatDataAndDimensions(y, m.batch, 1)
+	return x, tensors.FromFlatDataAndDimensions(y, m.batch, 1)
+}
 
+// timeModel builds m's training step (SGD, softmax cross-entropy) and times it.
+func timeModel(be backends.Backend, m model, steps int) (ModelResult, error) {
+	return timeModelHook(be, m, steps, func(bool) {})
+}
+
+// timeModelHook is timeModel calling timing(true) before the timed steps and timing(false) after.
+func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (ModelResult, error) {
+	x, labels := randomBatch(m)
 	fc := &flopCounter{}
 	ctx := context.New()
 	modelFn := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
@@ -243,14 +394,49 @@ func peakRSSMB() float64 {
 	return 0
 }
 
-// WriteTable prints the result as an aligned table.
+// loadAverage is the 1-minute load average from /proc/loadavg (Linux); 0 elsewhere.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}
+
+// WriteTable prints the result as aligned tables: the models' steps (with the PyTorch peer's
+// when it ran) and the SAM-family steps against ERM's.
 func (r *Result) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "%s\nfloat32 GEMM %d³: %.1f GFLOP/s (this path), %.1f GFLOP/s machine best in the run (%s)\n\n",
-		r.Backend, r.GEMMSize, r.PathGEMMGFLOPS, r.MachineGEMMGFLOPS, r.MachineGEMM)
+	fmt.Fprintf(w, "%s\nfloat32 GEMM %d³: %.1f GFLOP/s (this path), %.1f GFLOP/s machine best in the run (%s)\n%s\nload average %.2f at the start, %.2f at the end\n\n",
+		r.Backend, r.GEMMSize, r.PathGEMMGFLOPS, r.MachineGEMMGFLOPS, r.MachineGEMM, r.PyTorch, r.LoadAverage[0], r.LoadAverage[1])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "model\tbatch\tfwd GFLOP\tmedian ms\tbest ms\tGFLOP/s (best)\tGEMM GFLOP/s\tratio to GEMM (best)\t(median)\tpeak RSS MB\t")
+	fmt.Fprintln(tw, "model\tbatch\tfwd GFLOP\tmedian ms\tbest ms\tGFLOP/s (best)\tGEMM GFLOP/s\tratio to GEMM (best)\t(median)\tpeak RSS MB\tPyTorch median ms\tratio to PyTorch\t")
 	for _, m := range r.Models {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t\n", m.Name, m.Batch, m.ForwardGFLOP, m.StepMS, m.BestMS, m.GFLOPS, m.GEMMGFLOPS, m.Ratio, m.RatioMedian, m.PeakRSSMB)
+		torch, ratio := "-", "-"
+		if m.PyTorch != nil {
+			torch, ratio = fmt.Sprintf("%.1f", m.PyTorch.StepMS), fmt.Sprintf("%.2f", m.RatioToPyTorch)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%.0f\t%s\t%s\t\n", m.Name, m.Batch, m.ForwardGFLOP, m.StepMS, m.BestMS, m.GFLOPS, m.GEMMGFLOPS, m.Ratio, m.RatioMedian, m.PeakRSSMB, torch, ratio)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Methods) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "model\tbatch\tmethod\tgradients vs ERM\tERM ms\tmethod ms\tratio to ERM\tPyTorch ERM ms\tPyTorch method ms\tPyTorch ratio to ERM\t")
+	for _, m := range r.Methods {
+		torch := "-\t-\t-"
+		if m.PyTorchRatio != 0 {
+			torch = fmt.Sprintf("%.1f\t%.1f\t%.2f", m.PyTorchERMMS, m.PyTorchMethodMS, m.PyTorchRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%.1f\t%.1f\t%.2f\t%s\t\n", m.Model, m.Batch, m.Method, m.EvalRatio, m.ERMMS, m.MethodMS, m.Ratio, torch)
 	}
 	return tw.Flush()
 }

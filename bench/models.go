@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"fmt"
+
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -17,6 +19,7 @@ type flopCounter struct{ flops float64 }
 // model is one benchmarked network: its input/label shapes and a graph function.
 type model struct {
 	name    string
+	peer    string // the PyTorch peer's name of the model (peer/torch_step.py)
 	batch   int
 	input   shapes.Shape // with the batch
 	tokens  int          // >0: integer inputs in [0, tokens)
@@ -43,7 +46,7 @@ func conv(ctx *context.Context, x *Node, filters, kernel, stride int, fc *flopCo
 func bn(ctx *context.Context, x *Node) *Node { return batchnorm.New(ctx, x, -1).Done() }
 
 func mlp(batch int) model {
-	return model{name: "MLP 784-512-512-10", batch: batch, input: shapes.Make(dtypes.Float32, batch, 784), classes: 10,
+	return model{name: "MLP 784-512-512-10", peer: "mlp", batch: batch, input: shapes.Make(dtypes.Float32, batch, 784), classes: 10,
 		build: func(ctx *context.Context, x *Node, fc *flopCounter) *Node {
 			x = activations.Relu(dense(ctx.In("l1"), x, 512, fc))
 			x = activations.Relu(dense(ctx.In("l2"), x, 512, fc))
@@ -54,7 +57,7 @@ func mlp(batch int) model {
 // resnet is the CIFAR ResNet of He et al. (2016) with blocksPerStage basic blocks in each of
 // three stages of 16/32/64 channels: ResNet-8 has 1, ResNet-20 has 3.
 func resnet(name string, blocksPerStage, batch int) model {
-	return model{name: name, batch: batch, input: shapes.Make(dtypes.Float32, batch, 32, 32, 3), classes: 10,
+	return model{name: name, peer: fmt.Sprintf("resnet%d", 6*blocksPerStage+2), batch: batch, input: shapes.Make(dtypes.Float32, batch, 32, 32, 3), classes: 10,
 		build: func(ctx *context.Context, x *Node, fc *flopCounter) *Node {
 			x = activations.Relu(bn(ctx.In("stem_bn"), conv(ctx.In("stem"), x, 16, 3, 1, fc)))
 			for stage, width := range []int{16, 32, 64} {
@@ -85,7 +88,7 @@ const (
 // transformer is a pre-norm encoder: token + position embeddings, tfLayers blocks of
 // self-attention and a ReLU feed-forward, mean pooling and a 2-class head.
 func transformer(batch int) model {
-	return model{name: "Transformer 2×128, seq 64", batch: batch, input: shapes.Make(dtypes.Int32, batch, tfSeq),
+	return model{name: "Transformer 2×128, seq 64", peer: "transformer", batch: batch, input: shapes.Make(dtypes.Int32, batch, tfSeq),
 		tokens: tfVocab, classes: 2,
 		build: func(ctx *context.Context, x *Node, fc *flopCounter) *Node {
 			g := x.Graph()

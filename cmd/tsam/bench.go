@@ -15,7 +15,11 @@ func init() {
 const benchUsage = `tsam bench engine times, in one run, a training step of an MLP 784-512-512-10 (batch 64
 and 256), ResNet-8 and ResNet-20 on 32×32×3 (batch 64) and a 2-layer text transformer
 (width 128, 4 heads, sequence 64, batch 32), and the machine's float32 GEMM rate (1024³).
-Each step's effective GFLOP/s (3× forward FLOPs) is reported with its ratio to that rate.`
+Each step's effective GFLOP/s (3× forward FLOPs) is reported with its ratio to that rate.
+Right after each model's steps the PyTorch peer (the same model in PyTorch, run by -peer,
+on as many threads as ours) times its step, and the ratio of the two medians is reported; then
+TSAM's step (s = 3) is timed against ERM's on ResNet-8, ours and PyTorch's. Without
+PyTorch (Debian: apt-get install python3-torch) the peer is skipped with a message.`
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "engine" {
@@ -31,6 +35,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write the results as JSON to this file")
 	quick := fs.Bool("quick", false, "smaller batches, fewer models and steps: a smoke test")
 	steps := fs.Int("steps", 0, "timed steps per model, median reported (default 10, 3 with -quick)")
+	peer := fs.String("peer", "", `Python interpreter of the PyTorch peer, or "none" (default `+bench.DefaultPeerPython+`, skipped with a message when it lacks torch)`)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -53,7 +58,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			return badFlag("gemm", "only applies to the cpu backend, but -backend is %q", config)
 		}
 	}
-	res, err := bench.Run(bench.Options{Backend: config, Quick: *quick, Steps: *steps}, stderr)
+	res, err := bench.Run(bench.Options{Backend: config, Quick: *quick, Steps: *steps, Peer: *peer}, stderr)
 	if err != nil {
 		return err
 	}

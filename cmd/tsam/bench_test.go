@@ -12,11 +12,12 @@ import (
 func TestBenchEngineQuick(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	var stdout, stderr bytes.Buffer
-	code := runMain([]string{"bench", "engine", "-quick", "-steps", "1", "-gemm", "go", "-out", out}, &stdout, &stderr)
+	code := runMain([]string{"bench", "engine", "-quick", "-steps", "1", "-gemm", "go", "-peer", "none", "-out", out}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "backend cpu, GEMM pure Go") || !strings.Contains(stdout.String(), "ratio to GEMM") {
+	if !strings.Contains(stderr.String(), "backend cpu, GEMM pure Go") || !strings.Contains(stdout.String(), "ratio to GEMM") ||
+		!strings.Contains(stdout.String(), "PyTorch peer: off") || !strings.Contains(stdout.String(), "tsam s=3") {
 		t.Errorf("missing backend line or table:\n%s\n%s", stderr.String(), stdout.String())
 	}
 	data, err := os.ReadFile(out)
@@ -37,5 +38,15 @@ func TestBenchBadFlags(t *testing.T) {
 		if code := runMain(args, &stdout, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr.String())
 		}
+	}
+}
+
+// TestBenchPeerMissing: an explicit -peer interpreter that does not exist fails before any
+// timing, naming it.
+func TestBenchPeerMissing(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := runMain([]string{"bench", "engine", "-quick", "-gemm", "go", "-peer", "/nonexistent/python3"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "/nonexistent/python3") || strings.Contains(stderr.String(), "ms/step") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
 	}
 }
