@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsamgo/tsam/internal/shareddata"
+	"github.com/tsamgo/tsam/internal/shareddata/sharedtest"
 )
 
 // BenchmarkLoad measures each data set's load time cold (empty cache: decode and write the
@@ -24,7 +24,7 @@ func BenchmarkLoad(b *testing.B) {
 	for _, s := range sets {
 		path := s.path
 		if s.file != "" {
-			path = shareddata.Require(b, s.file)
+			path = sharedtest.Require(b, s.file)
 		}
 		root := b.TempDir()
 		cache := ""

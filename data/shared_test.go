@@ -4,13 +4,13 @@ import (
 	"math"
 	"testing"
 
-	"github.com/tsamgo/tsam/internal/shareddata"
+	"github.com/tsamgo/tsam/internal/shareddata/sharedtest"
 )
 
 // TestCIFAR10JPEGShared decodes the test split (10,000 images) of the shared CIFAR-10
 // tarball; the train split takes several times longer and is left to the benchmark.
 func TestCIFAR10JPEGShared(t *testing.T) {
-	p := shareddata.Require(t, "cifar10-jpeg.tar.gz")
+	p := sharedtest.Require(t, "cifar10-jpeg.tar.gz")
 	noCache(t)
 	s, err := Load("cifar10", p, "test")
 	if err != nil {
@@ -46,7 +46,7 @@ func TestCIFAR10JPEGShared(t *testing.T) {
 }
 
 func TestSST2Shared(t *testing.T) {
-	p := shareddata.Require(t, "sst2.tar.gz")
+	p := sharedtest.Require(t, "sst2.tar.gz")
 	// Row counts and per-class counts of GLUE SST-2's train, dev and labelled test files.
 	want := map[string][3]int{"train": {67349, 29780, 37569}, "dev": {872, 428, 444}, "test": {1821, 912, 909}}
 	first := map[string]string{"train": "hide new secretions from the parental units", "dev": "one long string of cliches ."}

@@ -11,7 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/tsamgo/tsam/internal/shareddata"
+	"github.com/tsamgo/tsam/internal/shareddata/sharedtest"
 )
 
 // TestOpenRebuildsRun trains a short run, opens it, and recomputes the test accuracy from
@@ -90,7 +90,7 @@ func TestPeriodicCheckpointsArePruned(t *testing.T) {
 // TestTextRun trains the text transformer on a few SST-2 sentences and opens the run:
 // the data are token ids of the run's tokenizer and the model takes them.
 func TestTextRun(t *testing.T) {
-	archive := shareddata.Require(t, "sst2.tar.gz")
+	archive := sharedtest.Require(t, "sst2.tar.gz")
 	cfg := DefaultConfig()
 	cfg.Data, cfg.DataDir, cfg.Model, cfg.Method = "sst2", archive, "transformer", "erm"
 	cfg.Subset, cfg.Batch, cfg.Val, cfg.MaxSteps, cfg.LR = 64, 32, 0.02, 2, 0.01

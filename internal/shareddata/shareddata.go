@@ -1,12 +1,11 @@
 // Package shareddata finds the project's test data kept outside the repository
 // (../shared/data relative to the module root). A user's fresh clone has none: tests call
-// Require, which skips with a message saying what is missing.
+// sharedtest.Require, which skips with a message saying what is missing.
 package shareddata
 
 import (
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // Dir returns the shared data folder: $TSAM_SHARED_DATA if set, else ../shared/data beside
@@ -29,21 +28,6 @@ func Dir() (dir string, ok bool) {
 			return "", false
 		}
 	}
-}
-
-// Require returns the path of file inside the shared data folder, or skips the test with a
-// message naming the missing file when it is absent.
-func Require(t testing.TB, file string) string {
-	t.Helper()
-	dir, ok := Dir()
-	if !ok {
-		t.Skipf("shared data folder not found (looked for ../shared/data beside the module root, or $TSAM_SHARED_DATA): %s is needed", file)
-	}
-	p := filepath.Join(dir, file)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not found: this test needs it (CI provides ../shared/data)", p)
-	}
-	return p
 }
 
 func isDir(p string) bool {
