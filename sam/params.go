@@ -4,11 +4,10 @@ package sam
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/tsamgo/tsam/internal/floatlist"
 )
 
 // Context parameter names (all in the context's root scope). ToContext writes them and
@@ -51,7 +50,7 @@ func (c Config) ToContext(ctx *context.Context) {
 		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
 		ParamSampler: c.Sampler, ParamR: c.R, ParamRRelative: c.RRelative, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
 		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
-		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: formatFloats(c.ESAM2Scales),
+		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: floatlist.Format(c.ESAM2Scales),
 		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
 		ParamBase: c.Base, optimizers.ParamLearningRate: c.LearningRate, ParamMomentum: c.Momentum,
 		ParamWeightDecay: c.WeightDecay, ParamLabelSmoothing: c.LabelSmoothing,
@@ -94,8 +93,8 @@ func FromContext(ctx *context.Context) (cfg Config, err error) {
 	f(ParamHMCSigma, &c.HMCSigma)
 	f(ParamHMCBeta, &c.HMCBeta)
 	f(ParamASAMEta, &c.ASAMEta)
-	scales := context.GetParamOr(ctx, ParamESAM2Scales, formatFloats(c.ESAM2Scales))
-	if c.ESAM2Scales, err = parseFloats(scales); err != nil {
+	scales := context.GetParamOr(ctx, ParamESAM2Scales, floatlist.Format(c.ESAM2Scales))
+	if c.ESAM2Scales, err = floatlist.Parse(scales); err != nil {
 		return Config{}, fmt.Errorf("sam: context parameter %s: %w", ParamESAM2Scales, err)
 	}
 	f(ParamPGNLambda, &c.PGNLambda)
@@ -107,29 +106,4 @@ func FromContext(ctx *context.Context) (cfg Config, err error) {
 	f(ParamWeightDecay, &c.WeightDecay)
 	f(ParamLabelSmoothing, &c.LabelSmoothing)
 	return c, c.Validate()
-}
-
-func formatFloats(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(parts, ",")
-}
-
-// parseFloats parses a comma-separated list such as "0.5,1,2".
-func parseFloats(s string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		x, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a comma-separated list of numbers (e.g. 0.5,1,2)", s)
-		}
-		out = append(out, x)
-	}
-	return out, nil
 }

@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tsamgo/tsam/internal/atomicfile"
+	"github.com/tsamgo/tsam/internal/floatlist"
 	"github.com/tsamgo/tsam/run"
 	"github.com/tsamgo/tsam/sharpness"
 )
@@ -48,24 +48,12 @@ func (r *runList) Set(v string) error {
 // floatList is a comma-separated list of numbers.
 type floatList []float64
 
-func (f *floatList) String() string {
-	parts := make([]string, len(*f))
-	for i, v := range *f {
-		parts[i] = strconv.FormatFloat(v, 'g', -1, 64)
-	}
-	return strings.Join(parts, ",")
-}
+func (f *floatList) String() string { return floatlist.Format(*f) }
 
 func (f *floatList) Set(v string) error {
-	*f = nil
-	for _, s := range strings.Split(v, ",") {
-		x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a number", s)
-		}
-		*f = append(*f, x)
-	}
-	return nil
+	xs, err := floatlist.Parse(v)
+	*f = xs
+	return err
 }
 
 // evalFlags holds tsam eval's options.

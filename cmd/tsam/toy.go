@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tsamgo/tsam/internal/floatlist"
 	"github.com/tsamgo/tsam/toy"
 )
 
@@ -129,20 +130,14 @@ func (f toyFlags) configs(c1 toy.Fig1Config, c3 toy.Fig3Config) (toy.Fig1Config,
 
 // toyFloatList parses a comma-separated list of finite numbers ≥ 0 given to flag name.
 func toyFloatList(name, s string) ([]float64, error) {
-	var out []float64
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(part, 64)
-		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, badFlag(name, "%q is not a finite number; pass comma-separated values like 0,1,20", part)
-		}
+	out, err := floatlist.Parse(s)
+	if err != nil {
+		return nil, badFlag(name, "%v", err)
+	}
+	for _, v := range out {
 		if v < 0 {
 			return nil, badFlag(name, "%v is negative; every value must be ≥ 0", v)
 		}
-		out = append(out, v)
 	}
 	if len(out) == 0 {
 		return nil, badFlag(name, "empty; pass at least one value")
