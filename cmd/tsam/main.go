@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"github.com/tsamgo/tsam/run"
 )
 
 // command is one subcommand of tsam.
@@ -82,6 +84,10 @@ func usage(w io.Writer) {
 	}
 }
 
+// exitDiverged is the exit status of a training run stopped by a diverged loss (see
+// run.DivergedError), distinct from bad input (2) and other failures (1).
+const exitDiverged = 3
+
 // runMain is main without os.Exit, for tests: it returns the process exit status.
 func runMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
@@ -96,12 +102,16 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(args[1:], stdout, stderr)
 	var ue *usageError
+	var div *run.DivergedError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "tsam %s: %v\n", args[0], err)
 		return 2
+	case errors.As(err, &div):
+		fmt.Fprintf(stderr, "tsam %s: %v\n", args[0], err)
+		return exitDiverged
 	default:
 		fmt.Fprintf(stderr, "tsam %s: %v\n", args[0], err)
 		return 1

@@ -27,6 +27,7 @@ func TestTrainBadFlags(t *testing.T) {
 	}{
 		{[]string{"-lr", "-1"}, "-lr"},
 		{[]string{"-lr", "NaN"}, "-lr"},
+		{[]string{"-t", "3e38"}, "-t"},
 		{[]string{"-method", "adamsam"}, "-method"},
 		{[]string{"-optimizer", "rmsprop"}, "-optimizer"},
 		{[]string{"-epochs", "0"}, "-epochs"},
@@ -153,5 +154,19 @@ func TestCompareBadInput(t *testing.T) {
 	empty := t.TempDir()
 	if code, _, stderr := tsamCLI("compare", empty); code != 2 || !strings.Contains(stderr, "does not hold a tsam run") {
 		t.Errorf("compare of an empty folder: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestTrainDiverged: a run whose loss blows up exits with status 3 and a message naming
+// the step and the fix, and leaves no run behind (it had no checkpoint yet).
+func TestTrainDiverged(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	args := append(append([]string{"train"}, tinyTrain...), "-lr", "1000", "-out", out)
+	code, _, stderr := tsamCLI(args...)
+	if code != exitDiverged || !strings.Contains(stderr, "diverged at step") || !strings.Contains(stderr, "-lr") {
+		t.Errorf("exit %d, stderr %q; want exit %d naming the step and -lr", code, stderr, exitDiverged)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s should not exist after a run that diverged before its first checkpoint", out)
 	}
 }
