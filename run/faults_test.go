@@ -182,3 +182,63 @@ func TestRunFolderIsLocked(t *testing.T) {
 		t.Errorf("the lock outlived the run: %v", err)
 	}
 }
+
+// TestPruneRemovesOrphanData: a .bin whose .json is gone (a kill while pruning) is removed
+// by the next checkpoint's prune, and listed checkpoints keep their data.
+func TestPruneRemovesOrphanData(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"checkpoint-n0000001-a.bin", "checkpoint-n0000002-b.json", "checkpoint-n0000002-b.bin"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := prune(dir, keepCheckpoints); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "checkpoint-n0000002-b.bin checkpoint-n0000002-b.json" {
+		t.Errorf("after prune: %v, want only checkpoint 2's files", names)
+	}
+}
+
+// TestResumeNotices: -resume of a run killed before its first checkpoint says that it
+// starts from step 0, and a damaged metrics.jsonl is an input error naming the line and
+// the fix.
+func TestResumeNotices(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Method, cfg.MaxSteps = "erm", 12
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, err := Train(cfg, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	metrics := filepath.Join(dir, MetricsJSON)
+	b, err := os.ReadFile(metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(metrics, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxSteps = 0
+	_, err = Train(cfg, dir, Options{Resume: true})
+	if !IsInputError(err) || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "-force") {
+		t.Errorf("damaged metrics: want an input error naming the line and a fix, got %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, CheckpointDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(metrics); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	if _, err := Train(cfg, dir, Options{Resume: true, Log: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "starting from step 0") {
+		t.Errorf("resume without a checkpoint did not say it starts over:\n%s", log.String())
+	}
+}

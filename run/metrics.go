@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -75,7 +74,7 @@ func ReadMetrics(runDir string) ([]EpochMetrics, error) {
 	for line := 1; sc.Scan(); line++ {
 		var m EpochMetrics
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", filepath.Join(runDir, MetricsJSON), line, err)
+			return nil, inputErrorf("", "%s line %d is damaged (%v): the file is rewritten whole at every epoch, so only damage from outside does this; delete that line and the ones after it (the run then lacks those epochs' records), or start the run again with -force", filepath.Join(runDir, MetricsJSON), line, err)
 		}
 		out = append(out, m)
 	}

@@ -147,6 +147,9 @@ func (s *session) run(opts Options) (*Summary, error) {
 			}
 			resumed = true
 			s.prevWall, s.sessions = readSessionParams(ctx)
+		} else {
+			// Killed before its first checkpoint was complete: nothing to continue from.
+			fmt.Fprintf(s.log, "no complete checkpoint in %s (the run was stopped before its first one): starting from step 0\n", filepath.Join(s.dir, CheckpointDir))
 		}
 	}
 	model, err := modelFn(s.cfg, s.data)

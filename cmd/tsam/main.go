@@ -45,10 +45,16 @@ func badFlag(name, format string, args ...any) error {
 // newFlagSet returns a FlagSet that reports parse errors as usage errors instead of exiting,
 // so tests can run subcommands in-process.
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	return newFlagSetArgs(name, "[flags]", usage, stderr)
+}
+
+// newFlagSetArgs is newFlagSet for a command that also takes arguments: synopsis is what
+// follows the command's name on its one usage line.
+func newFlagSetArgs(name, synopsis, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tsam "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tsam %s [flags]\n\n%s\n\nflags:\n", name, usage)
+		fmt.Fprintf(stderr, "usage: tsam %s %s\n\n%s\n\nflags:\n", name, synopsis, usage)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -90,7 +96,13 @@ const exitDiverged = 3
 
 // runMain is main without os.Exit, for tests: it returns the process exit status.
 func runMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		// No command is a usage error, as for every other tool with subcommands: a script
+		// that forgot its arguments must not look successful.
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
 	}
