@@ -128,6 +128,8 @@ type evalBatches struct {
 	pos   int
 	xBuf  []float32
 	yBuf  []int32
+	// onBatch, when set, is told of each batch served (1-based) and how many there are.
+	onBatch func(set string, batch, batches int)
 }
 
 // Name implements train.Dataset.
@@ -148,6 +150,9 @@ func (d *evalBatches) Yield() (spec any, inputs, labels []*tensors.Tensor, err e
 		idx = append(idx, i)
 	}
 	d.pos = end
+	if d.onBatch != nil {
+		d.onBatch(d.ex.name, (end+d.batch-1)/d.batch, (n+d.batch-1)/d.batch)
+	}
 	x, y := gather(d.ex, idx, &d.xBuf, &d.yBuf)
 	return nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}, nil
 }

@@ -135,8 +135,12 @@ func (s *session) endEpoch(step int, partial bool) error {
 	m.CheckpointSeconds += s.acc.checkpointTime.Seconds()
 	s.acc.checkpointTime = 0
 	s.metrics = append(s.metrics, m)
-	fmt.Fprintf(s.log, "%sepoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step, evaluation %.1f s, checkpoints %.1f s\n",
-		s.lineStart, m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds, m.EvalSeconds, m.CheckpointSeconds)
+	s.progress.clear()
+	if s.progress != nil {
+		s.progress.skipStep = step // its line would repeat the step just reported
+	}
+	fmt.Fprintf(s.log, "epoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step, evaluation %.1f s, checkpoints %.1f s\n",
+		m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds, m.EvalSeconds, m.CheckpointSeconds)
 	return writeMetrics(s.dir, s.metrics)
 }
 
@@ -149,23 +153,28 @@ func (s *session) evaluate() (EpochMetrics, error) {
 		trainEx = trainEx.subset(trainEx.name, firstN(EvalTrainMax))
 	}
 	var err error
-	if m.TrainLoss, m.TrainAcc, err = evalSet(s.trainer, trainEx); err != nil {
+	if m.TrainLoss, m.TrainAcc, err = s.evalSet(trainEx); err != nil {
 		return m, err
 	}
 	if s.data.val != nil {
-		l, a, err := evalSet(s.trainer, s.data.val)
+		l, a, err := s.evalSet(s.data.val)
 		if err != nil {
 			return m, err
 		}
 		m.ValLoss, m.ValAcc = &l, &a
 	}
-	m.TestLoss, m.TestAcc, err = evalSet(s.trainer, s.data.test)
+	m.TestLoss, m.TestAcc, err = s.evalSet(s.data.test)
 	return m, err
 }
 
-// evalSet returns the mean loss (without regularization) and accuracy of ex.
-func evalSet(t *train.Trainer, ex *examples) (loss, acc float64, err error) {
-	res, err := t.Eval(&evalBatches{ex: ex, batch: evalBatch})
+// evalSet returns the mean loss (without regularization) and accuracy of ex, showing its
+// progress (an evaluation of a large model takes minutes).
+func (s *session) evalSet(ex *examples) (loss, acc float64, err error) {
+	d := &evalBatches{ex: ex, batch: evalBatch}
+	if p := s.progress; p != nil {
+		d.onBatch = p.evaluating
+	}
+	res, err := s.trainer.Eval(d)
 	if err != nil {
 		return 0, 0, fmt.Errorf("evaluating %s: %w", ex.name, err)
 	}

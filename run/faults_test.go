@@ -242,3 +242,25 @@ func TestResumeNotices(t *testing.T) {
 		t.Errorf("resume without a checkpoint did not say it starts over:\n%s", log.String())
 	}
 }
+
+// TestProgressLines: the progress display shows the evaluation, does not redraw the step
+// an epoch line just reported, and puts nothing of its own (carriage returns, escape
+// codes) into the log.
+func TestProgressLines(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Method = "erm"
+	var log, prog strings.Builder
+	if _, err := Train(cfg, filepath.Join(t.TempDir(), "run"), Options{Log: &log, Progress: &prog}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(log.String(), "\r\x1b") {
+		t.Errorf("the log holds progress control characters:\n%q", log.String())
+	}
+	p := prog.String()
+	if !strings.Contains(p, "evaluating ") {
+		t.Errorf("no evaluation progress:\n%q", p)
+	}
+	if n := strings.Count(p, "step 10/20 "); n > 1 {
+		t.Errorf("step 10/20 (the end of epoch 1) drawn %d times:\n%q", n, p)
+	}
+}

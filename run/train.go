@@ -53,7 +53,7 @@ type session struct {
 	sessions   int     // processes that trained this run, this one included
 	lastSave   time.Time
 	acc        epochAccumulator
-	lineStart  string // written before each log line: clears the progress line if any
+	progress   *progress // nil without Options.Progress
 	totalSteps int    // steps this run goes to: fullSteps, or MaxSteps if smaller
 	fullSteps  int    // steps of the complete run (see plannedSteps)
 	step       int    // global step after the one just trained
@@ -202,13 +202,13 @@ func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error)
 		fmt.Fprintf(s.log, "resumed %s at step %d of %d (epoch %d)\n", s.dir, start, s.totalSteps, start/spe+1)
 	}
 	if opts.Progress != nil {
-		attachProgress(loop, opts.Progress, s.totalSteps)
-		s.lineStart = "\r\033[K" // epoch lines overwrite the progress line
+		s.progress = attachProgress(loop, opts.Progress, s.totalSteps)
 	}
 	s.started, s.lastSave = time.Now(), time.Now()
 	loop.OnStep("tsam.run", 100, s.onStep)
 	if start < s.totalSteps {
 		if _, err := loop.RunToGlobalStep(s.ds, s.totalSteps); err != nil {
+			s.progress.clear() // the error message that follows starts on a clean line
 			var div *DivergedError
 			if errors.As(err, &div) {
 				return nil, s.markDiverged(div)

@@ -167,10 +167,11 @@ func asUsageError(err error) error {
 	return err
 }
 
-// isTerminal reports whether w is the process's standard output attached to a terminal.
+// isTerminal reports whether w is the process's standard output or error attached to a
+// terminal: only there may progress lines with carriage returns and escape codes go.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok || f != os.Stdout {
+	if !ok || (f != os.Stdout && f != os.Stderr) {
 		return false
 	}
 	st, err := f.Stat()
