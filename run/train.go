@@ -54,10 +54,10 @@ type session struct {
 	lastSave   time.Time
 	acc        epochAccumulator
 	progress   *progress // nil without Options.Progress
-	totalSteps int    // steps this run goes to: fullSteps, or MaxSteps if smaller
-	fullSteps  int    // steps of the complete run (see plannedSteps)
-	step       int    // global step after the one just trained
-	lastGood   int    // step of the newest checkpoint in the folder; -1 when there is none
+	totalSteps int       // steps this run goes to: fullSteps, or MaxSteps if smaller
+	fullSteps  int       // steps of the complete run (see plannedSteps)
+	step       int       // global step after the one just trained
+	lastGood   int       // step of the newest checkpoint in the folder; -1 when there is none
 }
 
 // epochAccumulator sums per-step values over the steps of the current epoch.
