@@ -1,6 +1,8 @@
 package run
 
 import (
+	"errors"
+	"io/fs"
 	"math/rand/v2"
 	"strings"
 
@@ -82,7 +84,13 @@ func howToGet(name string) string {
 func loadSet(cfg Config, split string) (*data.Set, error) {
 	set, err := data.Load(cfg.Data, cfg.DataDir, split)
 	if err != nil {
-		return nil, inputErrorf("data-dir", "%s (%s split): %v.%s", cfg.Data, split, strings.TrimSuffix(err.Error(), "."), howToGet(cfg.Data))
+		// Where to get the data helps only when it is missing: a damaged file that exists
+		// is named by the loader's message, and reinstalling would not be the fix.
+		how := ""
+		if errors.Is(err, fs.ErrNotExist) {
+			how = howToGet(cfg.Data)
+		}
+		return nil, inputErrorf("data-dir", "%s (%s split): %v.%s", cfg.Data, split, strings.TrimSuffix(err.Error(), "."), how)
 	}
 	return set, nil
 }

@@ -2,6 +2,9 @@ package run
 
 import (
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +52,31 @@ func TestNormalizeUsesTrainingStatistics(t *testing.T) {
 	}
 	if vm, _ := meanStd(norm.test.x, 1, 0); vm == 0 {
 		t.Fatalf("test pixels have mean exactly 0: normalised with their own statistics?")
+	}
+}
+
+// TestDamagedDataNamesNoInstall: a Fashion-MNIST folder whose files exist but are damaged
+// gets the loader's message without install instructions; a folder missing a file gets them.
+func TestDamagedDataNamesNoInstall(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not gzip"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Data, cfg.DataDir = "fashion-mnist", dir
+	_, err := loadSplits(cfg)
+	if !IsInputError(err) || strings.Contains(err.Error(), "apt-get") {
+		t.Errorf("damaged files: want an input error without install advice, got %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "t10k-labels-idx1-ubyte.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSplits(cfg); !IsInputError(err) || !strings.Contains(err.Error(), "apt-get") {
+		t.Errorf("missing file: want install advice, got %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -141,7 +142,24 @@ func (s *session) endEpoch(step int, partial bool) error {
 	}
 	fmt.Fprintf(s.log, "epoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step, evaluation %.1f s, checkpoints %.1f s\n",
 		m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds, m.EvalSeconds, m.CheckpointSeconds)
+	s.warnIfNotLearning(m)
 	return writeMetrics(s.dir, s.metrics)
+}
+
+// notLearning is the share of ln(classes), the loss of a uniform guess, above which the
+// training-set loss after an epoch shows a model that has not started to learn.
+const notLearning = 0.99
+
+// warnIfNotLearning says so in the log when the model is still at chance after an epoch
+// (the CIFAR-10 CNN stays at loss 2.3024 = ln 10 with lr 0.05): the run goes on, since a
+// later epoch may still start, but a user should not wait hours for nothing.
+func (s *session) warnIfNotLearning(m EpochMetrics) {
+	uniform := math.Log(float64(max(s.data.train.classes, 2)))
+	if m.TrainLoss < notLearning*uniform {
+		return
+	}
+	fmt.Fprintf(s.log, "warning: after epoch %d the training loss %.4f is still that of a uniform guess (ln %d = %.4f): the model is not learning; try another -lr (a tenth, or ten times, %g)\n",
+		m.Epoch, m.TrainLoss, s.data.train.classes, uniform, s.cfg.LR)
 }
 
 // evaluate measures loss and accuracy on the training (up to EvalTrainMax), validation and

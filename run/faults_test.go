@@ -264,3 +264,19 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("step 10/20 (the end of epoch 1) drawn %d times:\n%q", n, p)
 	}
 }
+
+// TestWarnsWhenNotLearning: a learning rate too small to move the model is reported after
+// the epoch; an ordinary run gets no warning.
+func TestWarnsWhenNotLearning(t *testing.T) {
+	for _, lr := range []float64{1e-9, 0.05} {
+		cfg := smallConfig()
+		cfg.Method, cfg.Epochs, cfg.LR, cfg.LabelSmoothing = "erm", 1, lr, 0
+		var log strings.Builder
+		if _, err := Train(cfg, filepath.Join(t.TempDir(), "run"), Options{Log: &log}); err != nil {
+			t.Fatal(err)
+		}
+		if warned := strings.Contains(log.String(), "not learning"); warned != (lr < 1e-3) {
+			t.Errorf("lr %g: warned %v:\n%s", lr, warned, log.String())
+		}
+	}
+}
