@@ -4,8 +4,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tsamgo/tsam/data"
 )
 
 // meanStd returns the mean and population deviation of channel k of channel-last pixels.
@@ -78,5 +81,41 @@ func TestDamagedDataNamesNoInstall(t *testing.T) {
 	}
 	if _, err := loadSplits(cfg); !IsInputError(err) || !strings.Contains(err.Error(), "apt-get") {
 		t.Errorf("missing file: want install advice, got %v", err)
+	}
+}
+
+// TestImageSplitsMatchCopyingSplit: the index-composed split picks the same examples, in
+// the same order, as data.Images.SplitValidation followed by the seeded -subset.
+func TestImageSplitsMatchCopyingSplit(t *testing.T) {
+	cfg := DefaultConfig()
+	set, err := loadSet(cfg, "train")
+	if err != nil {
+		t.Skipf("MNIST: %v", err)
+	}
+	full := set.Images
+	for _, c := range []struct {
+		val    float64
+		subset int
+	}{{0.1, 500}, {0.1, 0}, {0, 500}} {
+		cfg.Val, cfg.Subset, cfg.Seed = c.val, c.subset, 7
+		want, wantVal := full, (*data.Images)(nil)
+		if c.val > 0 {
+			if want, wantVal, err = full.SplitValidation(c.val, 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if idx, _ := subsetIndices(cfg, want.N); idx != nil {
+			want = want.Subset(want.Name, idx)
+		}
+		got, err := imageSplits(cfg, full, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.train.x, want.X) || !slices.Equal(got.train.y, want.Y) || got.train.name != want.Name {
+			t.Errorf("val %g subset %d: training examples differ from the copying split", c.val, c.subset)
+		}
+		if wantVal != nil && (!slices.Equal(got.val.x, wantVal.X) || !slices.Equal(got.val.y, wantVal.Y)) {
+			t.Errorf("val %g subset %d: validation examples differ", c.val, c.subset)
+		}
 	}
 }
