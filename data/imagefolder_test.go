@@ -10,7 +10,9 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // pngBytes encodes a w×h RGB image whose pixel (x,y) is (10x, 20y, v).
@@ -164,11 +166,11 @@ func FuzzImageFolderTar(f *testing.F) {
 	f.Add(tarGz(f, "x/", map[string][]byte{"train/a/1.png": pngBytes(f, 2, 2, 0), "train/b/2.png": []byte("junk")}))
 	f.Add([]byte{0x1f, 0x8b, 8, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		files, classes, err := parseTarFolder(bytes.NewReader(b), "fuzz.tar.gz", "train")
+		l, err := parseTarFolder(bytes.NewReader(b), "fuzz.tar.gz", "train")
 		if err != nil {
 			return
 		}
-		m, err := decodeFolder("fuzz", files, classes)
+		m, err := l.decode("fuzz", "fuzz.tar.gz", "train")
 		if err != nil {
 			return
 		}
@@ -176,4 +178,95 @@ func FuzzImageFolderTar(f *testing.F) {
 			t.Fatalf("accepted archive gives an invalid set: %v", err)
 		}
 	})
+}
+
+// TestImageFolderNamesTheOddSizedImage puts the odd-sized image first in sort order: the
+// error must name it, not a correct image after it.
+func TestImageFolderNamesTheOddSizedImage(t *testing.T) {
+	noCache(t)
+	files := folderFiles(t)
+	files["train/cat/0-odd.png"] = pngBytes(t, 6, 5, 0)
+	_, err := ImageFolder(writeFolder(t, files), "train")
+	wantErr(t, err, "0-odd.png (6x5)", "most common size 4x3", "1 of 4 images")
+	if strings.Contains(err.Error(), "a.png") || strings.Contains(err.Error(), "c.jpg") {
+		t.Fatalf("error blames a correct image: %v", err)
+	}
+}
+
+// TestImageFolderClassesComeFromTrain checks that a stray top-level folder and a nested
+// folder inside a class add no class, the same as a folder and as an archive.
+func TestImageFolderClassesComeFromTrain(t *testing.T) {
+	noCache(t)
+	files := folderFiles(t)
+	files["val/images/v.png"] = pngBytes(t, 4, 3, 9)
+	files["train/cat/extra/x.png"] = pngBytes(t, 4, 3, 9)
+	arch := writeFile(t, filepath.Join(t.TempDir(), "set.tar.gz"), tarGz(t, "top/", files))
+	for _, src := range []string{writeFolder(t, files), arch} {
+		m, err := ImageFolder(src, "train")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFolderSet(t, m)
+		te, err := ImageFolder(src, "test")
+		if err != nil || te.NumClasses != 2 || te.Y[0] != 1 {
+			t.Fatalf("%s test split: %v (classes %v)", src, err, te.ClassNames)
+		}
+	}
+	// A test class that train lacks would shift labels: refused, naming it.
+	files = folderFiles(t)
+	files["test/bird/e.png"] = pngBytes(t, 4, 3, 0)
+	_, err := ImageFolder(writeFolder(t, files), "test")
+	wantErr(t, err, "test/bird", "no counterpart in train/", "cat, dog")
+}
+
+// TestImageFolderNestedClassLayout checks that train/<class>/images/*.JPEG is explained:
+// subfolders of class folders are skipped, in a folder and in an archive.
+func TestImageFolderNestedClassLayout(t *testing.T) {
+	noCache(t)
+	files := map[string][]byte{
+		"train/n01/images/a.JPEG": jpegBytes(t, 4, 3),
+		"train/n02/images/b.JPEG": jpegBytes(t, 4, 3),
+	}
+	arch := writeFile(t, filepath.Join(t.TempDir(), "set.tar.gz"), tarGz(t, "tiny/", files))
+	for _, src := range []string{writeFolder(t, files), arch} {
+		_, err := ImageFolder(src, "train")
+		wantErr(t, err, "train/n01 holds no image directly", "images/a.JPEG", "subfolders", "skipped", "train/<class>/<image>")
+	}
+}
+
+// TestImageFolderCacheSeesOverwrite overwrites an image in place (the folders' mtimes do
+// not change): the next load must decode the new pixels, not return the cached ones.
+func TestImageFolderCacheSeesOverwrite(t *testing.T) {
+	noCache(t)
+	dir := writeFolder(t, folderFiles(t))
+	m, err := ImageFolder(dir, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := []string{dir, filepath.Join(dir, "train"), filepath.Join(dir, "train", "cat")}
+	stamps := make([]os.FileInfo, len(dirs))
+	for i, d := range dirs {
+		stamps[i], _ = os.Stat(d)
+	}
+	img := filepath.Join(dir, "train", "cat", "b.png")
+	f, err := os.OpenFile(img, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(pngBytes(t, 4, 3, 200))
+	f.Close()
+	later := stamps[0].ModTime().Add(2 * time.Second)
+	os.Chtimes(img, later, later)
+	for i, d := range dirs {
+		if st, _ := os.Stat(d); !st.ModTime().Equal(stamps[i].ModTime()) {
+			t.Fatalf("overwriting %s changed the mtime of %s: the test no longer tests in-place overwrites", img, d)
+		}
+	}
+	again, err := ImageFolder(dir, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.At(1, 0, 0, 2) != 2.0/255 || again.At(1, 0, 0, 2) != 200.0/255 {
+		t.Fatalf("blue of b.png: %v before, %v after overwriting with 200/255 (stale cache?)", m.At(1, 0, 0, 2)*255, again.At(1, 0, 0, 2)*255)
+	}
 }

@@ -73,6 +73,17 @@ var loaders = map[string]loader{
 			}
 			return &Set{Text: t}, nil
 		}},
+	"tsv": {text: true, help: "any labelled sentences: a folder holding train.tsv and test.tsv or dev.tsv (label and sentence columns; integer or string labels), or the training .tsv file",
+		load: func(p, split string) (*Set, error) {
+			if err := needPath("tsv", p, "a folder holding train.tsv and test.tsv or dev.tsv, or the training .tsv file"); err != nil {
+				return nil, err
+			}
+			t, err := TSV(p, split)
+			if err != nil {
+				return nil, err
+			}
+			return &Set{Text: t}, nil
+		}},
 }
 
 func images(m *Images, err error) (*Set, error) {
@@ -114,7 +125,7 @@ func Names() map[string]string {
 func IsText(name string) bool { return loaders[name].text }
 
 // Load loads split ("train", "test"; "dev" for SST-2) of the named data set from path:
-// mnist, fashion-mnist, cifar10, cifar100, imagefolder or sst2 (see Names). Errors name
+// mnist, fashion-mnist, cifar10, cifar100, imagefolder, sst2 or tsv (see Names). Errors name
 // the missing path and how to get the data.
 func Load(name, path, split string) (*Set, error) {
 	l, ok := loaders[name]

@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Text is an in-memory labelled sentence set.
@@ -49,35 +51,68 @@ type TSVOptions struct {
 	// TextColumn names the sentence column; "" means the first of "sentence", "content",
 	// "text" present in the header.
 	TextColumn string
-	// NumClasses, when positive, is the number of classes (labels must lie below it);
-	// 0 infers it as the largest label plus one (at least 2).
+	// NumClasses, when positive, is the number of classes: labels must be integers below
+	// it. 0 infers the classes from the labels (see ReadTSV).
 	NumClasses int
+	// ClassNames, when set, are the classes in label order (typically those of the
+	// training file): each label must be one of them and gets its index.
+	ClassNames []string
 }
 
 // maxTSVLine bounds one line of a TSV file.
 const maxTSVLine = 1 << 20
 
-// ReadTSV reads GLUE-style tab-separated sentence classification data: a header row
-// naming the columns, then one example per line with an integer label. name (the file
-// path) and the line number appear in every error.
+// utf8BOM is the byte-order mark some editors write at the start of a UTF-8 file.
+const utf8BOM = "\ufeff"
+
+// ReadTSV reads tab-separated sentence classification data (GLUE style): a header row
+// naming the columns, then one example per line; blank lines are skipped and a UTF-8
+// byte-order mark is dropped. Without NumClasses or ClassNames the classes are inferred:
+// when every label is a non-negative integer, labels are those integers and the classes
+// 0..max (at least 2); otherwise the distinct labels, sorted, are the class names and
+// each label gets its name's index. Lines must be valid UTF-8 of at most 1 MiB. name
+// (the file path) and the line number appear in every error.
 func ReadTSV(r io.Reader, name string, opts TSVOptions) (*Text, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxTSVLine)
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+	line := 0
+	next := func() (string, bool, error) {
+		if !sc.Scan() {
+			return "", false, scanError(sc.Err(), name, line+1)
 		}
+		line++
+		row := strings.TrimRight(sc.Text(), "\r")
+		if line == 1 {
+			row = strings.TrimPrefix(row, utf8BOM)
+		}
+		if i := invalidUTF8(row); i >= 0 {
+			return "", false, fmt.Errorf("%s:%d: invalid UTF-8 at byte %d of the line (0x%02x): convert the file to UTF-8, e.g. iconv -f LATIN1 -t UTF-8", name, line, i+1, row[i])
+		}
+		return row, true, nil
+	}
+	head, ok, err := next()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, fmt.Errorf("%s: empty file: want a header row naming the label and sentence columns", name)
 	}
-	header := strings.Split(strings.TrimRight(sc.Text(), "\r"), "\t")
+	header := strings.Split(head, "\t")
 	li, ti, err := tsvColumns(header, name, opts)
 	if err != nil {
 		return nil, err
 	}
 	t := &Text{Name: name}
-	maxLabel := int32(-1)
-	for line := 2; sc.Scan(); line++ {
-		row := strings.TrimRight(sc.Text(), "\r")
+	var labels []string
+	var lines []int
+	for {
+		row, ok, err := next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
 		if row == "" {
 			continue
 		}
@@ -85,33 +120,91 @@ func ReadTSV(r io.Reader, name string, opts TSVOptions) (*Text, error) {
 		if len(fields) != len(header) {
 			return nil, fmt.Errorf("%s:%d: %d tab-separated fields, the header has %d", name, line, len(fields), len(header))
 		}
-		l, err := strconv.ParseInt(strings.TrimSpace(fields[li]), 10, 32)
-		if err != nil || l < 0 || (opts.NumClasses > 0 && int(l) >= opts.NumClasses) {
-			return nil, fmt.Errorf("%s:%d: label %q is not an integer in [0,%s)", name, line, fields[li], classBound(opts.NumClasses))
-		}
 		t.Sentences = append(t.Sentences, fields[ti])
-		t.Y = append(t.Y, int32(l))
-		maxLabel = max(maxLabel, int32(l))
+		labels = append(labels, strings.TrimSpace(fields[li]))
+		lines = append(lines, line)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(t.Y) == 0 {
+	if len(labels) == 0 {
 		return nil, fmt.Errorf("%s: no examples after the header", name)
 	}
-	t.NumClasses = opts.NumClasses
-	if t.NumClasses <= 0 {
-		t.NumClasses = max(int(maxLabel)+1, 2)
+	if t.Y, t.ClassNames, err = labelIDs(labels, lines, name, opts); err != nil {
+		return nil, err
 	}
-	t.ClassNames = defaultClassNames(t.NumClasses)
+	t.NumClasses = len(t.ClassNames)
 	return t, nil
 }
 
-func classBound(k int) string {
-	if k > 0 {
-		return strconv.Itoa(k)
+// scanError turns a scanner error into one naming the file and the line.
+func scanError(err error, name string, line int) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, bufio.ErrTooLong):
+		return fmt.Errorf("%s:%d: line longer than the limit of %d bytes (1 MiB): shorten or remove it", name, line, maxTSVLine)
 	}
-	return "∞"
+	return fmt.Errorf("%s:%d: %w", name, line, err)
+}
+
+// invalidUTF8 returns the byte offset of the first invalid UTF-8 sequence of s, or -1.
+func invalidUTF8(s string) int {
+	if utf8.ValidString(s) {
+		return -1
+	}
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// labelIDs maps the labels (from the given lines) to ids and returns the class names.
+func labelIDs(labels []string, lines []int, name string, opts TSVOptions) ([]int32, []string, error) {
+	y := make([]int32, len(labels))
+	if opts.ClassNames != nil {
+		for i, l := range labels {
+			k := slices.Index(opts.ClassNames, l)
+			if k < 0 {
+				return nil, nil, fmt.Errorf("%s:%d: label %q is not one of the %d training labels (%s): fix the label or add examples of it to the training file",
+					name, lines[i], l, len(opts.ClassNames), strings.Join(opts.ClassNames, ", "))
+			}
+			y[i] = int32(k)
+		}
+		return y, opts.ClassNames, nil
+	}
+	maxLabel, numeric := int64(-1), true
+	for i, l := range labels {
+		v, err := strconv.ParseInt(l, 10, 32)
+		if err != nil || v < 0 || (opts.NumClasses > 0 && int(v) >= opts.NumClasses) {
+			if opts.NumClasses > 0 {
+				return nil, nil, fmt.Errorf("%s:%d: label %q is not an integer in [0,%d)", name, lines[i], l, opts.NumClasses)
+			}
+			numeric = false
+			break
+		}
+		y[i], maxLabel = int32(v), max(maxLabel, v)
+	}
+	if numeric {
+		k := opts.NumClasses
+		if k <= 0 {
+			k = max(int(maxLabel)+1, 2)
+		}
+		return y, defaultClassNames(k), nil
+	}
+	set := map[string]bool{}
+	for _, l := range labels {
+		set[l] = true
+	}
+	names := sortedKeys(set)
+	if len(names) < 2 {
+		return nil, nil, fmt.Errorf("%s: every example has the label %q: a classifier needs at least 2 classes", name, names[0])
+	}
+	for i, l := range labels {
+		y[i] = int32(slices.Index(names, l))
+	}
+	return y, names, nil
 }
 
 // tsvColumns finds the label and text columns of a header.
@@ -155,6 +248,10 @@ func SST2(src, split string) (*Text, error) {
 	}
 	opts := TSVOptions{NumClasses: 2}
 	var t *Text
+	if !st.IsDir() && strings.HasSuffix(strings.ToLower(src), ".tsv") {
+		return nil, fmt.Errorf("%s is a .tsv file, but sst2 wants the folder (or .tar.gz) holding SST-2/train.tsv: pass %s; to train on TSV files of your own, use the data set tsv",
+			src, sst2Root(src))
+	}
 	if st.IsDir() {
 		t, err = readSST2Dir(src, split, opts)
 	} else {
@@ -167,10 +264,26 @@ func SST2(src, split string) (*Text, error) {
 	return t, nil
 }
 
+// sst2Root returns the folder to pass for the SST-2 file p: above SST-2/ if p is in it.
+func sst2Root(p string) string {
+	d := filepath.Dir(p)
+	if filepath.Base(d) == "SST-2" {
+		return filepath.Dir(d)
+	}
+	return d
+}
+
+// readSST2Dir reads dir/SST-2/<split>.tsv or dir/<split>.tsv; an unlabelled test file
+// (GLUE's own) is replaced by the dev file.
 func readSST2Dir(dir, split string, opts TSVOptions) (*Text, error) {
 	p := filepath.Join(dir, "SST-2", split+".tsv")
 	if _, err := os.Stat(p); err != nil {
 		p = filepath.Join(dir, split+".tsv")
+	}
+	if split == "test" && !tsvHasLabels(p) {
+		if dev := filepath.Join(filepath.Dir(p), "dev.tsv"); tsvHasLabels(dev) {
+			p = dev
+		}
 	}
 	f, err := os.Open(p)
 	if err != nil {

@@ -26,15 +26,30 @@ type Config struct {
 	Method string `json:"method"`
 
 	// Sharpness-aware hyperparameters (SPEC §2–§4). Each method reads the ones it uses.
-	T         float64 `json:"t"`          // tilt t ≥ 0
-	S         int     `json:"s"`          // number of sampled perturbations
-	Rho       float64 `json:"rho"`        // ascent radius ρ
-	Delta     float64 `json:"delta"`      // sampling tilt δ ∈ [0, t]; negative means t/2
-	R         float64 `json:"r"`          // radius of the random perturbation z
+	T     float64 `json:"t"`     // tilt t ≥ 0
+	S     int     `json:"s"`     // number of sampled perturbations
+	Rho   float64 `json:"rho"`   // ascent radius ρ
+	Delta float64 `json:"delta"` // sampling tilt δ ∈ [0, t]; negative means t/2
+	R     float64 `json:"r"`     // radius of the random perturbation z
+	// RRelative makes R relative to the weights (each variable's z has norm ≈ R·‖v‖, see
+	// sam.Config.RRelative); false is an absolute radius, as every run recorded before it.
+	RRelative bool    `json:"r_relative,omitempty"`
 	Sampler   string  `json:"sampler"`    // TSAM sampler: practical, hmc or naive
 	TSchedule string  `json:"t_schedule"` // constant, linear-up or linear-down
 	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ
-	HMCSteps  int     `json:"hmc_steps"`  // Euler steps N of the HMC sampler
+	HMCSteps  int     `json:"hmc_steps"`  // leapfrog steps N of the HMC sampler
+	// Naive is where the naive sampler draws ε: "start" (the random start of radius r, as the
+	// paper's public code; "" means start) or "mu" (the ρ ball). Stored only for naive runs.
+	Naive string `json:"naive,omitempty"`
+	// Budget "tsam" gives the method as many gradient evaluations as TSAM with the run's s,
+	// sampler and r would spend in Epochs (more steps, see PlannedSteps), as the paper gave
+	// ESAM1, ESAM2, PGN and RSAM TSAM's runtime (Table 5); "" trains Epochs passes. ESAM1
+	// always has TSAM's budget.
+	Budget string `json:"budget,omitempty"`
+	// Revision is the revision of the method's update rule the run was recorded with, set by
+	// Canonical (see UpdateRevision); 0 where the rule never changed, so that older runs of
+	// those methods keep their configuration and fingerprint.
+	Revision int `json:"revision,omitempty"`
 
 	// Optimizer is the base optimizer the method's gradient is handed to: "" (SGD with
 	// momentum and weight decay, the paper's choice; runs recorded before this option existed
@@ -102,8 +117,26 @@ var TSchedules = []string{"constant", "linear-up", "linear-down"}
 // Optimizers lists the base optimizers ("sgd" is stored in Config.Optimizer as "").
 var Optimizers = []string{"sgd", "adam", "adamw"}
 
+// Budgets lists the values of Config.Budget ("" is the run's own Epochs).
+var Budgets = []string{"", "tsam"}
+
+// NaiveDraws lists the values of Config.Naive.
+var NaiveDraws = []string{sam.NaiveStart, sam.NaiveMu}
+
+// UpdateRevision is the revision of c's update rule: 1 for the rules that changed when the
+// samplers and baselines were brought to the paper's scale (ASAM's weights-only scaling and
+// ρ, TSAM's HMC sampler scaled to the dimension with leapfrog steps, naive sampling at
+// radius r), 0 for every other method, whose rule never changed.
+func UpdateRevision(c Config) int {
+	switch {
+	case c.Method == "asam", c.Method == "tsam" && (c.Sampler == "hmc" || c.Sampler == "naive"):
+		return 1
+	}
+	return 0
+}
+
 // DataSets lists the data sets a run can load.
-var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2"}
+var DataSets = []string{"mnist", "fashion-mnist", "cifar10", "cifar100", "imagefolder", "sst2", "tsv"}
 
 // DefaultConfig is the configuration of `tsam train` without flags: TSAM with the paper's
 // hyperparameters (sam.DefaultConfig) on MNIST with an MLP 784-256-10, sized to finish in a
@@ -121,7 +154,8 @@ func DefaultConfig() Config {
 		S:               sc.S,
 		Rho:             sc.Rho,
 		Delta:           -1,
-		R:               5,
+		R:               sc.R,
+		RRelative:       sc.RRelative,
 		Sampler:         sc.Sampler,
 		TSchedule:       "constant",
 		Lambda:          sc.PGNLambda,
@@ -187,6 +221,8 @@ func (c Config) Validate() error {
 		func() error { return c.validateDelta() },
 		func() error { return inRange("lambda", c.Lambda, 0, 1) },
 		func() error { return intAtLeast("hmc-steps", c.HMCSteps, 1) },
+		func() error { return c.validateNaive() },
+		func() error { return oneOf("budget", c.Budget, Budgets) },
 		func() error { return c.validateOptimizer() },
 		func() error { return positive("lr", c.LR) },
 		func() error { return inRange("momentum", c.Momentum, 0, 0.9999) },
@@ -213,6 +249,13 @@ func (c Config) Validate() error {
 	return validateMethod(c)
 }
 
+func (c Config) validateNaive() error {
+	if c.Method != "tsam" || c.Sampler != "naive" || c.Naive == "" {
+		return nil // "" is the default, start (see Canonical)
+	}
+	return oneOf("naive", c.Naive, NaiveDraws)
+}
+
 func (c Config) validateDelta() error {
 	if math.IsNaN(c.Delta) || math.IsInf(c.Delta, 0) {
 		return inputErrorf("delta", "must be a finite number, got %v", c.Delta)
@@ -231,6 +274,13 @@ func (c Config) Canonical() Config {
 	if c.Optimizer == "sgd" {
 		c.Optimizer = ""
 	}
+	switch {
+	case c.Method != "tsam" || c.Sampler != "naive":
+		c.Naive = ""
+	case c.Naive == "":
+		c.Naive = sam.NaiveStart
+	}
+	c.Revision = UpdateRevision(c)
 	return c
 }
 

@@ -2,9 +2,11 @@ package run
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/tsamgo/tsam/data"
@@ -60,6 +62,7 @@ func (e *examples) subset(name string, indices []int) *examples {
 type splits struct {
 	train, val, test *examples
 	vocab, maxLen    int
+	classNames       []string // the classes in label order ("" where a set names none)
 }
 
 // Tokenizer settings of text runs: the vocabulary is built from the run's training
@@ -121,6 +124,9 @@ func loadSplits(cfg Config) (*splits, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := sameShape(cfg, trainSet, testSet); err != nil {
+		return nil, err
+	}
 	var s *splits
 	if trainSet.Text != nil {
 		s, err = textSplits(cfg, trainSet.Text, testSet.Text)
@@ -130,6 +136,7 @@ func loadSplits(cfg Config) (*splits, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.classNames = classNames(trainSet)
 	if maxTestExamples > 0 && s.test.n() > maxTestExamples {
 		s.test = s.test.subset(s.test.name, firstN(maxTestExamples))
 	}
@@ -153,6 +160,38 @@ func loadSplits(cfg Config) (*splits, error) {
 	// back to the OS rather than holding it, at the Go runtime's discretion, for the run.
 	debug.FreeOSMemory()
 	return s, nil
+}
+
+// sameShape checks, before any model is built, that the test images have the training
+// images' shape and that both splits have one set of classes: a model built for the
+// training shape would otherwise fail after the first epoch or evaluate garbage.
+func sameShape(cfg Config, train, test *data.Set) error {
+	if a, b := train.Images, test.Images; a != nil && b != nil {
+		if a.Height != b.Height || a.Width != b.Width || a.Channels != b.Channels {
+			return inputErrorf("data-dir", "%s: the test images are %dx%dx%d (height×width×channels) but the training images are %dx%dx%d; resize the test images to the training size",
+				cfg.Data, b.Height, b.Width, b.Channels, a.Height, a.Width, a.Channels)
+		}
+	}
+	a, b := classNames(train), classNames(test)
+	if len(a) != len(b) || (!slices.Equal(a, b) && !slices.Contains(a, "") && !slices.Contains(b, "")) {
+		return inputErrorf("data-dir", "%s: the training split has %d classes (%s) but the test split has %d (%s); give both splits the same classes",
+			cfg.Data, len(a), strings.Join(a, ", "), len(b), strings.Join(b, ", "))
+	}
+	return nil
+}
+
+// classNames returns the class names of a loaded split, "" for each unnamed class.
+func classNames(s *data.Set) []string {
+	k, names := 0, []string(nil)
+	if s.Text != nil {
+		k, names = s.Text.NumClasses, s.Text.ClassNames
+	} else {
+		k, names = s.Images.NumClasses, s.Images.ClassNames
+	}
+	if len(names) == k {
+		return names
+	}
+	return make([]string, k)
 }
 
 func imageSplits(cfg Config, full, test *data.Images) (*splits, error) {
@@ -278,4 +317,19 @@ func normalize(s *splits) error {
 		}
 	}
 	return nil
+}
+
+// describe says what a run trains on: the examples of each split and the classes, so a
+// class folder or label the user did not mean is seen before the first epoch.
+func (s *splits) describe() string {
+	val := 0
+	if s.val != nil {
+		val = s.val.n()
+	}
+	names := strings.Join(s.classNames, ", ")
+	if len(s.classNames) > 20 {
+		names = strings.Join(s.classNames[:20], ", ") + fmt.Sprintf(", … (%d more)", len(s.classNames)-20)
+	}
+	return fmt.Sprintf("data %s: %d training, %d validation, %d test examples of shape %v; %d classes: %s",
+		s.train.name, s.train.n(), val, s.test.n(), s.train.dims, len(s.classNames), names)
 }

@@ -1,6 +1,11 @@
 package run
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -117,5 +122,54 @@ func TestImageSplitsMatchCopyingSplit(t *testing.T) {
 		if wantVal != nil && (!slices.Equal(got.val.x, wantVal.X) || !slices.Equal(got.val.y, wantVal.Y)) {
 			t.Errorf("val %g subset %d: validation examples differ", c.val, c.subset)
 		}
+	}
+}
+
+// writePNGs writes n w×h PNG images of distinct grey levels under dir/rel.
+func writePNGs(t *testing.T, dir, rel string, n, w, h int) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, rel), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		img := image.NewGray(image.Rect(0, 0, w, h))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(40*i + p)
+		}
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, rel, fmt.Sprintf("%d.png", i)), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestImageFolderShapesCheckedBeforeTraining gives test images another size than the
+// training images: loading must fail naming both shapes, before any model is built (an
+// MLP or CNN would fail after the first epoch, a global-pooling ResNet would evaluate).
+func TestImageFolderShapesCheckedBeforeTraining(t *testing.T) {
+	t.Setenv(data.CacheEnv, "off")
+	dir := t.TempDir()
+	for _, c := range []string{"cat", "dog"} {
+		writePNGs(t, dir, "train/"+c, 4, 8, 6)
+		writePNGs(t, dir, "test/"+c, 2, 8, 6)
+	}
+	cfg := DefaultConfig()
+	cfg.Data, cfg.DataDir, cfg.Batch, cfg.Val = "imagefolder", dir, 4, 0
+	s, err := loadSplits(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.describe(); !strings.Contains(got, "8 training, 0 validation, 4 test examples of shape [6 8 3]; 2 classes: cat, dog") {
+		t.Fatalf("description %q does not give the counts, shape and classes", got)
+	}
+	writePNGs(t, dir, "test/cat", 2, 10, 6)
+	writePNGs(t, dir, "test/dog", 2, 10, 6)
+	_, err = loadSplits(cfg)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "test images are 6x10x3") || !strings.Contains(err.Error(), "training images are 6x8x3") {
+		t.Fatalf("want an input error naming both shapes, got %v", err)
 	}
 }

@@ -95,7 +95,7 @@ func (s *session) markDiverged(e *DivergedError) error {
 }
 
 // runFiles are the files and folders a run writes into its folder.
-var runFiles = []string{ConfigFile, SummaryFile, MetricsJSON, MetricsCSV, CurvesPNG, CheckpointDir, DivergedFile}
+var runFiles = []string{ConfigFile, ClassesFile, SummaryFile, MetricsJSON, MetricsCSV, CurvesPNG, CheckpointDir, DivergedFile}
 
 func removeRunFiles(dir string) error {
 	for _, name := range runFiles {

@@ -68,6 +68,12 @@ func resumeConfig(cfg Config, dir string) (Config, error) {
 	case err != nil:
 		return cfg, inputErrorf("resume", "%v: the run's configuration is damaged; start again with -force, or restore the file", err)
 	}
+	if want := UpdateRevision(stored); stored.Revision != want {
+		return cfg, inputErrorf("resume", "the run in %s was recorded with revision %d of %s's update rule, and this version of tsam computes revision %d (docs/OPTIMIZERS.md says what changed); continuing would mix two methods in one run: train it again with -force, or in another -out folder", dir, stored.Revision, stored.Method, want)
+	}
+	if err := extendEpochs(&stored, cfg, dir); err != nil {
+		return cfg, err
+	}
 	if field := stored.sameResult(cfg); field != "" {
 		return cfg, inputErrorf(field, "differs from the run being resumed in %s (see its %s); drop the flag, or start a new run in another folder", dir, ConfigFile)
 	}
@@ -76,6 +82,26 @@ func resumeConfig(cfg Config, dir string) (Config, error) {
 		return cfg, inputErrorf("resume", "the stored configuration in %s is not valid (%v); start again with -force", filepath.Join(dir, ConfigFile), err)
 	}
 	return stored, nil
+}
+
+// extendEpochs lets a resumed run ask for more epochs than it was started with, so a
+// finished run can be extended: with a constant learning rate and a constant t the first
+// epochs do not depend on the total, so the extended run equals one started with the
+// larger count. Linear t schedules and ESAM1's step budget do depend on it: refused.
+func extendEpochs(stored *Config, cfg Config, dir string) error {
+	if cfg.Epochs == stored.Epochs {
+		return nil
+	}
+	switch {
+	case cfg.Epochs < stored.Epochs:
+		return inputErrorf("epochs", "%d is fewer than the %d epochs of the run being resumed in %s; a run can be extended, not shortened: drop -epochs or start a new run in another folder", cfg.Epochs, stored.Epochs, dir)
+	case stored.TSchedule != "" && stored.TSchedule != "constant":
+		return inputErrorf("epochs", "the run in %s stretches its -t-schedule %s over %d epochs, so it cannot be extended to %d; start a new run in another folder", dir, stored.TSchedule, stored.Epochs, cfg.Epochs)
+	case stored.Method == "esam1" || stored.Budget == "tsam":
+		return inputErrorf("epochs", "an esam1 run's steps, like those of a -budget tsam run, are a budget set by its -epochs (%d), so it cannot be extended to %d; start a new run in another folder", stored.Epochs, cfg.Epochs)
+	}
+	stored.Epochs = cfg.Epochs
+	return nil
 }
 
 // ReadConfig reads the configuration stored in a run folder.
@@ -108,6 +134,9 @@ func (s *session) initFolder(opts Options, resumed bool) error {
 			return err
 		}
 		s.metrics = ms
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(s.dir, ClassesFile), s.data.classNames); err != nil {
+		return err
 	}
 	return atomicfile.WriteJSON(filepath.Join(s.dir, ConfigFile), s.cfg)
 }

@@ -10,11 +10,12 @@ import (
 	"github.com/tsamgo/tsam/sam"
 )
 
-// samConfig translates a run's configuration into the sam package's, for a run of
-// fullSteps optimizer steps (the length the linear t schedules stretch over).
-func samConfig(cfg Config, fullSteps int) sam.Config {
+// MethodConfig translates a run's configuration into the sam package's, for a run of
+// fullSteps optimizer steps (the length the linear t schedules stretch over): the one place the
+// CLI, run and the study's cost estimate get a run's sam.Config from.
+func MethodConfig(cfg Config, fullSteps int) sam.Config {
 	sc := sam.DefaultConfig(sam.Method(cfg.Method))
-	sc.Rho, sc.S, sc.T, sc.R = cfg.Rho, cfg.S, cfg.T, cfg.R
+	sc.Rho, sc.S, sc.T, sc.R, sc.RRelative = cfg.Rho, cfg.S, cfg.T, cfg.R, cfg.RRelative
 	sc.DeltaRatio = 0.5
 	if cfg.T > 0 && cfg.Delta >= 0 {
 		sc.DeltaRatio = cfg.Delta / cfg.T
@@ -24,6 +25,9 @@ func samConfig(cfg Config, fullSteps int) sam.Config {
 	sc.TotalSteps = fullSteps
 	sc.Sampler = cfg.Sampler
 	sc.HMCSteps = cfg.HMCSteps
+	if cfg.Naive != "" {
+		sc.Naive = cfg.Naive
+	}
 	sc.PGNLambda = cfg.Lambda
 	sc.Base = sam.BaseSGD
 	if cfg.Optimizer != "" {
@@ -34,23 +38,26 @@ func samConfig(cfg Config, fullSteps int) sam.Config {
 	return sc
 }
 
-// plannedSteps is the number of optimizer steps of a complete run: Epochs passes over the
-// training set, except for ESAM1, which runs SAM for as many steps as spend the gradient
-// budget of TSAM with the run's settings for Epochs passes (SPEC §4).
-func plannedSteps(cfg Config, stepsPerEpoch int) int {
+// PlannedSteps is the number of optimizer steps of a complete run: Epochs passes over the
+// training set, except for ESAM1 and runs with Budget "tsam", which run as many steps as
+// spend the gradient evaluations of TSAM with the run's s, sampler and r for Epochs passes:
+// steps·evals(TSAM)/evals(method), rounded (the paper's Table 5 gave the baselines TSAM's
+// runtime). ESAM2's forward-only trial steps are not counted.
+func PlannedSteps(cfg Config, stepsPerEpoch int) int {
 	steps := cfg.Epochs * stepsPerEpoch
-	if cfg.Method == "esam1" {
-		ref := cfg
-		ref.Method = "tsam"
-		return sam.ESAM1Steps(samConfig(ref, steps), steps)
+	if cfg.Method != "esam1" && (cfg.Budget != "tsam" || cfg.Method == "tsam") {
+		return steps
 	}
-	return steps
+	ref := cfg
+	ref.Method = "tsam"
+	own := MethodConfig(cfg, steps).GradEvalsPerStep()
+	return int(math.Round(float64(steps) * float64(MethodConfig(ref, steps).GradEvalsPerStep()) / float64(own)))
 }
 
 // validateMethod checks the method's hyperparameters with the sam package, as an
 // *InputError naming -method (the sam package names the field at fault).
 func validateMethod(cfg Config) error {
-	if err := samConfig(cfg, max(1, cfg.Epochs)).Validate(); err != nil {
+	if err := MethodConfig(cfg, max(1, cfg.Epochs)).Validate(); err != nil {
 		return inputErrorf("method", "%v", err)
 	}
 	return nil
@@ -59,7 +66,7 @@ func validateMethod(cfg Config) error {
 // buildTrainer builds the GoMLX trainer of cfg's method: a sam.Optimizer (every method,
 // ERM included, goes through it, so all record the same per-step statistics).
 func buildTrainer(cfg Config, fullSteps int, backend backends.Backend, ctx *context.Context, model train.ModelFn) (*train.Trainer, error) {
-	opt, err := sam.New(samConfig(cfg, fullSteps))
+	opt, err := sam.New(MethodConfig(cfg, fullSteps))
 	if err != nil {
 		return nil, inputErrorf("method", "%v", err)
 	}
@@ -90,13 +97,17 @@ func stepStats(ctx *context.Context) map[string]float64 {
 		mean += l / float64(len(st.Losses))
 		lmax = math.Max(lmax, l)
 	}
+	cos := 0.0
+	for _, c := range st.HMCCos {
+		cos += c / float64(len(st.HMCCos))
+	}
 	wmax, wmin := math.Inf(-1), math.Inf(1)
 	for _, w := range st.Weights {
 		wmax, wmin = math.Max(wmax, w), math.Min(wmin, w)
 	}
 	return map[string]float64{
 		"loss_clean": st.LossClean, "loss_perturbed_mean": mean, "loss_perturbed_max": lmax,
-		"weight_max": wmax, "weight_min": wmin, "ess": st.ESS, "hmc_accept": st.HMCAccept,
+		"weight_max": wmax, "weight_min": wmin, "ess": st.ESS, "hmc_accept": st.HMCAccept, "hmc_cos": cos,
 		"grad_evals": float64(st.GradEvals), "t": st.T,
 	}
 }

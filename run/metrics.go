@@ -21,6 +21,9 @@ const (
 	MetricsJSON = "metrics.jsonl"
 	MetricsCSV  = "metrics.csv"
 	CurvesPNG   = "curves.png"
+	// ClassesFile lists the class names in label order: label i is entry i (for a TSV
+	// data set with string labels, the mapping from label to id).
+	ClassesFile = "classes.json"
 )
 
 // EpochMetrics is one line of metrics.jsonl: the state of a run at the end of an epoch

@@ -120,3 +120,48 @@ func firstDifferentVariable(a, b map[string][]float64) (name, diff string) {
 	}
 	return "", ""
 }
+
+// TestResumeExtendsFinishedRun finishes a 1-epoch run, resumes it asking for 2 epochs,
+// and requires the variables of a run started with 2 epochs; shortening is refused, and
+// so is extending a linear t schedule, which the total stretches.
+func TestResumeExtendsFinishedRun(t *testing.T) {
+	cfg := smallConfig()
+	whole := filepath.Join(t.TempDir(), "whole")
+	if _, err := Train(cfg, whole, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ext := filepath.Join(t.TempDir(), "extended")
+	one := cfg
+	one.Epochs = 1
+	if sum, err := Train(one, ext, Options{}); err != nil || !sum.Complete || sum.Steps != 10 {
+		t.Fatalf("1-epoch run: %v", err)
+	}
+	sum, err := Train(cfg, ext, Options{Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Steps != 20 || !sum.Complete {
+		t.Fatalf("extended: steps %d complete %v, want 20 and complete", sum.Steps, sum.Complete)
+	}
+	if name, diff := firstDifferentVariable(checkpointValues(t, whole), checkpointValues(t, ext)); name != "" {
+		t.Fatalf("variable %s: %s", name, diff)
+	}
+	if stored, _ := ReadConfig(ext); stored.Epochs != 2 {
+		t.Fatalf("stored epochs %d after extending to 2", stored.Epochs)
+	}
+	_, err = Train(one, ext, Options{Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "extended, not shortened") {
+		t.Fatalf("shortening: %v", err)
+	}
+	lin := filepath.Join(t.TempDir(), "linear")
+	one.TSchedule, one.MaxSteps = "linear-up", 1
+	if _, err := Train(one, lin, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	longer := one
+	longer.Epochs, longer.MaxSteps = 2, 0
+	_, err = Train(longer, lin, Options{Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "linear-up") {
+		t.Fatalf("extending a linear schedule: %v", err)
+	}
+}

@@ -55,7 +55,7 @@ type session struct {
 	acc        epochAccumulator
 	progress   *progress // nil without Options.Progress
 	totalSteps int       // steps this run goes to: fullSteps, or MaxSteps if smaller
-	fullSteps  int       // steps of the complete run (see plannedSteps)
+	fullSteps  int       // steps of the complete run (see PlannedSteps)
 	step       int       // global step after the one just trained
 	lastGood   int       // step of the newest checkpoint in the folder; -1 when there is none
 }
@@ -162,7 +162,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 	}
 	s.ds = &timedStream{trainStream: ds}
 	spe := s.ds.stepsPerEpoch()
-	s.fullSteps = plannedSteps(s.cfg, spe)
+	s.fullSteps = PlannedSteps(s.cfg, spe)
 	s.totalSteps = s.fullSteps
 	if s.cfg.MaxSteps > 0 {
 		s.totalSteps = min(s.totalSteps, s.cfg.MaxSteps)
@@ -177,6 +177,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 	}
 	fmt.Fprintf(s.log, "training %s %s on %s into %s: %d steps of batch %d (%s)\n", s.cfg.Method, s.cfg.Model,
 		s.cfg.Data, s.dir, s.totalSteps, s.cfg.Batch, backend.Describe(be))
+	fmt.Fprintln(s.log, s.data.describe())
 	if !resumed {
 		if err := ctx.SetRNGStateFromSeed(s.cfg.Seed); err != nil {
 			return nil, err

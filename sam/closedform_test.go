@@ -63,6 +63,9 @@ func TestASAMEpsilon(t *testing.T) {
 	tg := make([]float64, len(th))
 	for i := range th {
 		tw[i] = math.Abs(th[i]) + cfg.ASAMEta
+		if i == len(th)-1 { // the bias b is not scaled (the reference code scales weights only)
+			tw[i] = 1
+		}
 		tg[i] = tw[i] * g[i]
 	}
 	n := norm(tg)
@@ -239,7 +242,7 @@ func TestTSAMWithOneSampleNoDeltaNoRandomStartIsSAM(t *testing.T) {
 func TestTSAMNaiveSamplerDrawsFromMu(t *testing.T) {
 	p := newLinProblem()
 	cfg := linConfig(TSAM)
-	cfg.Sampler, cfg.S, cfg.T = SamplerNaive, 5, 3
+	cfg.Sampler, cfg.S, cfg.T, cfg.Naive = SamplerNaive, 5, 3, NaiveMu
 	r := runLinStep(t, p, cfg, 5)
 	th := r.theta0
 	losses := make([]float64, cfg.S)
@@ -259,16 +262,23 @@ func TestTSAMNaiveSamplerDrawsFromMu(t *testing.T) {
 	checkBudget(t, cfg, r)
 }
 
-// hmcHost recomputes one N = 1 chain from its two recorded points: the momentum p_0 is
-// implied by ε_1 = ε_0 + β·(p_0 + β·δ·∇L(θ+ε_0))/σ² (no projection: µ Gaussian).
-func hmcHost(p *linProblem, cfg Config, e0, e1 []float64) (logRatio float64) {
+// hmcHost recomputes one N = 1 leapfrog chain from its two recorded points with µ Gaussian
+// (no projection): the half-step momentum is p_½ = σ²·(ε_1 − ε_0)/β, and
+// p_0 = p_½ − (β/2)·f(ε_0), p_1 = p_½ + (β/2)·f(ε_1) with the force f(ε) = δ·∇L(θ+ε) − ε/σ_µ²;
+// σ and β are the dimension-scaled ones of hmcScales.
+func hmcHost(p *linProblem, cfg Config, th, e0, e1 []float64) (logRatio float64) {
 	delta := cfg.DeltaRatio * cfg.T
-	sigma2 := cfg.HMCSigma * cfg.HMCSigma
-	g0 := p.grad(e0)
-	p1 := scaled(sigma2/cfg.HMCBeta, sub(e1, e0))
-	p0 := axpy(-cfg.HMCBeta*delta, g0, p1)
-	k0, k1 := norm(p0), norm(p1)
-	return delta*(p.loss(e1)-p.loss(e0)) - (k1*k1-k0*k0)/(2*sigma2)
+	d := math.Sqrt(float64(len(th)))
+	sigma := cfg.HMCSigma * cfg.Rho / d
+	beta := cfg.HMCBeta * cfg.Rho * sigma / d
+	sigma2, mu2 := sigma*sigma, cfg.MuSigma*cfg.MuSigma
+	eps0, eps1 := sub(e0, th), sub(e1, th)
+	force := func(e, eps []float64) []float64 { return axpy(-1/mu2, eps, scaled(delta, p.grad(e))) }
+	half := scaled(sigma2/beta, sub(eps1, eps0))
+	p0 := axpy(-beta/2, force(e0, eps0), half)
+	p1 := axpy(beta/2, force(e1, eps1), half)
+	k0, k1, n0, n1 := norm(p0), norm(p1), norm(eps0), norm(eps1)
+	return delta*(p.loss(e1)-p.loss(e0)) - (k1*k1-k0*k0)/(2*sigma2) - (n1*n1-n0*n0)/(2*mu2)
 }
 
 func TestHMCAcceptanceRatio(t *testing.T) {
@@ -282,7 +292,7 @@ func TestHMCAcceptanceRatio(t *testing.T) {
 	}
 	for j := range cfg.S {
 		e0, e1 := r.calls[1+2*j], r.calls[2+2*j]
-		want := hmcHost(p, cfg, e0, e1)
+		want := hmcHost(p, cfg, r.theta0, e0, e1)
 		assertClose(t, "log Metropolis ratio", r.stats.HMCLogRatio[j:j+1], []float64{want}, 1e-7)
 		// The kept sample is ε_1 or ε_0; it must be ε_1 whenever the ratio is ≥ 1.
 		l0, l1 := p.loss(e0), p.loss(e1)
@@ -363,4 +373,60 @@ func TestHMCKeepsThePerturbationInTheBall(t *testing.T) {
 		t.Error("no HMC step reached the ball's boundary: the test does not exercise the projection")
 	}
 	checkBudget(t, cfg, r)
+}
+
+// TestTSAMNaiveSamplerDrawsAtTheRandomStartRadius: by default the naive samples are the
+// practical sampler's random starts, of norm ≤ r and far outside the ρ ball; the weights
+// stay softmax(t·L).
+func TestTSAMNaiveSamplerDrawsAtTheRandomStartRadius(t *testing.T) {
+	p := newLinProblem()
+	cfg := linConfig(TSAM)
+	cfg.Sampler, cfg.S, cfg.T, cfg.R = SamplerNaive, 4, 3, 2
+	if cfg.Naive != NaiveStart {
+		t.Fatalf("default Naive = %q, want %q", cfg.Naive, NaiveStart)
+	}
+	r := runLinStep(t, p, cfg, 3)
+	losses := make([]float64, cfg.S)
+	for j := range cfg.S {
+		n := norm(sub(r.calls[1+j], r.theta0))
+		if n > cfg.R*(1+1e-9) || n < 4*cfg.Rho {
+			t.Errorf("naive ε_%d has norm %g; want it at the random-start radius r = %g (ρ = %g)", j, n, cfg.R, cfg.Rho)
+		}
+		losses[j] = p.loss(r.calls[1+j])
+	}
+	assertClose(t, "naive weights", r.stats.Weights, softmax(cfg.T, losses), 1e-9)
+	checkBudget(t, cfg, r)
+}
+
+// TestRelativeRandomStart: with RRelative each variable's random start has norm ≤ r·‖θ_v‖
+// and near it (Gaussian, clipped), exactly r·‖θ_v‖ for the sphere; a variable at zero gets
+// none. The update is still Algorithm 3's from those starts.
+func TestRelativeRandomStart(t *testing.T) {
+	for _, noise := range []string{NoiseGaussian, NoiseSphere, NoiseUniform} {
+		p := newLinProblem()
+		cfg := linConfig(TSAM)
+		cfg.S, cfg.R, cfg.RRelative, cfg.Noise = 3, 0.2, true, noise
+		r := runLinStep(t, p, cfg, 6)
+		th := r.theta0
+		wNorm, bNorm := norm(th[:3]), math.Abs(th[3])
+		for j := range cfg.S {
+			z := sub(r.calls[1+2*j], th)
+			zw, zb := norm(z[:3]), math.Abs(z[3])
+			if zw > cfg.R*wNorm*(1+1e-9) || zb > cfg.R*bNorm*(1+1e-9) {
+				t.Errorf("%s start %d: ‖z_w‖ = %g (limit %g), |z_b| = %g (limit %g)", noise, j, zw, cfg.R*wNorm, zb, cfg.R*bNorm)
+			}
+			if noise == NoiseSphere && (math.Abs(zw-cfg.R*wNorm) > 1e-9 || math.Abs(zb-cfg.R*bNorm) > 1e-9) {
+				t.Errorf("sphere start %d: ‖z_w‖ = %g, |z_b| = %g; want %g and %g", j, zw, zb, cfg.R*wNorm, cfg.R*bNorm)
+			}
+			if zw < cfg.R*wNorm/20 {
+				t.Errorf("%s start %d: ‖z_w‖ = %g, far below r·‖w‖ = %g", noise, j, zw, cfg.R*wNorm)
+			}
+		}
+		checkBudget(t, cfg, r)
+	}
+	cfg := DefaultConfig(TSAM)
+	cfg.R = 5
+	if err := cfg.Validate(); err == nil {
+		t.Error("a relative R = 5 (five times the weights) was accepted")
+	}
 }

@@ -4,12 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
-	"time"
-
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
 
 // Method names one optimizer of the family: the value of Config.Method and of the context
@@ -43,6 +38,16 @@ const (
 	NoiseGaussian = "gaussian" // z ~ N(0, (r²/d)·I), then its norm clipped to r
 	NoiseSphere   = "sphere"   // z uniform on the sphere ‖z‖ = r
 	NoiseUniform  = "uniform"  // z_i ~ U(−a, a), a = r·√(3/d) (E‖z‖² = r²), norm clipped to r
+)
+
+// Where the naive sampler draws its ε (Config.Naive).
+const (
+	// NaiveStart draws ε_j as the practical sampler's random start of radius R (with Noise),
+	// as the paper's public code does. In 10^5 dimensions a ρ = 0.05 ball gives losses equal
+	// to L(θ) to 1e-4, which makes the method ERM at s times the cost.
+	NaiveStart = "start"
+	// NaiveMu draws ε_j ~ µ (Mu, MuSigma; the ρ ball by default), as Appendix C.2 writes it.
+	NaiveMu = "mu"
 )
 
 // Distributions µ of ε (used by the naive sampler and for HMC's starting point ε_0).
@@ -95,19 +100,31 @@ type Config struct {
 	// Noise is the random start's distribution: gaussian, sphere or uniform (Algorithm 3
 	// allows Gaussian or uniform; uniform is the cheapest to draw).
 	Noise string
+	// RRelative makes R relative to the weights: each variable v gets a random start of norm
+	// ≈ R·‖v‖ (E‖z_v‖² = R²·‖v‖², clipped at R·‖v‖) instead of one vector of norm ≈ R, so that
+	// R means the same on every model (an absolute r = 5 suits a 0.3M-parameter MLP and
+	// stops a transformer from training). Variables at zero (fresh biases) get no noise.
+	RRelative bool
 
-	// Mu is the distribution µ of ε for the naive sampler and for HMC's ε_0: ball or gaussian.
+	// Naive is where the naive sampler draws ε: NaiveStart (radius R, the default) or NaiveMu.
+	Naive string
+
+	// Mu is the distribution µ of ε for HMC's ε_0 (and the naive sampler with NaiveMu): ball
+	// or gaussian.
 	Mu string
 	// MuSigma is the standard deviation of each coordinate of ε when Mu is gaussian.
 	MuSigma float64
 
-	// HMCSteps (N), HMCSigma (σ, momentum scale) and HMCBeta (β, Euler step) drive the HMC
-	// sampler.
+	// HMCSteps (N) is the number of leapfrog steps of the HMC sampler. HMCSigma and HMCBeta
+	// are in units of ρ and the dimension d: the momentum scale is σ = HMCSigma·ρ/√d (so
+	// ‖p_0‖ ≈ HMCSigma·ρ) and the step β = HMCBeta·ρ·σ/√d (so one step moves ε by about
+	// HMCBeta·ρ), see docs/OPTIMIZERS.md.
 	HMCSteps int
 	HMCSigma float64
 	HMCBeta  float64
 
-	// ASAMEta (η) is added to |θ| in ASAM's scaling T_θ = |θ| + η.
+	// ASAMEta (η) is added to |θ| in ASAM's scaling T_θ = |θ| + η of the weights (biases and
+	// batch-norm offsets are not scaled, as in the reference code of Kwon et al. 2021).
 	ASAMEta float64
 	// ESAM2Scales are the multiples of ρ ESAM2 tries along g/‖g‖.
 	ESAM2Scales []float64
@@ -130,12 +147,22 @@ type Config struct {
 	LabelSmoothing float64
 }
 
-// DefaultConfig returns the paper's defaults for method: ρ = 0.05, s = 3, t = 20, δ = t/2,
-// constant t, the practical sampler with a Gaussian random start of radius r = 20, HMC with
-// N = 1, σ = 1, β = 0.1, SGD with learning rate 0.01, momentum 0.9 and weight decay 5e-4,
-// label smoothing 0.1; ASAM η = 0.01; ESAM2 scales {0.5, 1, 2}; PGN λ = 0.5; RSAM λ = 1,
-// γ = 0.01.
+// DefaultConfig returns the paper's defaults for method: ρ = 0.05 (ASAM: 0.5, the value its
+// authors recommend for CIFAR-10), s = 3, t = 20, δ = t/2, constant t, the practical sampler
+// with a Gaussian random start of relative radius r = 0.1 (each variable's start has norm
+// ≈ 0.1·‖v‖; the paper's absolute r = 20 is RRelative = false), naive samples at that radius, HMC with
+// N = 1, σ = ρ/√d, β moving ε by ρ/2 a step, SGD with learning rate 0.01, momentum 0.9 and
+// weight decay 5e-4, label smoothing 0.1; ASAM η = 0.01; ESAM2 scales {0.5, 1, 2}; PGN
+// λ = 0.5; RSAM λ = 1, γ = 0.01.
 func DefaultConfig(method Method) Config {
+	c := defaultConfig(method)
+	if method == ASAM {
+		c.Rho = 0.5
+	}
+	return c
+}
+
+func defaultConfig(method Method) Config {
 	return Config{
 		Method:         method,
 		Rho:            0.05,
@@ -144,13 +171,15 @@ func DefaultConfig(method Method) Config {
 		DeltaRatio:     0.5,
 		TSchedule:      ScheduleConstant,
 		Sampler:        SamplerPractical,
-		R:              20,
+		R:              0.1,
+		RRelative:      true,
 		Noise:          NoiseGaussian,
+		Naive:          NaiveStart,
 		Mu:             MuBall,
 		MuSigma:        0.01,
 		HMCSteps:       1,
 		HMCSigma:       1,
-		HMCBeta:        0.1,
+		HMCBeta:        0.5,
 		ASAMEta:        0.01,
 		ESAM2Scales:    []float64{0.5, 1, 2},
 		PGNLambda:      0.5,
@@ -162,6 +191,15 @@ func DefaultConfig(method Method) Config {
 		WeightDecay:    5e-4,
 		LabelSmoothing: 0.1,
 	}
+}
+
+// DefaultLearningRate is a learning rate that trains with the base optimizer: 0.01 for SGD
+// with momentum (the paper's), 0.001 for Adam and AdamW (Kingma and Ba's default).
+func DefaultLearningRate(base string) float64 {
+	if base == BaseAdam || base == BaseAdamW {
+		return 0.001
+	}
+	return 0.01
 }
 
 // Validate refuses values no run could use, naming the field and the fix.
@@ -225,6 +263,13 @@ func (c Config) Validate() error {
 	oneOf(&errs, "Sampler", c.Sampler, SamplerPractical, SamplerHMC, SamplerNaive)
 	oneOf(&errs, "Noise", c.Noise, NoiseGaussian, NoiseSphere, NoiseUniform)
 	oneOf(&errs, "Mu", c.Mu, MuBall, MuGaussian)
+	oneOf(&errs, "Naive", c.Naive, NaiveStart, NaiveMu)
+	if c.RRelative && c.R > 1 {
+		bad("R = %g is relative to the weights (RRelative), a random start %g times as long as θ itself: use a fraction such as 0.1, or set RRelative = false for an absolute radius", c.R, c.R)
+	}
+	if c.Method == TSAM && c.Sampler == SamplerNaive && c.Naive == NaiveStart && c.R == 0 {
+		bad("the naive sampler draws at the random-start radius R, which is 0: set R > 0 (e.g. 5) or Naive = %q", NaiveMu)
+	}
 	oneOf(&errs, "TSchedule", c.TSchedule, ScheduleConstant, ScheduleIncrease, ScheduleDecrease)
 	oneOf(&errs, "Base", c.Base, BaseSGD, BaseAdam, BaseAdamW)
 	if c.TSchedule != ScheduleConstant && c.TotalSteps < 1 {
@@ -259,193 +304,4 @@ func ParseMethod(s string) (Method, error) {
 		}
 	}
 	return "", fmt.Errorf("sam: unknown method %q; use one of %s", s, methodList())
-}
-
-// GradEvalsPerStep is the number of forward+backward passes one step costs (the clean
-// forward pass at θ that train.Trainer always runs is counted only when its gradient is
-// used). ESAM2 also runs len(ESAM2Scales) forward-only passes, see ForwardOnlyPerStep.
-//
-//	erm 1; sam, asam, esam1, pgn, esam2 2; rsam 2;
-//	tsam practical: 2s with a random start (R > 0); 2 without (all s samples coincide,
-//	so the pass is built once);
-//	tsam hmc: s·(N+1); tsam naive: s.
-func (c Config) GradEvalsPerStep() int {
-	switch c.Method {
-	case ERM:
-		return 1
-	case SAM, ASAM, ESAM1, PGN, ESAM2, RSAM:
-		return 2
-	case TSAM:
-		switch c.Sampler {
-		case SamplerHMC:
-			return c.S * (c.HMCSteps + 1)
-		case SamplerNaive:
-			return c.S
-		default:
-			if c.R > 0 {
-				return 2 * c.S
-			}
-			return 2
-		}
-	}
-	return 0
-}
-
-// ForwardOnlyPerStep is the number of extra forward-only passes per step (ESAM2's trial
-// step sizes); 0 for the other methods.
-func (c Config) ForwardOnlyPerStep() int {
-	if c.Method == ESAM2 {
-		return len(c.ESAM2Scales)
-	}
-	return 0
-}
-
-// ESAM1Steps returns how many SAM steps spend the gradient budget of `steps` steps of the
-// reference configuration (usually TSAM): steps·ref.GradEvalsPerStep()/2, rounded to the
-// nearest step. For an equal wall-time budget, measure both step times (BenchmarkMethods)
-// and scale by their ratio instead.
-func ESAM1Steps(ref Config, steps int) int {
-	sam := DefaultConfig(SAM).GradEvalsPerStep()
-	return int(math.Round(float64(steps) * float64(ref.GradEvalsPerStep()) / float64(sam)))
-}
-
-// ESAM1StepsForTime returns how many SAM steps fill the wall time of `steps` steps of the
-// reference method, given both measured step times (e.g. BenchRow.StepTime from
-// BenchmarkMethods on the run's model and batch): steps·refStep/samStep, rounded. It returns 0
-// when samStep is not positive.
-func ESAM1StepsForTime(steps int, refStep, samStep time.Duration) int {
-	if samStep <= 0 {
-		return 0
-	}
-	return int(math.Round(float64(steps) * float64(refStep) / float64(samStep)))
-}
-
-// statSlots is the length of the per-step losses and weights vectors for this method.
-func (c Config) statSlots() int {
-	switch c.Method {
-	case TSAM:
-		return c.S
-	case ESAM2:
-		return len(c.ESAM2Scales)
-	}
-	return 1
-}
-
-// Context parameter names (all in the context's root scope). ToContext writes them and
-// FromContext reads them, so the CLI and checkpoints carry the configuration. The learning
-// rate uses GoMLX's own optimizers.ParamLearningRate ("learning_rate").
-const (
-	ParamMethod         = "sam_method"
-	ParamRho            = "sam_rho"
-	ParamS              = "sam_s"
-	ParamT              = "sam_t"
-	ParamDeltaRatio     = "sam_delta_ratio"
-	ParamTSchedule      = "sam_t_schedule"
-	ParamTotalSteps     = "sam_total_steps"
-	ParamSampler        = "sam_sampler"
-	ParamR              = "sam_r"
-	ParamNoise          = "sam_noise"
-	ParamMu             = "sam_mu"
-	ParamMuSigma        = "sam_mu_sigma"
-	ParamHMCSteps       = "sam_hmc_steps"
-	ParamHMCSigma       = "sam_hmc_sigma"
-	ParamHMCBeta        = "sam_hmc_beta"
-	ParamASAMEta        = "sam_asam_eta"
-	ParamESAM2Scales    = "sam_esam2_scales" // comma-separated multiples of ρ, e.g. "0.5,1,2"
-	ParamPGNLambda      = "sam_pgn_lambda"
-	ParamRSAMLambda     = "sam_rsam_lambda"
-	ParamRSAMGamma      = "sam_rsam_gamma"
-	ParamBase           = "sam_base"
-	ParamMomentum       = "sam_momentum"
-	ParamWeightDecay    = "sam_weight_decay"
-	ParamLabelSmoothing = "sam_label_smoothing"
-)
-
-// ToContext stores every field of c as a context parameter (root scope).
-func (c Config) ToContext(ctx *context.Context) {
-	ctx = ctx.InAbsPath(context.RootScope)
-	ctx.SetParams(map[string]any{
-		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
-		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
-		ParamSampler: c.Sampler, ParamR: c.R, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma,
-		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
-		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: formatFloats(c.ESAM2Scales),
-		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
-		ParamBase: c.Base, optimizers.ParamLearningRate: c.LearningRate, ParamMomentum: c.Momentum,
-		ParamWeightDecay: c.WeightDecay, ParamLabelSmoothing: c.LabelSmoothing,
-	})
-}
-
-// FromContext reads the configuration from context parameters: DefaultConfig of the
-// "sam_method" parameter (tsam when absent), overridden by every parameter present. It
-// returns Validate's error for invalid values (including wrongly typed parameters).
-func FromContext(ctx *context.Context) (cfg Config, err error) {
-	defer func() {
-		// context.GetParamOr panics on a parameter that cannot be converted to the field's type.
-		if r := recover(); r != nil {
-			err = fmt.Errorf("sam: reading context parameters: %v", r)
-		}
-	}()
-	ctx = ctx.InAbsPath(context.RootScope)
-	method, err := ParseMethod(context.GetParamOr(ctx, ParamMethod, string(TSAM)))
-	if err != nil {
-		return Config{}, err
-	}
-	c := DefaultConfig(method)
-	f := func(key string, dst *float64) { *dst = context.GetParamOr(ctx, key, *dst) }
-	i := func(key string, dst *int) { *dst = context.GetParamOr(ctx, key, *dst) }
-	s := func(key string, dst *string) { *dst = context.GetParamOr(ctx, key, *dst) }
-	f(ParamRho, &c.Rho)
-	i(ParamS, &c.S)
-	f(ParamT, &c.T)
-	f(ParamDeltaRatio, &c.DeltaRatio)
-	s(ParamTSchedule, &c.TSchedule)
-	i(ParamTotalSteps, &c.TotalSteps)
-	s(ParamSampler, &c.Sampler)
-	f(ParamR, &c.R)
-	s(ParamNoise, &c.Noise)
-	s(ParamMu, &c.Mu)
-	f(ParamMuSigma, &c.MuSigma)
-	i(ParamHMCSteps, &c.HMCSteps)
-	f(ParamHMCSigma, &c.HMCSigma)
-	f(ParamHMCBeta, &c.HMCBeta)
-	f(ParamASAMEta, &c.ASAMEta)
-	scales := context.GetParamOr(ctx, ParamESAM2Scales, formatFloats(c.ESAM2Scales))
-	if c.ESAM2Scales, err = parseFloats(scales); err != nil {
-		return Config{}, fmt.Errorf("sam: context parameter %s: %w", ParamESAM2Scales, err)
-	}
-	f(ParamPGNLambda, &c.PGNLambda)
-	f(ParamRSAMLambda, &c.RSAMLambda)
-	f(ParamRSAMGamma, &c.RSAMGamma)
-	s(ParamBase, &c.Base)
-	f(optimizers.ParamLearningRate, &c.LearningRate)
-	f(ParamMomentum, &c.Momentum)
-	f(ParamWeightDecay, &c.WeightDecay)
-	f(ParamLabelSmoothing, &c.LabelSmoothing)
-	return c, c.Validate()
-}
-
-func formatFloats(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(parts, ",")
-}
-
-// parseFloats parses a comma-separated list such as "0.5,1,2".
-func parseFloats(s string) ([]float64, error) {
-	var out []float64
-	for _, p := range strings.Split(s, ",") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		x, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a comma-separated list of numbers (e.g. 0.5,1,2)", s)
-		}
-		out = append(out, x)
-	}
-	return out, nil
 }

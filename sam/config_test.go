@@ -65,7 +65,7 @@ func TestValidateNamesTheBadField(t *testing.T) {
 func TestContextParametersRoundTrip(t *testing.T) {
 	c := DefaultConfig(ESAM2)
 	c.Rho, c.S, c.T, c.DeltaRatio, c.TSchedule, c.TotalSteps = 0.1, 5, 7, 0.25, ScheduleDecrease, 100
-	c.Sampler, c.R, c.Noise, c.Mu, c.MuSigma = SamplerHMC, 3, NoiseSphere, MuGaussian, 0.2
+	c.Sampler, c.R, c.RRelative, c.Noise, c.Mu, c.MuSigma, c.Naive = SamplerHMC, 3, false, NoiseSphere, MuGaussian, 0.2, NaiveMu
 	c.HMCSteps, c.HMCSigma, c.HMCBeta, c.ASAMEta = 3, 0.5, 0.02, 0.1
 	c.ESAM2Scales, c.PGNLambda, c.RSAMLambda, c.RSAMGamma = []float64{0.25, 1.5}, 0.9, 2, 0.05
 	c.Base, c.LearningRate, c.Momentum, c.WeightDecay, c.LabelSmoothing = BaseAdamW, 0.003, 0.8, 1e-3, 0.2
@@ -234,5 +234,16 @@ func TestBenchmarkMethodsRows(t *testing.T) {
 	}
 	if _, err := BenchmarkMethods(setup, nil); err == nil {
 		t.Error("BenchmarkMethods accepted no cases")
+	}
+}
+
+// TestASAMHasItsOwnRho: ASAM's perturbation is in units of |θ|, so its radius is its own
+// (0.5, Kwon et al.'s CIFAR-10 value), not SAM's 0.05.
+func TestASAMHasItsOwnRho(t *testing.T) {
+	if r := DefaultConfig(ASAM).Rho; r != 0.5 {
+		t.Errorf("DefaultConfig(ASAM).Rho = %v, want 0.5", r)
+	}
+	if r := DefaultConfig(SAM).Rho; r != 0.05 {
+		t.Errorf("DefaultConfig(SAM).Rho = %v, want 0.05", r)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"math"
 )
 
 // gradient builds the method's gradient (handed to the base optimizer) and its statistics.
@@ -42,15 +44,33 @@ func (s *step) samEps() vec {
 	return s.clean().withNorm(s.scalar(s.cfg.Rho), s.dtype)
 }
 
-// asamEps is ASAM's ε = ρ·T²g/‖Tg‖ with T = |θ| + η elementwise (Kwon et al. 2021).
+// asamEps is ASAM's ε = ρ·T²g/‖Tg‖ (Kwon et al. 2021, Eq. 7 with p = 2) with T = |θ| + η
+// elementwise on weights and T = 1 on biases and batch-norm offsets: the reference code
+// scales only parameters named "weight" (PyTorch's name for dense and convolution kernels and
+// batch-norm scales), see isBias.
 func (s *step) asamEps() vec {
 	scale := make(vec, len(s.theta))
 	for i, th := range s.theta {
+		if isBias(s.vars[i]) {
+			scale[i] = OnesLike(th)
+			continue
+		}
 		scale[i] = AddScalar(Abs(th), s.cfg.ASAMEta)
 	}
 	tg := scale.mul(s.clean())
 	n := AddScalar(tg.norm(s.dtype), 1e-12)
 	return scale.mul(tg).scale(MulScalar(Inverse(n), s.cfg.Rho))
+}
+
+// isBias reports whether v is an additive offset rather than a weight: GoMLX's layers name
+// them "biases" (dense, convolution) and "offset" (batch and layer norm); "bias" and "b" are
+// accepted for hand-written models.
+func isBias(v *context.Variable) bool {
+	switch v.Name() {
+	case "biases", "bias", "b", "offset":
+		return true
+	}
+	return false
 }
 
 // ascentThenGrad evaluates the loss and gradient at θ+ε, records them as the step's single
@@ -125,14 +145,24 @@ func (s *step) tsamPractical() vec {
 	return s.tilted(losses, grads, 1-s.cfg.DeltaRatio)
 }
 
-// tsamNaive draws ε_j ~ µ and weights the gradients by softmax(t·L(θ+ε_j)) (Appendix C.2).
+// tsamNaive draws ε_j at the random-start radius R (Naive = NaiveStart, the paper's public
+// code) or from µ (NaiveMu) and weights the gradients by softmax(t·L(θ+ε_j)) (Appendix C.2).
 func (s *step) tsamNaive() vec {
 	losses := make([]*Node, s.cfg.S)
 	grads := make([]vec, s.cfg.S)
 	for j := range s.cfg.S {
-		losses[j], grads[j] = s.eval(s.sampleMu(), true)
+		eps := s.randomStartOrMu()
+		losses[j], grads[j] = s.eval(eps, true)
 	}
 	return s.tilted(losses, grads, 1)
+}
+
+// randomStartOrMu is the naive sampler's ε: a random start of radius R, or a draw of µ.
+func (s *step) randomStartOrMu() vec {
+	if s.cfg.Naive == NaiveMu {
+		return s.sampleMu()
+	}
+	return s.randomStart(s.cfg.R)
 }
 
 // tilted aggregates Σ_j softmax(a·t·L_j)·G_j and records the statistics.
@@ -143,11 +173,9 @@ func (s *step) tilted(losses []*Node, grads []vec, tiltFactor float64) vec {
 	return weightedSum(w, grads)
 }
 
-// tsamHMC draws each ε_j by HMC (Eq. 8): ε_0 ~ µ, p_0 ~ N(0, σ²I); N Euler steps
-// p ← p + β·δ·∇L(θ+ε), ε ← ε + β·p/σ² (projected into ‖ε‖ ≤ ρ when µ is the ball); accept
-// with probability min(1, exp(δL(θ+ε_N) − ‖p_N‖²/2σ²) / exp(δL(θ+ε_0) − ‖p_0‖²/2σ²)),
-// else return to ε_0. The log of the ratio is compared with log u, u ~ U[0,1), so no
-// exponential is taken. Weights are softmax((t−δ)·L(θ+ε_j)).
+// tsamHMC draws each ε_j by HMC (Eq. 8) targeting the density ∝ exp(δ·L(θ+ε))·µ(ε), with
+// the momentum scale and step length scaled to the dimension (hmcScales), and weights the
+// gradients by softmax((t−δ)·L(θ+ε_j)). See hmcSample for one chain.
 func (s *step) tsamHMC() vec {
 	t := s.tiltValue()
 	delta := MulScalar(t, s.cfg.DeltaRatio)
@@ -155,37 +183,68 @@ func (s *step) tsamHMC() vec {
 	grads := make([]vec, s.cfg.S)
 	accepts := make([]*Node, s.cfg.S)
 	s.logRatios = make([]*Node, s.cfg.S)
+	s.epsCos = make([]*Node, s.cfg.S)
 	for j := range s.cfg.S {
-		losses[j], grads[j], accepts[j], s.logRatios[j] = s.hmcSample(delta)
+		losses[j], grads[j], accepts[j], s.logRatios[j], s.epsCos[j] = s.hmcSample(delta)
 	}
 	s.accept = ReduceAllMean(Stack(accepts, 0))
 	return s.tilted(losses, grads, 1-s.cfg.DeltaRatio)
 }
 
-// hmcSample runs one HMC chain of N Euler steps and returns the loss and gradient at the
-// accepted point, 1 (accepted) or 0 (rejected), and the log of the Metropolis ratio.
-func (s *step) hmcSample(delta *Node) (loss *Node, grad vec, accepted *Node, logRatio *Node) {
-	sigma, beta := s.cfg.HMCSigma, s.cfg.HMCBeta
+// hmcScales returns the momentum scale σ and step length β of the HMC sampler in the
+// dimension d of the parameters: σ = HMCSigma·ρ/√d, so that ‖p_0‖ ≈ HMCSigma·ρ, and
+// β = HMCBeta·ρ·σ/√d, so that one step ε ← ε + β·p/σ² moves ε by about HMCBeta·ρ. With the
+// paper's σ = 1 in d = 10^5 dimensions ‖p_0‖ is ≈ 300 and the first step leaves the ρ ball
+// a thousand times over (docs/OPTIMIZERS.md).
+func (s *step) hmcScales() (sigma, beta float64) {
+	d := math.Sqrt(float64(s.size))
+	sigma = s.cfg.HMCSigma * s.cfg.Rho / d
+	return sigma, s.cfg.HMCBeta * s.cfg.Rho * sigma / d
+}
+
+// hmcSample runs one HMC chain: ε_0 ~ µ, p_0 ~ N(0, σ²I), then N leapfrog steps of the
+// Hamiltonian H(ε, p) = U(ε) + ‖p‖²/2σ² with potential U(ε) = −δ·L(θ+ε) − log µ(ε):
+// p ← p − (β/2)·∇U(ε); ε ← ε + β·p/σ²; p ← p − (β/2)·∇U(ε). For µ Gaussian, −log µ(ε) =
+// ‖ε‖²/2σ_µ² + const and its gradient ε/σ_µ² joins the force; for µ the ball, log µ is
+// constant inside it and ε is projected back onto the ball when a step leaves it (Eq. 8's
+// "keep ε in the ball"). The proposal is accepted with probability min(1, exp(H_0 − H_N))
+// (log compared with log u, no exponential taken), else the chain returns to ε_0. Leapfrog
+// needs ∇L at ε_0..ε_N: N+1 gradient evaluations, the last one the gradient of the update.
+// It returns the loss and gradient at the accepted point, 1 (accepted) or 0, the log of
+// the Metropolis ratio and the cosine between the accepted ε and ∇L(θ+ε_0).
+func (s *step) hmcSample(delta *Node) (loss *Node, grad vec, accepted, logRatio, cos *Node) {
+	sigma, beta := s.hmcScales()
 	eps0 := s.sampleMu() // inside the ball by construction when µ is the ball
 	p0 := s.gaussian(sigma)
 	loss0, grad0 := s.eval(eps0, true)
-	eps, p := eps0, p0
-	grad = grad0
-	for n := range s.cfg.HMCSteps {
-		if n > 0 {
-			_, grad = s.eval(eps, true)
+	force := func(eps vec, g vec) vec { // −∇U(ε) = δ·∇L(θ+ε) + ∇log µ(ε)
+		f := g.scale(delta)
+		if s.cfg.Mu == MuGaussian {
+			f = f.add(eps.scale(s.scalar(-1 / (s.cfg.MuSigma * s.cfg.MuSigma))))
 		}
-		p = p.add(grad.scale(MulScalar(delta, beta)))
+		return f
+	}
+	half := s.scalar(beta / 2)
+	eps, p := eps0, p0
+	lossN, gradN := loss0, grad0
+	for range s.cfg.HMCSteps {
+		p = p.add(force(eps, gradN).scale(half))
 		eps = eps.add(p.scale(s.scalar(beta / (sigma * sigma))))
 		if s.cfg.Mu == MuBall {
 			eps = eps.projectBall(s.cfg.Rho, s.dtype)
 		}
+		lossN, gradN = s.eval(eps, true)
+		p = p.add(force(eps, gradN).scale(half))
 	}
-	lossN, gradN := s.eval(eps, true)
 	logRatio = hmcLogRatio(delta, loss0, lossN, p0, p, sigma, s.dtype)
+	if s.cfg.Mu == MuGaussian {
+		prior := DivScalar(Sub(eps.sqNorm(s.dtype), eps0.sqNorm(s.dtype)), 2*s.cfg.MuSigma*s.cfg.MuSigma)
+		logRatio = Sub(logRatio, prior)
+	}
 	u := s.ctx.RandomUniform(s.g, shapes.Make(s.dtype))
 	ok := LessThan(Log(u), logRatio)
-	return Where(ok, lossN, loss0), where(ok, gradN, grad0), ConvertDType(ok, s.dtype), logRatio
+	cos = Where(ok, eps.cosine(grad0, s.dtype), eps0.cosine(grad0, s.dtype))
+	return Where(ok, lossN, loss0), where(ok, gradN, grad0), ConvertDType(ok, s.dtype), logRatio, cos
 }
 
 // hmcLogRatio is log of the Metropolis ratio, δ(L_N − L_0) − (‖p_N‖² − ‖p_0‖²)/2σ², with the

@@ -22,6 +22,8 @@ import (
 //	ess         []   effective sample size of the weights, 1/Σ w_j²
 //	hmc_accept  []   fraction of HMC proposals accepted this step (1 for other samplers)
 //	hmc_log_ratio [n] HMC: log of each chain's Metropolis ratio (0 for other samplers)
+//	hmc_cos     [n]  HMC: cosine between each chain's ε and the gradient ∇L(θ+ε_0) at its
+//	                 start, how much of ε points uphill (0 for other samplers)
 //	grad_evals  []   forward+backward passes built into the step
 //	forwards    []   extra forward-only passes (ESAM2's trial steps)
 //	t           []   the tilt t used this step (after its schedule; 0 for non-TSAM methods)
@@ -39,9 +41,11 @@ type Stats struct {
 	HMCAccept float64
 	// HMCLogRatio is each HMC chain's log Metropolis ratio (zeros for other samplers).
 	HMCLogRatio []float64
-	GradEvals   int
-	Forwards    int
-	T           float64
+	// HMCCos is the cosine between each HMC chain's ε and ∇L(θ+ε_0) (zeros otherwise).
+	HMCCos    []float64
+	GradEvals int
+	Forwards  int
+	T         float64
 }
 
 // writeStats stores the step's statistics as non-trainable variables in StatsScope.
@@ -70,6 +74,15 @@ func (s *step) writeStats(ctx *context.Context) {
 		}
 	}
 	set("hmc_log_ratio", Stack(logRatios, 0))
+	cos := make([]*Node, len(s.losses))
+	for j := range cos {
+		if s.epsCos != nil {
+			cos[j] = s.epsCos[j]
+		} else {
+			cos[j] = s.scalar(0)
+		}
+	}
+	set("hmc_cos", Stack(cos, 0))
 	set("grad_evals", s.scalar(float64(s.gradEvals)))
 	set("forwards", s.scalar(float64(s.forwards)))
 	t := s.tilt
@@ -121,6 +134,9 @@ func ReadStats(ctx *context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	if st.HMCLogRatio, err = read("hmc_log_ratio"); err != nil {
+		return Stats{}, err
+	}
+	if st.HMCCos, err = read("hmc_cos"); err != nil {
 		return Stats{}, err
 	}
 	st.GradEvals, st.Forwards = int(evals), int(forwards)

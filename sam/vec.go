@@ -59,6 +59,28 @@ func (a vec) sqNorm(dtype dtypeT) *Node {
 	return sum
 }
 
+// dot is Σ⟨a_i, b_i⟩, a scalar in dtype.
+func (a vec) dot(b vec, dtype dtypeT) *Node {
+	var sum *Node
+	for i, x := range a {
+		s := ReduceAllSum(Mul(x, b[i]))
+		if s.DType() != dtype {
+			s = ConvertDType(s, dtype)
+		}
+		if sum == nil {
+			sum = s
+		} else {
+			sum = Add(sum, s)
+		}
+	}
+	return sum
+}
+
+// cosine is ⟨a, b⟩/(‖a‖·‖b‖), 0 when either is zero.
+func (a vec) cosine(b vec, dtype dtypeT) *Node {
+	return Div(a.dot(b, dtype), AddScalar(Mul(a.norm(dtype), b.norm(dtype)), 1e-30))
+}
+
 // norm is the global L2 norm √Σ‖a_i‖².
 func (a vec) norm(dtype dtypeT) *Node { return Sqrt(a.sqNorm(dtype)) }
 

@@ -128,18 +128,30 @@ func (rep Report) WriteTable3(w io.Writer) error {
 				continue
 			}
 			o0 = o
-			rows = append(rows, fmt.Sprintf("| %s | %.4f | %.4f | %.4f |", mdEscape(r.Label), o.ERM, o.SAM, o.TSAM))
+			rows = append(rows, fmt.Sprintf("| %s | %.4f | %.4f | %.4f ± %.4f |", mdEscape(r.Label), o.ERM, o.SAM, o.TSAM, o.TSAMSE))
 		}
 		if o0 == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "%s (SAM: ρ = %g, %d ascent steps; TSAM: ε uniform in the ball of radius %g, t = %g, %d samples)\n\n",
-			part.title, o0.Rho, o0.SAMSteps, o0.TSAMRho, o0.T, o0.Samples)
+		fmt.Fprintf(&b, "%s (SAM: ρ = %g, %d ascent steps; TSAM: %s, t = %g, %d samples, ± one standard error)\n\n",
+			part.title, o0.Rho, o0.SAMSteps, o0.describeTSAMDraws(), o0.T, o0.Samples)
 		b.WriteString("| trained on \\ evaluated on | ERM | SAM | TSAM |\n| --- | --- | --- | --- |\n")
 		b.WriteString(strings.Join(rows, "\n") + "\n\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// describeTSAMDraws says in words where the TSAM objective's ε were drawn.
+func (o *Objectives) describeTSAMDraws() string {
+	if o.Estimator == EstimatorBall {
+		return fmt.Sprintf("ε uniform in the ball of radius %g", o.TSAMRho)
+	}
+	radius := fmt.Sprintf("radius r = %g", o.R)
+	if o.RRelative {
+		radius = fmt.Sprintf("radius r = %g of each weight tensor's norm", o.R)
+	}
+	return fmt.Sprintf("ε as Algorithm 3 samples them (random start of %s, then one ascent step of length ρ = %g)", radius, o.Rho)
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

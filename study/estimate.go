@@ -159,18 +159,13 @@ func estimateRun(c run.Config) float64 {
 		nTrain = min(nTrain, c.Subset)
 	}
 	stepsPerEpoch := max(nTrain/max(c.Batch, 1), 1)
-	steps := c.Epochs * stepsPerEpoch
-	if c.Method == string(sam.ESAM1) {
-		ref := c
-		ref.Method = string(sam.TSAM)
-		steps = sam.ESAM1Steps(samConfig(ref), steps)
-	}
+	steps := run.PlannedSteps(c, stepsPerEpoch)
 	epochs := c.Epochs
 	if c.MaxSteps > 0 && c.MaxSteps < steps {
 		steps = c.MaxSteps
 		epochs = max(1, (steps+stepsPerEpoch-1)/stepsPerEpoch)
 	}
-	sc := samConfig(c)
+	sc := run.MethodConfig(c, steps)
 	perStep := (float64(sc.GradEvalsPerStep())+float64(sc.ForwardOnlyPerStep())/3)*pass + float64(draws(sc))*drawCost*params(c.Model, shape) + stepOverhead
 	evalExamples := float64(epochs) * float64(min(nTrain, run.EvalTrainMax)+nVal+shape.numTest)
 	return float64(steps)*perStep + evalExamples/float64(max(c.Batch, 1))*pass/3 + 10
@@ -238,18 +233,6 @@ func params(model string, shape dataShape) float64 {
 		prev = w
 	}
 	return float64(total) / 1e6
-}
-
-// samConfig mirrors how package run hands a run.Config to package sam, for the pass count.
-func samConfig(c run.Config) sam.Config {
-	sc := sam.DefaultConfig(sam.Method(c.Method))
-	sc.S, sc.R, sc.Sampler = c.S, c.R, c.Sampler
-	if m, err := configMap(c); err == nil {
-		if n, ok := m["hmc_steps"].(float64); ok && n >= 1 {
-			sc.HMCSteps = int(n)
-		}
-	}
-	return sc
 }
 
 // fmtEstimate prints a plan estimate as lines, per section; the study's first line has

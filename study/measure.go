@@ -29,9 +29,10 @@ type EvalRecord struct {
 // settings turns the spec into the sharpness package's settings.
 func (s EvalSpec) settings() sharpness.Settings {
 	return sharpness.Settings{
-		Flatness:   sharpness.FlatnessOptions{Deltas: sharpness.PaperDeltas, M: s.FlatnessDraws, Seed: s.Seed},
-		Eigen:      sharpness.EigenOptions{K: s.EigenK, MaxIter: s.LanczosSteps, Seed: s.Seed},
-		Objectives: sharpness.ObjectiveOptions{Rho: s.Rho, T: s.T, SAMSteps: s.SAMSteps, Samples: s.Samples, Seed: s.Seed},
+		Flatness: sharpness.FlatnessOptions{Deltas: sharpness.PaperDeltas, M: s.FlatnessDraws, Seed: s.Seed},
+		Eigen:    sharpness.EigenOptions{K: s.EigenK, MaxIter: s.LanczosSteps, Seed: s.Seed},
+		Objectives: sharpness.ObjectiveOptions{Rho: s.Rho, T: s.T, SAMSteps: s.SAMSteps, Samples: s.Samples, Seed: s.Seed,
+			Estimator: s.Estimator, R: s.R},
 	}
 }
 

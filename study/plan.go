@@ -107,6 +107,12 @@ type EvalSpec struct {
 	// ascent steps and TSAM samples.
 	Rho, T            float64
 	SAMSteps, Samples int
+	// Estimator and R say how the TSAM objective's ε are drawn (sharpness.EstimatorSampler
+	// with random-start radius R, the radius the TSAM runs trained with; empty Estimator is
+	// the sampler). Plans recorded before these fields existed measured in the ρ ball; the
+	// spec's fingerprint differs, so their measurements are taken again.
+	Estimator string  `json:",omitempty"`
+	R         float64 `json:",omitempty"`
 	// Seed fixes every random draw of the measurements.
 	Seed uint64
 }

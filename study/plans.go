@@ -11,6 +11,7 @@ import (
 	"github.com/tsamgo/tsam/internal/shareddata"
 	"github.com/tsamgo/tsam/run"
 	"github.com/tsamgo/tsam/sam"
+	"github.com/tsamgo/tsam/sharpness"
 )
 
 // Plans returns the named plans: smoke and paper.
@@ -44,7 +45,8 @@ func base(data, model string, noise float64, subset, epochs, batch int, val floa
 	c := run.DefaultConfig()
 	c.Data, c.Model, c.Noise, c.Subset, c.Epochs, c.Batch, c.Val = data, model, noise, subset, epochs, batch, val
 	c.Method, c.LR, c.Momentum, c.WeightDecay, c.LabelSmoothing = "erm", 0.05, sc.Momentum, sc.WeightDecay, sc.LabelSmoothing
-	c.Rho, c.T, c.S, c.R, c.Delta, c.Sampler, c.TSchedule, c.Lambda = sc.Rho, sc.T, sc.S, sc.R, -1, sam.SamplerPractical, "constant", sc.PGNLambda
+	c.Rho, c.T, c.S, c.Delta, c.Sampler, c.TSchedule, c.Lambda = sc.Rho, sc.T, sc.S, -1, sam.SamplerPractical, "constant", sc.PGNLambda
+	c.R, c.RRelative = 20, false // the paper's absolute r; the plans set their own (scaledR)
 	c.MaxSteps, c.Backend, c.CheckpointEvery = 0, "", run.Duration(2*time.Minute)
 	return c
 }
@@ -96,6 +98,20 @@ var table1Grid = []struct {
 	{"tsam", "TSAM", []gridPoint{{"t1", tiltR(1, scaledR)}, {"t20", tiltR(20, scaledR)}}},
 }
 
+// withBudget adds TSAM's gradient budget (run's Budget "tsam") to ESAM2, PGN and RSAM, as the
+// paper's Table 5 gave them TSAM's runtime; ESAM1 has it by definition.
+func withBudget(method string, change func(*run.Config)) func(*run.Config) {
+	if method != "esam2" && method != "pgn" && method != "rsam" {
+		return change
+	}
+	return func(c *run.Config) {
+		if change != nil {
+			change(c)
+		}
+		c.Budget = "tsam"
+	}
+}
+
 // addTable1 adds one Table 1 column: with tune, each method's grid is trained on tuneSeeds
 // and the best candidate on validation is trained on seeds; without, each method runs at
 // its first grid point on seeds. It returns the section and the row names.
@@ -104,13 +120,14 @@ func addTable1(p *Plan, id, title, setup string, cfg run.Config, tune bool, tune
 	for _, m := range table1Grid {
 		name := id + "-" + m.method
 		if !tune {
-			p.Cells = append(p.Cells, Cell{Name: name, Label: m.label, Config: with(cfg, m.method, m.grid[0].change), Seeds: seeds})
+			p.Cells = append(p.Cells, Cell{Name: name, Label: m.label, Config: with(cfg, m.method, withBudget(m.method, m.grid[0].change)), Seeds: seeds})
 			rows = append(rows, name)
 			continue
 		}
 		group := name
 		for _, g := range m.grid {
 			cand, label := group+"-base", m.label
+			g.change = withBudget(m.method, g.change)
 			if g.suffix != "" {
 				cand, label = group+"-"+g.suffix, m.label+" "+g.suffix
 			}
@@ -133,13 +150,13 @@ func Smoke() *Plan {
 		MachineryOnly: true,
 		Doc: "Plan `smoke`: every method (ERM, SAM, ASAM, ESAM1, ESAM2, PGN, RSAM, TSAM) and every TSAM sampler (practical, HMC with N = 2, naive) and t schedule " +
 			"for 8 steps (2 epochs of 128 MNIST examples, batch 32) with an MLP 784-32-10: it checks the machinery, not the paper's claims.",
-		Eval: EvalSpec{TrainExamples: 64, TestExamples: 64, Batch: 64, FlatnessDraws: 3, EigenK: 2, LanczosSteps: 8, Rho: 0.05, T: 1, SAMSteps: 2, Samples: 4, Seed: 1},
+		Eval: EvalSpec{TrainExamples: 64, TestExamples: 64, Batch: 64, FlatnessDraws: 3, EigenK: 2, LanczosSteps: 8, Rho: 0.05, T: 1, SAMSteps: 2, Samples: 4, Seed: 1, Estimator: sharpness.EstimatorSampler, R: scaledR},
 	}
 	one, two := []int64{1}, []int64{1, 2}
 	rows := addTable1(p, "table1a", "all methods on an MNIST subset (tuned on validation)",
 		"MNIST, 128 training examples, MLP 784-32-10, 2 epochs of batch 32; ρ/λ/t grid on seed 1, the chosen configuration on seeds 1–2.", cfg, true, one, two)
 	p.Cells = append(p.Cells,
-		Cell{Name: "asam", Label: "ASAM", Config: with(cfg, "asam", nil), Seeds: one},
+		Cell{Name: "asam", Label: "ASAM", Config: with(cfg, "asam", rho(sam.DefaultConfig(sam.ASAM).Rho)), Seeds: one},
 		Cell{Name: "erm-eval", Label: "ERM", Config: with(cfg, "erm", nil), Seeds: two, Eval: true},
 		Cell{Name: "sam-eval", Label: "SAM", Config: with(cfg, "sam", nil), Seeds: two, Eval: true},
 		Cell{Name: "tsam-eval", Label: "TSAM", Config: with(cfg, "tsam", nil), Seeds: two, Eval: true},
@@ -191,12 +208,12 @@ func Paper() *Plan {
 			"(d) the text transformer on 4,096 SST-2 training phrases for 1 epoch with Adam (with SGD at lr 0.05 it stayed at chance); " +
 			"and the ablations (Tables 2, 4, 5, Figs. 2, 5, 7, 8, Hessian, Table 3) the MLP on 10,000 Fashion-MNIST examples with 20% label noise for 5 epochs " +
 			"(on an MLP the random perturbations of TSAM, RSAM and naive sampling cost about half as much as the passes, docs/OPTIMIZERS.md, so Table 5's times overstate TSAM's cost on convolutional models). " +
-			"ESAM1 runs SAM for TSAM's gradient budget (3 times the steps); PGN and RSAM run the same epochs as SAM (the paper gave them TSAM's time). " +
+			"ESAM1 runs SAM for TSAM's gradient budget (3 times the steps), and ESAM2, PGN and RSAM get the same budget (run's -budget tsam), as the paper gave them TSAM's runtime (its Table 5). " +
 			"Every cell has 3 seeds; Table 1's hyperparameters are chosen on a 10% validation split (grid in each table); the ablations use the paper's defaults " +
 			"(ρ = 0.05, t = 20, s = 3, δ = t/2, lr 0.05, momentum 0.9, weight decay 5e-4, label smoothing 0.1, batch 64) except the random-start radius, r = 5 instead of 20 (scaled to the MLP's size, see scaledR in study/plans.go). " +
 			"Image inputs are standardised per channel with the training images' mean and deviation (run's -normalize).",
 		Eval: EvalSpec{TrainExamples: paperEvalExamples, TestExamples: paperEvalExamples, Batch: 250, FlatnessDraws: 20, EigenK: 5,
-			Rho: paperEvalRho, T: paperEvalT, SAMSteps: 5, Samples: 16, Seed: 1},
+			Rho: paperEvalRho, T: paperEvalT, SAMSteps: 5, Samples: 32, Seed: 1, Estimator: sharpness.EstimatorSampler, R: scaledR},
 	}
 	seeds, tuneSeeds := []int64{1, 2, 3}, []int64{1}
 	cifarNoisy := base("cifar10", paperModel, paperNoise, t1Subset, t1Epochs, paperBatch, paperVal)
@@ -272,8 +289,6 @@ func addAblations(p *Plan, seeds []int64, table1a []string) {
 		cell("abl-t20", "t=20", tsam(nil), nil, true),
 		cell("abl-t100", "t=100", tsam(tilt(100)), nil, false),
 		cell("abl-s5", "TSAM, s=5", tsam(func(c *run.Config) { c.S = 5 }), nil, false),
-		cell("abl-hmc-n1", "N = 1 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 1}, false),
-		cell("abl-hmc-n1-s5", "N = 1 (s = 5)", tsam(hmc(5)), map[string]any{"hmc_steps": 1}, false),
 		cell("abl-hmc-n2", "N = 2 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 2}, false),
 		cell("abl-hmc-n3", "N = 3 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 3}, false),
 		cell("abl-naive-s3", "naive sampling (s=3)", tsam(naive(3)), nil, false),
@@ -284,12 +299,12 @@ func addAblations(p *Plan, seeds []int64, table1a []string) {
 	setup := "Fashion-MNIST, 20% label noise, 10,000 training examples, MLP 784-256-256-10, 5 epochs, 3 seeds; TSAM t = 20, s = 3, ρ = 0.05, r = 5 unless the row says otherwise; paper: "
 	sharp := []string{"abl-erm", "abl-sam", "abl-t20"}
 	sharpLabels := map[string]string{"abl-t20": "TSAM"}
-	measured := fmt.Sprintf(" Measured on the first %d training (and test) examples with batch-norm in inference mode; Table 3's objectives use ρ = %g and t = %g.", paperEvalExamples, paperEvalRho, float64(paperEvalT))
+	measured := fmt.Sprintf(" Measured on the first %d training (and test) examples with batch-norm in inference mode; Table 3's objectives use ρ = %g and t = %g, the TSAM objective at the points Algorithm 3 samples (random start r = %g, one ascent step), as the paper's evaluation code measures it.", paperEvalExamples, paperEvalRho, float64(paperEvalT), float64(scaledR))
 	p.Sections = append(p.Sections,
 		Section{ID: "table2", Kind: KindBeatsRef, Title: "number of sampled perturbations s", Setup: setup + "noisy CIFAR-100, ResNet18.",
 			Rows: []string{"abl-sam", "abl-t20", "abl-s5"}, Labels: map[string]string{"abl-t20": "TSAM, s=3"}},
-		Section{ID: "table4", Kind: KindNoGain, Title: "HMC sampler with N Euler steps", Setup: setup + "CIFAR-100, ResNet18. Rows use the HMC sampler (Eq. 8).",
-			Rows: []string{"abl-hmc-n1", "abl-hmc-n1-s5", "abl-hmc-n2", "abl-hmc-n3"}},
+		Section{ID: "table4", Kind: KindNoGain, Title: "HMC sampler with N leapfrog steps", Setup: setup + "CIFAR-100, ResNet18. The N = 1 rows are the practical sampler of Algorithm 3 (HMC with one step, zero initial momentum, every proposal accepted; the paper's N = 1 rows equal its Table 2), the N = 2, 3 rows the HMC sampler (Eq. 8, σ and β scaled to the dimension).",
+			Rows: []string{"abl-t20", "abl-s5", "abl-hmc-n2", "abl-hmc-n3"}, Labels: map[string]string{"abl-t20": "N = 1 (s = 3)", "abl-s5": "N = 1 (s = 5)"}},
 		Section{ID: "fig5", Kind: KindBest, Title: "naive sampling vs the proposed sampler", Setup: setup + "CIFAR-100.",
 			Rows: []string{"abl-naive-s3", "abl-naive-s10", "abl-t20"}, Labels: map[string]string{"abl-t20": "TSAM, proposed alg."}, Subject: "abl-t20", Curves: true,
 			Greater: [][2]string{{"abl-naive-s10", "abl-naive-s3"}}},

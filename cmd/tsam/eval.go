@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -78,6 +79,10 @@ type evalFlags struct {
 	seed                     uint64
 	eigenSteps, eigenK       int
 	samSteps, samples, mDraw int
+	// set names the flags given on the command line: -rho, -r and -tilt left out are taken
+	// from the runs (see objectiveRadii).
+	set       map[string]bool
+	rRelative bool
 }
 
 func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
@@ -94,17 +99,48 @@ func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
 	fs.IntVar(&ef.eigenSteps, "lanczos-steps", 0, "Hessian: most Lanczos steps (0: 2·(max(3k, 30) + 20))")
 	fs.Float64Var(&ef.settings.Eigen.Tol, "tol", 1e-3, "Hessian: relative residual ‖Hv − λv‖/|λ_max| that counts as converged")
 	fs.BoolVar(&ef.settings.Eigen.SkipRestart, "no-restart", false, "Hessian: stop at first convergence (half the cost; may miss repeated eigenvalues)")
-	fs.Float64Var(&ef.settings.Objectives.Rho, "rho", 0.05, "objectives: radius ρ of SAM's perturbation ball")
-	fs.Float64Var(&ef.settings.Objectives.TSAMRho, "tsam-rho", 0, "objectives: radius of the ball TSAM's ε are drawn from (0: same as -rho)")
-	fs.Float64Var(&ef.settings.Objectives.T, "tilt", 1, "objectives: tilt t of the TSAM objective (0: mean perturbed loss)")
+	fs.Float64Var(&ef.settings.Objectives.Rho, "rho", 0.05, "objectives: radius ρ of SAM's ball and length of the TSAM sampler's ascent step (default: the TSAM run's ρ, else the first run's)")
+	fs.Float64Var(&ef.settings.Objectives.R, "r", 5, "objectives: random-start radius r of the TSAM sampler estimate (default: the TSAM run's r, else the first run's)")
+	fs.Float64Var(&ef.settings.Objectives.T, "tilt", 20, "objectives: tilt t of the TSAM objective, 0 for the mean perturbed loss (default: the TSAM run's t, else the first run's)")
+	fs.BoolVar(&ef.rRelative, "r-relative", false, "objectives: -r is relative to each weight tensor's norm (default: as the run was trained)")
+	fs.StringVar(&ef.settings.Objectives.Estimator, "estimator", sharpness.EstimatorSampler, "objectives: how TSAM's ε are drawn: sampler (Algorithm 3's random start and ascent step, as the paper measures Table 3) or ball (uniform in the -tsam-rho ball)")
+	fs.Float64Var(&ef.settings.Objectives.TSAMRho, "tsam-rho", 0, "objectives: radius of the ball of -estimator ball (0: same as -rho)")
 	fs.IntVar(&ef.samSteps, "sam-steps", 5, "objectives: projected gradient ascent steps approximating SAM's max")
-	fs.IntVar(&ef.samples, "samples", 16, "objectives: ε drawn uniformly in the ball for the TSAM estimate")
+	fs.IntVar(&ef.samples, "samples", 32, "objectives: ε drawn for the TSAM estimate (its standard error is reported)")
 	fs.Uint64Var(&ef.seed, "seed", 1, "seed of every random draw (same seed, same numbers)")
 	fs.StringVar(&ef.skip, "skip", "", "measurements to leave out, comma-separated: "+strings.Join(sharpness.Measurements, ", "))
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
+	ef.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { ef.set[f.Name] = true })
 	return ef, ef.validate()
+}
+
+// objectiveRadii sets ρ, r and t of the objectives that no flag gave to those the runs were
+// trained with: the first TSAM run's, else the first run's, so that every run of one table is
+// measured with the same numbers and a TSAM run at the radii it was trained with.
+func (ef *evalFlags) objectiveRadii(runs []*run.Run) {
+	from := runs[0].Config
+	for _, r := range runs {
+		if r.Config.Method == "tsam" {
+			from = r.Config
+			break
+		}
+	}
+	o := &ef.settings.Objectives
+	if !ef.set["rho"] && from.Rho > 0 {
+		o.Rho = from.Rho
+	}
+	if !ef.set["r"] && from.R > 0 {
+		o.R, o.RRelative = from.R, from.RRelative
+	}
+	if ef.set["r-relative"] {
+		o.RRelative = ef.rRelative
+	}
+	if !ef.set["tilt"] {
+		o.T = from.T
+	}
 }
 
 // validate checks every option before any run is opened.
@@ -128,6 +164,10 @@ func (ef *evalFlags) validate() error {
 		return badFlag("tol", "%v; use a small positive tolerance such as 1e-3", ef.settings.Eigen.Tol)
 	case !(ef.settings.Objectives.Rho > 0) || math.IsInf(ef.settings.Objectives.Rho, 0):
 		return badFlag("rho", "%v; the radius must be finite and > 0", ef.settings.Objectives.Rho)
+	case !(ef.settings.Objectives.R > 0) || math.IsInf(ef.settings.Objectives.R, 0):
+		return badFlag("r", "%v; the random-start radius must be finite and > 0", ef.settings.Objectives.R)
+	case !slices.Contains(sharpness.Estimators, ef.settings.Objectives.Estimator):
+		return badFlag("estimator", "unknown estimator %q; use %s", ef.settings.Objectives.Estimator, strings.Join(sharpness.Estimators, " or "))
 	case !(ef.settings.Objectives.TSAMRho >= 0) || math.IsInf(ef.settings.Objectives.TSAMRho, 0):
 		return badFlag("tsam-rho", "%v; use 0 (same as -rho) or a finite radius > 0", ef.settings.Objectives.TSAMRho)
 	case !(ef.settings.Objectives.T >= 0) || math.IsInf(ef.settings.Objectives.T, 0):
@@ -206,6 +246,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 			return asUsageError(err)
 		}
 	}
+	ef.objectiveRadii(runs)
 	rep := sharpness.Report{Settings: ef.settings}
 	for _, r := range runs {
 		rr, err := measure(r, ef, stdout)

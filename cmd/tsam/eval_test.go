@@ -170,3 +170,55 @@ func testEvalBadInput(t *testing.T, fixture string) {
 		}
 	}
 }
+
+// TestEvalTSAMObjectiveOfTrainedModel: on a trained model, the default TSAM objective (at the
+// points Algorithm 3 samples, with the run's ρ, r and t) is above the ERM loss by more than
+// its standard error, and non-decreasing in t with the same draws. A uniform ball of radius ρ
+// in the MLP's 10^5 dimensions gives losses equal to the ERM loss up to their spread.
+func TestEvalTSAMObjectiveOfTrainedModel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "erm")
+	var stdout, stderr bytes.Buffer
+	args := []string{"train", "-method", "erm", "-epochs", "2", "-subset", "1024", "-batch", "64", "-lr", "0.05", "-out", dir}
+	if code := runMain(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("training failed: %s", stderr.String())
+	}
+	prev := -1.0
+	for _, tilt := range []string{"0", "1", "5", "20"} {
+		out := filepath.Join(t.TempDir(), "t"+tilt)
+		stdout.Reset()
+		args := []string{"eval", "-run", dir, "-out", out, "-skip", "flatness,hessian", "-train-examples", "256",
+			"-test-examples", "0", "-batch", "128", "-samples", "16", "-tilt", tilt}
+		if code := runMain(args, &stdout, &stderr); code != 0 {
+			t.Fatalf("eval -tilt %s: exit %d: %s", tilt, code, stderr.String())
+		}
+		rep := readEvalReport(t, out)
+		o := rep.Runs[0].TrainObjectives
+		if o.Estimator != sharpness.EstimatorSampler || o.R != 0.1 || !o.RRelative || o.Rho != 0.05 {
+			t.Fatalf("estimator %q with r = %v, ρ = %v; want the sampler at the run's relative r = 0.1, ρ = 0.05", o.Estimator, o.R, o.Rho)
+		}
+		if o.TSAM < prev {
+			t.Errorf("t = %s: TSAM %.6f below the smaller t's %.6f", tilt, o.TSAM, prev)
+		}
+		prev = o.TSAM
+		if tilt == "20" && !(o.TSAM-o.ERM > o.TSAMSE && o.TSAMSE > 0) {
+			t.Errorf("t = 20: TSAM %.6f ± %.6f is not above ERM %.6f by more than its standard error", o.TSAM, o.TSAMSE, o.ERM)
+		}
+		t.Logf("t = %s: ERM %.5f SAM %.5f TSAM %.5f ± %.5f", tilt, o.ERM, o.SAM, o.TSAM, o.TSAMSE)
+	}
+}
+
+func readEvalReport(t *testing.T, dir string) sharpness.Report {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "eval.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep sharpness.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 1 || rep.Runs[0].TrainObjectives == nil {
+		t.Fatalf("eval.json holds %d runs / no training objectives", len(rep.Runs))
+	}
+	return rep
+}

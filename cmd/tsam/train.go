@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tsamgo/tsam/run"
+	"github.com/tsamgo/tsam/sam"
 )
 
 const trainUsage = `Trains one model with one method on one data set and keeps the run in a folder:
@@ -37,21 +38,24 @@ type trainFlags struct {
 
 // bindTrainFlags defines tsam train's flags on fs, writing into cfg and tf.
 func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
-	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100, imagefolder or sst2")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100, imagefolder (your images: -data-dir DIR with train/<class>/*.jpg), sst2 or tsv (your sentences: -data-dir DIR with train.tsv and test.tsv or dev.tsv); see docs/DATA.md")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder with the data set files (default: the built-in location)")
-	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit; transformer for sst2")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit; transformer for sst2 and tsv")
 	fs.StringVar(&cfg.Method, "method", cfg.Method, "erm, sam, asam, esam1, esam2, pgn, rsam or tsam")
 	fs.Float64Var(&cfg.T, "t", cfg.T, "TSAM tilt t ≥ 0")
 	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
 	fs.Float64Var(&cfg.Rho, "rho", cfg.Rho, "ascent radius ρ (SAM family and TSAM)")
 	fs.Float64Var(&cfg.Delta, "delta", cfg.Delta, "TSAM sampling tilt δ in [0, t]; negative means t/2")
-	fs.Float64Var(&cfg.R, "r", cfg.R, "TSAM: radius of the random perturbation before the ascent step")
+	fs.Float64Var(&cfg.R, "r", cfg.R, "TSAM: radius of the random perturbation before the ascent step, relative to each weight tensor's norm (see -r-relative)")
+	fs.BoolVar(&cfg.RRelative, "r-relative", cfg.RRelative, "TSAM: -r is relative (each variable's random start has norm ≈ r·‖v‖); -r-relative=false for an absolute radius, as the paper's r = 20")
 	fs.StringVar(&cfg.Sampler, "sampler", cfg.Sampler, "TSAM sampler: practical, hmc or naive")
 	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
-	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: Euler steps N per sample")
+	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: leapfrog steps N per sample")
+	fs.StringVar(&cfg.Naive, "naive", cfg.Naive, "TSAM naive sampler: draw ε at the random-start radius -r (start, as the paper's code; empty means start) or in the -rho ball (mu)")
+	fs.StringVar(&cfg.Budget, "budget", cfg.Budget, "tsam: train as many steps as spend TSAM's gradient evaluations (same -s, -sampler, -r) in -epochs, as the paper's Table 5 gave the baselines; empty: -epochs passes")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "base optimizer: sgd (with -momentum and -weight-decay; the default when empty), adam, or adamw (with decoupled -weight-decay)")
-	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant)")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant; with -optimizer adam or adamw the default is 0.001)")
 	fs.Float64Var(&cfg.Momentum, "momentum", cfg.Momentum, "momentum of the base SGD optimizer")
 	fs.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "weight decay of the base optimizer")
 	fs.Float64Var(&cfg.LabelSmoothing, "label-smoothing", cfg.LabelSmoothing, "label smoothing of the cross-entropy loss")
@@ -101,6 +105,12 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 	}
 	if tf.out == "" {
 		tf.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", cfg.Data, cfg.Method, cfg.Seed))
+	}
+	if (cfg.Optimizer == sam.BaseAdam || cfg.Optimizer == sam.BaseAdamW) && !flagGiven(fs, "lr") && !tf.resume {
+		cfg.LR = sam.DefaultLearningRate(cfg.Optimizer) // SGD's 0.05 diverges under Adam
+	}
+	if cfg.Method == string(sam.ASAM) && !flagGiven(fs, "rho") && !tf.resume {
+		cfg.Rho = sam.DefaultConfig(sam.ASAM).Rho // ASAM's ρ is in units of |θ|: its own default
 	}
 	if tf.resume {
 		if stored, err := run.ReadConfig(tf.out); err == nil {
@@ -153,6 +163,13 @@ func checkApplies(fs *flag.FlagSet, cfg run.Config) error {
 		}
 	})
 	return err
+}
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // asUsageError turns the run package's input errors into usage errors (exit status 2).

@@ -1,0 +1,135 @@
+package sam
+
+// The configuration as root-scope context parameters, written into every checkpoint.
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// Context parameter names (all in the context's root scope). ToContext writes them and
+// FromContext reads them, so the CLI and checkpoints carry the configuration. The learning
+// rate uses GoMLX's own optimizers.ParamLearningRate ("learning_rate").
+const (
+	ParamMethod         = "sam_method"
+	ParamRho            = "sam_rho"
+	ParamS              = "sam_s"
+	ParamT              = "sam_t"
+	ParamDeltaRatio     = "sam_delta_ratio"
+	ParamTSchedule      = "sam_t_schedule"
+	ParamTotalSteps     = "sam_total_steps"
+	ParamSampler        = "sam_sampler"
+	ParamR              = "sam_r"
+	ParamRRelative      = "sam_r_relative"
+	ParamNoise          = "sam_noise"
+	ParamMu             = "sam_mu"
+	ParamNaive          = "sam_naive"
+	ParamMuSigma        = "sam_mu_sigma"
+	ParamHMCSteps       = "sam_hmc_steps"
+	ParamHMCSigma       = "sam_hmc_sigma"
+	ParamHMCBeta        = "sam_hmc_beta"
+	ParamASAMEta        = "sam_asam_eta"
+	ParamESAM2Scales    = "sam_esam2_scales" // comma-separated multiples of ρ, e.g. "0.5,1,2"
+	ParamPGNLambda      = "sam_pgn_lambda"
+	ParamRSAMLambda     = "sam_rsam_lambda"
+	ParamRSAMGamma      = "sam_rsam_gamma"
+	ParamBase           = "sam_base"
+	ParamMomentum       = "sam_momentum"
+	ParamWeightDecay    = "sam_weight_decay"
+	ParamLabelSmoothing = "sam_label_smoothing"
+)
+
+// ToContext stores every field of c as a context parameter (root scope).
+func (c Config) ToContext(ctx *context.Context) {
+	ctx = ctx.InAbsPath(context.RootScope)
+	ctx.SetParams(map[string]any{
+		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
+		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
+		ParamSampler: c.Sampler, ParamR: c.R, ParamRRelative: c.RRelative, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
+		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
+		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: formatFloats(c.ESAM2Scales),
+		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
+		ParamBase: c.Base, optimizers.ParamLearningRate: c.LearningRate, ParamMomentum: c.Momentum,
+		ParamWeightDecay: c.WeightDecay, ParamLabelSmoothing: c.LabelSmoothing,
+	})
+}
+
+// FromContext reads the configuration from context parameters: DefaultConfig of the
+// "sam_method" parameter (tsam when absent), overridden by every parameter present. It
+// returns Validate's error for invalid values (including wrongly typed parameters).
+func FromContext(ctx *context.Context) (cfg Config, err error) {
+	defer func() {
+		// context.GetParamOr panics on a parameter that cannot be converted to the field's type.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("sam: reading context parameters: %v", r)
+		}
+	}()
+	ctx = ctx.InAbsPath(context.RootScope)
+	method, err := ParseMethod(context.GetParamOr(ctx, ParamMethod, string(TSAM)))
+	if err != nil {
+		return Config{}, err
+	}
+	c := DefaultConfig(method)
+	f := func(key string, dst *float64) { *dst = context.GetParamOr(ctx, key, *dst) }
+	i := func(key string, dst *int) { *dst = context.GetParamOr(ctx, key, *dst) }
+	s := func(key string, dst *string) { *dst = context.GetParamOr(ctx, key, *dst) }
+	f(ParamRho, &c.Rho)
+	i(ParamS, &c.S)
+	f(ParamT, &c.T)
+	f(ParamDeltaRatio, &c.DeltaRatio)
+	s(ParamTSchedule, &c.TSchedule)
+	i(ParamTotalSteps, &c.TotalSteps)
+	s(ParamSampler, &c.Sampler)
+	f(ParamR, &c.R)
+	c.RRelative = context.GetParamOr(ctx, ParamRRelative, c.RRelative)
+	s(ParamNoise, &c.Noise)
+	s(ParamMu, &c.Mu)
+	s(ParamNaive, &c.Naive)
+	f(ParamMuSigma, &c.MuSigma)
+	i(ParamHMCSteps, &c.HMCSteps)
+	f(ParamHMCSigma, &c.HMCSigma)
+	f(ParamHMCBeta, &c.HMCBeta)
+	f(ParamASAMEta, &c.ASAMEta)
+	scales := context.GetParamOr(ctx, ParamESAM2Scales, formatFloats(c.ESAM2Scales))
+	if c.ESAM2Scales, err = parseFloats(scales); err != nil {
+		return Config{}, fmt.Errorf("sam: context parameter %s: %w", ParamESAM2Scales, err)
+	}
+	f(ParamPGNLambda, &c.PGNLambda)
+	f(ParamRSAMLambda, &c.RSAMLambda)
+	f(ParamRSAMGamma, &c.RSAMGamma)
+	s(ParamBase, &c.Base)
+	f(optimizers.ParamLearningRate, &c.LearningRate)
+	f(ParamMomentum, &c.Momentum)
+	f(ParamWeightDecay, &c.WeightDecay)
+	f(ParamLabelSmoothing, &c.LabelSmoothing)
+	return c, c.Validate()
+}
+
+func formatFloats(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseFloats parses a comma-separated list such as "0.5,1,2".
+func parseFloats(s string) ([]float64, error) {
+	var out []float64
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a comma-separated list of numbers (e.g. 0.5,1,2)", s)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
