@@ -137,10 +137,15 @@ func listCheckpoints(dir string) ([]string, error) {
 }
 
 // prune removes all but the newest keep checkpoints: the .json first, so that a prune cut
-// short never leaves a listed checkpoint without its data.
+// short never leaves a listed checkpoint without its data. It also removes any .bin
+// without its .json, left by a process killed while pruning or before a checkpoint's
+// .json was moved in: no loader can reach it, and it would stay forever otherwise.
 func prune(dir string, keep int) error {
 	names, err := listCheckpoints(dir)
 	if err != nil {
+		return err
+	}
+	if err := removeOrphanData(dir, names); err != nil {
 		return err
 	}
 	for len(names) > keep {
@@ -178,6 +183,27 @@ func loadCheckpoint(ctx *context.Context, runDir, flag string) (*checkpoints.Han
 		v.SetTrainable(false)
 	}
 	return h, nil
+}
+
+// removeOrphanData removes the checkpoint .bin files in dir whose checkpoint (listed in
+// names) has no .json.
+func removeOrphanData(dir string, names []string) error {
+	listed := map[string]bool{}
+	for _, n := range names {
+		listed[n] = true
+	}
+	bins, err := filepath.Glob(filepath.Join(dir, "checkpoint-*"+checkpoints.BinDataSuffix))
+	if err != nil {
+		return err
+	}
+	for _, b := range bins {
+		if !listed[strings.TrimSuffix(filepath.Base(b), checkpoints.BinDataSuffix)] {
+			if err := os.Remove(b); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func syncFile(path string) error {

@@ -298,16 +298,23 @@ func oneOf(flag, v string, allowed []string) error {
 	return nil
 }
 
+// maxMagnitude bounds every real-valued hyperparameter. The graph computes in float32,
+// whose largest value is 3.4e38: products such as t·loss (the tilt, Eq. 2), lr·gradient or
+// ρ·ĝ overflow to Inf, and then NaN, at the first step long before that bound (t = 3e38
+// does so at step 1). 1e6 is far above any value of the paper's sweeps (t ≤ 100,
+// ρ ≤ 0.5, lr ≤ 1) and leaves 30 orders of magnitude for the losses and gradients.
+const maxMagnitude = 1e6
+
 func finiteAtLeast(flag string, v, lo float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < lo {
-		return inputErrorf(flag, "must be a finite number ≥ %g, got %v", lo, v)
+	if math.IsNaN(v) || v < lo || v > maxMagnitude {
+		return inputErrorf(flag, "must be a number between %g and %g (the float32 graph overflows beyond), got %v", lo, float64(maxMagnitude), v)
 	}
 	return nil
 }
 
 func positive(flag string, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-		return inputErrorf(flag, "must be a finite number > 0, got %v", v)
+	if math.IsNaN(v) || v <= 0 || v > maxMagnitude {
+		return inputErrorf(flag, "must be a number > 0 and ≤ %g (the float32 graph overflows beyond), got %v", float64(maxMagnitude), v)
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package run
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -85,7 +88,13 @@ func howToGet(name string) string {
 func loadSet(cfg Config, split string) (*data.Set, error) {
 	set, err := data.Load(cfg.Data, cfg.DataDir, split)
 	if err != nil {
-		return nil, inputErrorf("data-dir", "%s (%s split): %v.%s", cfg.Data, split, strings.TrimSuffix(err.Error(), "."), howToGet(cfg.Data))
+		// Where to get the data helps only when it is missing: a damaged file that exists
+		// is named by the loader's message, and reinstalling would not be the fix.
+		how := ""
+		if errors.Is(err, fs.ErrNotExist) {
+			how = howToGet(cfg.Data)
+		}
+		return nil, inputErrorf("data-dir", "%s (%s split): %v.%s", cfg.Data, split, strings.TrimSuffix(err.Error(), "."), how)
 	}
 	return set, nil
 }
@@ -146,6 +155,10 @@ func loadSplits(cfg Config) (*splits, error) {
 		}
 		s.train.y = y
 	}
+	// The loaded files (the whole CIFAR-10 training set is 600 MB of float32, plus the
+	// file read to decode it) are garbage now when the run keeps a subset; hand that memory
+	// back to the OS rather than holding it, at the Go runtime's discretion, for the run.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
@@ -182,25 +195,73 @@ func classNames(s *data.Set) []string {
 }
 
 func imageSplits(cfg Config, full, test *data.Images) (*splits, error) {
-	train, val := full, (*data.Images)(nil)
-	if cfg.Val > 0 {
-		var err error
-		if train, val, err = full.SplitValidation(cfg.Val, uint64(cfg.Seed)); err != nil {
-			return nil, inputErrorf("val", "%v", err)
-		}
-	}
-	idx, err := subsetIndices(cfg, train.N)
+	trainIdx, valIdx, err := imageSplitIndices(cfg, full)
 	if err != nil {
 		return nil, err
 	}
-	if idx != nil {
-		train = train.Subset(train.Name, idx)
+	train, val := full, (*data.Images)(nil)
+	if trainIdx != nil {
+		// One copy of only the examples the run trains on: copying the whole training
+		// part first (data.Images.SplitValidation) and subsetting it after held a second
+		// copy of the full set, 600 MB for CIFAR-10 whatever -subset.
+		name := full.Name
+		if valIdx != nil {
+			name += "/train-part" // as data.Images.SplitValidation names it
+		}
+		train = full.Subset(name, trainIdx)
+	}
+	if valIdx != nil {
+		val = full.Subset(full.Name+"/validation", valIdx)
 	}
 	s := &splits{train: fromImages(train), test: fromImages(test)}
 	if val != nil {
 		s.val = fromImages(val)
 	}
 	return s, nil
+}
+
+// imageSplitIndices returns the indices into full of the run's training examples (nil:
+// all of them) and of its validation examples (nil: none), chosen exactly as
+// data.Images.SplitValidation followed by subsetIndices would: SplitValidation runs on
+// a stand-in whose one-pixel images hold their own index (exact in float32 below 2²⁴
+// examples), so its seeded choice is reused without copying any pixels.
+func imageSplitIndices(cfg Config, full *data.Images) (trainIdx, valIdx []int, err error) {
+	n := full.N
+	trainIdx = firstN(n)
+	if cfg.Val > 0 {
+		ids := &data.Images{Name: full.Name, N: n, Height: 1, Width: 1, Channels: 1, NumClasses: full.NumClasses,
+			X: make([]float32, n), Y: full.Y}
+		for i := range ids.X {
+			ids.X[i] = float32(i)
+		}
+		tr, va, err := ids.SplitValidation(cfg.Val, uint64(cfg.Seed))
+		if err != nil {
+			return nil, nil, inputErrorf("val", "%v", err)
+		}
+		trainIdx, valIdx = asIndices(tr.X), asIndices(va.X)
+	}
+	sub, err := subsetIndices(cfg, len(trainIdx))
+	if err != nil {
+		return nil, nil, err
+	}
+	if sub != nil {
+		picked := make([]int, len(sub))
+		for j, i := range sub {
+			picked[j] = trainIdx[i]
+		}
+		trainIdx = picked
+	} else if cfg.Val == 0 {
+		trainIdx = nil // the whole training file, uncopied
+	}
+	return trainIdx, valIdx, nil
+}
+
+func asIndices(x []float32) []int {
+	out := make([]int, len(x))
+	for i, v := range x {
+		out[i] = int(v)
+	}
+	return out
 }
 
 func textSplits(cfg Config, full, test *data.Text) (*splits, error) {

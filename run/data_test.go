@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,6 +60,68 @@ func TestNormalizeUsesTrainingStatistics(t *testing.T) {
 	}
 	if vm, _ := meanStd(norm.test.x, 1, 0); vm == 0 {
 		t.Fatalf("test pixels have mean exactly 0: normalised with their own statistics?")
+	}
+}
+
+// TestDamagedDataNamesNoInstall: a Fashion-MNIST folder whose files exist but are damaged
+// gets the loader's message without install instructions; a folder missing a file gets them.
+func TestDamagedDataNamesNoInstall(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("not gzip"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Data, cfg.DataDir = "fashion-mnist", dir
+	_, err := loadSplits(cfg)
+	if !IsInputError(err) || strings.Contains(err.Error(), "apt-get") {
+		t.Errorf("damaged files: want an input error without install advice, got %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "t10k-labels-idx1-ubyte.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadSplits(cfg); !IsInputError(err) || !strings.Contains(err.Error(), "apt-get") {
+		t.Errorf("missing file: want install advice, got %v", err)
+	}
+}
+
+// TestImageSplitsMatchCopyingSplit: the index-composed split picks the same examples, in
+// the same order, as data.Images.SplitValidation followed by the seeded -subset.
+func TestImageSplitsMatchCopyingSplit(t *testing.T) {
+	cfg := DefaultConfig()
+	set, err := loadSet(cfg, "train")
+	if err != nil {
+		t.Skipf("MNIST: %v", err)
+	}
+	full := set.Images
+	for _, c := range []struct {
+		val    float64
+		subset int
+	}{{0.1, 500}, {0.1, 0}, {0, 500}} {
+		cfg.Val, cfg.Subset, cfg.Seed = c.val, c.subset, 7
+		want, wantVal := full, (*data.Images)(nil)
+		if c.val > 0 {
+			if want, wantVal, err = full.SplitValidation(c.val, 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if idx, _ := subsetIndices(cfg, want.N); idx != nil {
+			want = want.Subset(want.Name, idx)
+		}
+		got, err := imageSplits(cfg, full, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.train.x, want.X) || !slices.Equal(got.train.y, want.Y) || got.train.name != want.Name {
+			t.Errorf("val %g subset %d: training examples differ from the copying split", c.val, c.subset)
+		}
+		if wantVal != nil && (!slices.Equal(got.val.x, wantVal.X) || !slices.Equal(got.val.y, wantVal.Y)) {
+			t.Errorf("val %g subset %d: validation examples differ", c.val, c.subset)
+		}
 	}
 }
 

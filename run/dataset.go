@@ -3,6 +3,7 @@ package run
 import (
 	"io"
 	"math/rand/v2"
+	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/train"
@@ -16,6 +17,18 @@ type trainStream interface {
 	seek(step int)
 	// stepsPerEpoch is the number of batches in one pass over the training set.
 	stepsPerEpoch() int
+}
+
+// timedStream notes when each batch was handed to the loop: the start of its step.
+type timedStream struct {
+	trainStream
+	yielded time.Time
+}
+
+func (t *timedStream) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
+	spec, inputs, labels, err = t.trainStream.Yield()
+	t.yielded = time.Now()
+	return spec, inputs, labels, err
 }
 
 // newTrainStream returns the training stream of cfg over ex: augmented batches from the
@@ -115,6 +128,8 @@ type evalBatches struct {
 	pos   int
 	xBuf  []float32
 	yBuf  []int32
+	// onBatch, when set, is told of each batch served (1-based) and how many there are.
+	onBatch func(set string, batch, batches int)
 }
 
 // Name implements train.Dataset.
@@ -135,6 +150,9 @@ func (d *evalBatches) Yield() (spec any, inputs, labels []*tensors.Tensor, err e
 		idx = append(idx, i)
 	}
 	d.pos = end
+	if d.onBatch != nil {
+		d.onBatch(d.ex.name, (end+d.batch-1)/d.batch, (n+d.batch-1)/d.batch)
+	}
 	x, y := gather(d.ex, idx, &d.xBuf, &d.yBuf)
 	return nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}, nil
 }

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -13,8 +14,12 @@ import (
 // evaluates, records metrics and checkpoints; a checkpoint is also written every
 // CheckpointEvery.
 func (s *session) onStep(loop *train.Loop, stepMetrics []*tensors.Tensor) error {
-	s.accumulate(loop, stepMetrics)
 	step := loop.LoopStep + 1 // global step after this one
+	s.step = step
+	s.accumulate(stepMetrics)
+	if loss := scalar(stepMetrics[0]); s.divergedLoss(loss) {
+		return s.divergence(step, "training batch loss", loss)
+	}
 	spe := s.ds.stepsPerEpoch()
 	if step%spe == 0 || step == s.totalSteps {
 		return s.endEpoch(step, step%spe != 0)
@@ -25,16 +30,19 @@ func (s *session) onStep(loop *train.Loop, stepMetrics []*tensors.Tensor) error 
 	return nil
 }
 
-func (s *session) accumulate(loop *train.Loop, stepMetrics []*tensors.Tensor) {
+// accumulate adds the step's numbers to the epoch's. The step's time runs from the moment
+// its batch was yielded (timedStream) to this hook, the first one GoMLX calls after the
+// step. GoMLX's own Loop.TrainStepDurations cannot be used: each also counts the hooks run
+// after its step, so the first step of an epoch carried the previous epoch's evaluation and
+// checkpoint.
+func (s *session) accumulate(stepMetrics []*tensors.Tensor) {
 	a := &s.acc
 	if a.stats == nil {
 		a.stats = map[string]float64{}
 	}
 	a.steps++
 	a.batchLoss += scalar(stepMetrics[0])
-	if n := len(loop.TrainStepDurations); n > 0 {
-		a.stepTime += loop.TrainStepDurations[n-1]
-	}
+	a.stepTime += time.Now().Sub(s.ds.(*timedStream).yielded)
 	for name, v := range stepStats(s.ctx) {
 		a.stats[name] += v
 	}
@@ -57,14 +65,20 @@ func scalar(t *tensors.Tensor) float64 {
 // checkpoint saves the context, with the run's wall time and session count as context
 // parameters so that a resumed run continues them.
 func (s *session) checkpoint() error {
-	s.lastSave = time.Now()
+	start := time.Now()
+	s.lastSave = start
 	s.ctx.SetParam(paramWallSeconds, s.wallSeconds())
 	s.ctx.SetParam(paramSessions, float64(s.sessions))
-	return s.saver.save()
+	err := s.saver.save()
+	s.acc.checkpointTime += time.Now().Sub(start)
+	if err == nil {
+		s.lastGood = s.step
+	}
+	return err
 }
 
 // wallSeconds is the run's training wall time: earlier sessions plus this one.
-func (s *session) wallSeconds() float64 { return s.prevWall + time.Since(s.started).Seconds() }
+func (s *session) wallSeconds() float64 { return s.prevWall + time.Now().Sub(s.started).Seconds() }
 
 // Context parameters that checkpoints carry for the run's own bookkeeping.
 const (
@@ -84,9 +98,14 @@ func readSessionParams(ctx *context.Context) (wall float64, sessions int) {
 // a checkpoint. Metrics go first: if the process dies before the checkpoint, resume drops
 // the records past the checkpoint it loads.
 func (s *session) endEpoch(step int, partial bool) error {
+	evalStart := time.Now()
 	m, err := s.evaluate()
 	if err != nil {
 		return err
+	}
+	m.EvalSeconds = time.Now().Sub(evalStart).Seconds()
+	if s.divergedLoss(m.TrainLoss) {
+		return s.divergence(step, "loss on the training set", m.TrainLoss)
 	}
 	spe := s.ds.stepsPerEpoch()
 	m.Epoch, m.Step, m.Partial = (step+spe-1)/spe, step, partial
@@ -101,17 +120,46 @@ func (s *session) endEpoch(step int, partial bool) error {
 		}
 	}
 	m.ElapsedSeconds = s.wallSeconds()
+	m.CheckpointSeconds = s.acc.checkpointTime.Seconds() // periodic ones; the epoch's is added below
 	s.acc = epochAccumulator{}
+	if err := writeMetrics(s.dir, append(s.metrics, m)); err != nil {
+		return err
+	}
+	if err := writeCurves(curvesPath(s.dir), []curveSet{{label: s.dir, metrics: append(s.metrics, m)}}); err != nil {
+		return err
+	}
+	if err := s.checkpoint(); err != nil {
+		return err
+	}
+	// The record is written again with the epoch's own checkpoint time; a kill between the
+	// two writes keeps the first record, short of that time only.
+	m.CheckpointSeconds += s.acc.checkpointTime.Seconds()
+	s.acc.checkpointTime = 0
 	s.metrics = append(s.metrics, m)
-	fmt.Fprintf(s.log, "%sepoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step\n",
-		s.lineStart, m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds)
-	if err := writeMetrics(s.dir, s.metrics); err != nil {
-		return err
+	s.progress.clear()
+	if s.progress != nil {
+		s.progress.skipStep = step // its line would repeat the step just reported
 	}
-	if err := writeCurves(curvesPath(s.dir), []curveSet{{label: s.dir, metrics: s.metrics}}); err != nil {
-		return err
+	fmt.Fprintf(s.log, "epoch %d step %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.0f ms/step, evaluation %.1f s, checkpoints %.1f s\n",
+		m.Epoch, m.Step, m.TrainLoss, m.TrainAcc, m.TestLoss, m.TestAcc, 1000*m.StepSeconds, m.EvalSeconds, m.CheckpointSeconds)
+	s.warnIfNotLearning(m)
+	return writeMetrics(s.dir, s.metrics)
+}
+
+// notLearning is the share of ln(classes), the loss of a uniform guess, above which the
+// training-set loss after an epoch shows a model that has not started to learn.
+const notLearning = 0.99
+
+// warnIfNotLearning says so in the log when the model is still at chance after an epoch
+// (the CIFAR-10 CNN stays at loss 2.3024 = ln 10 with lr 0.05): the run goes on, since a
+// later epoch may still start, but a user should not wait hours for nothing.
+func (s *session) warnIfNotLearning(m EpochMetrics) {
+	uniform := math.Log(float64(max(s.data.train.classes, 2)))
+	if m.TrainLoss < notLearning*uniform {
+		return
 	}
-	return s.checkpoint()
+	fmt.Fprintf(s.log, "warning: after epoch %d the training loss %.4f is still that of a uniform guess (ln %d = %.4f): the model is not learning; try another -lr (a tenth, or ten times, %g)\n",
+		m.Epoch, m.TrainLoss, s.data.train.classes, uniform, s.cfg.LR)
 }
 
 // evaluate measures loss and accuracy on the training (up to EvalTrainMax), validation and
@@ -123,23 +171,28 @@ func (s *session) evaluate() (EpochMetrics, error) {
 		trainEx = trainEx.subset(trainEx.name, firstN(EvalTrainMax))
 	}
 	var err error
-	if m.TrainLoss, m.TrainAcc, err = evalSet(s.trainer, trainEx); err != nil {
+	if m.TrainLoss, m.TrainAcc, err = s.evalSet(trainEx); err != nil {
 		return m, err
 	}
 	if s.data.val != nil {
-		l, a, err := evalSet(s.trainer, s.data.val)
+		l, a, err := s.evalSet(s.data.val)
 		if err != nil {
 			return m, err
 		}
 		m.ValLoss, m.ValAcc = &l, &a
 	}
-	m.TestLoss, m.TestAcc, err = evalSet(s.trainer, s.data.test)
+	m.TestLoss, m.TestAcc, err = s.evalSet(s.data.test)
 	return m, err
 }
 
-// evalSet returns the mean loss (without regularization) and accuracy of ex.
-func evalSet(t *train.Trainer, ex *examples) (loss, acc float64, err error) {
-	res, err := t.Eval(&evalBatches{ex: ex, batch: evalBatch})
+// evalSet returns the mean loss (without regularization) and accuracy of ex, showing its
+// progress (an evaluation of a large model takes minutes).
+func (s *session) evalSet(ex *examples) (loss, acc float64, err error) {
+	d := &evalBatches{ex: ex, batch: evalBatch}
+	if p := s.progress; p != nil {
+		d.onBatch = p.evaluating
+	}
+	res, err := s.trainer.Eval(d)
 	if err != nil {
 		return 0, 0, fmt.Errorf("evaluating %s: %w", ex.name, err)
 	}

@@ -2,12 +2,41 @@ package run
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/tsamgo/tsam/internal/atomicfile"
+	"github.com/tsamgo/tsam/internal/folderlock"
 )
+
+// LockFile in a run folder holds the process id of the Train working in it.
+const LockFile = "train.lock"
+
+// lockRun takes dir's lock; a live holder is an *InputError naming it.
+func lockRun(dir string) (release func(), err error) {
+	release, err = folderlock.Take(dir, LockFile)
+	var held *folderlock.HeldError
+	switch {
+	case errors.As(err, &held):
+		return nil, inputErrorf("out", "%s is in use by process %d, which is training or resuming the run there (lock %s); wait for it to end or stop it, or choose another -out folder", dir, held.PID, held.Path)
+	case err != nil:
+		return nil, inputErrorf("out", "%v", err)
+	}
+	return release, nil
+}
+
+// runEntries returns dir's entries other than the lock.
+func runEntries(entries []os.DirEntry) []os.DirEntry {
+	var out []os.DirEntry
+	for _, e := range entries {
+		if e.Name() != LockFile {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // checkFolder decides what to do with dir and returns the configuration to run (the stored
 // one when resuming).
@@ -16,8 +45,12 @@ func checkFolder(cfg Config, dir string, opts Options) (Config, error) {
 	if err != nil && !os.IsNotExist(err) {
 		return cfg, inputErrorf("out", "cannot read %s: %v", dir, err)
 	}
+	entries = runEntries(entries)
 	switch {
 	case opts.Resume:
+		if err := checkNotDiverged(dir); err != nil {
+			return cfg, err
+		}
 		return resumeConfig(cfg, dir)
 	case len(entries) > 0 && !opts.Force:
 		return cfg, inputErrorf("out", "%s is not empty: pass -resume to continue the run in it, -force to replace it, or choose another -out folder", dir)
@@ -88,10 +121,8 @@ func ReadConfig(dir string) (Config, error) {
 // metrics recorded after the checkpoint (they will be measured again).
 func (s *session) initFolder(opts Options, resumed bool) error {
 	if opts.Force {
-		for _, name := range []string{ConfigFile, ClassesFile, SummaryFile, MetricsJSON, MetricsCSV, CurvesPNG, CheckpointDir} {
-			if err := os.RemoveAll(filepath.Join(s.dir, name)); err != nil {
-				return err
-			}
+		if err := removeRunFiles(s.dir); err != nil {
+			return err
 		}
 	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"os"
@@ -47,8 +46,14 @@ type EpochMetrics struct {
 	// BatchLoss is the mean training-batch loss over the epoch's steps (the loss at θ the
 	// optimizer saw, regularization included).
 	BatchLoss float64 `json:"batch_loss"`
-	// StepSeconds is the mean wall time of one training step over the epoch.
+	// StepSeconds is the mean wall time of one training step over the epoch: from the
+	// batch handed to the step to the step's results, without evaluation or checkpoints.
 	StepSeconds float64 `json:"step_seconds"`
+	// EvalSeconds is the wall time of the evaluation at the end of the epoch (training,
+	// validation and test sets); CheckpointSeconds that of the epoch's checkpoints (the
+	// periodic ones and the one at its end). Both are absent in runs recorded before them.
+	EvalSeconds       float64 `json:"eval_seconds,omitempty"`
+	CheckpointSeconds float64 `json:"checkpoint_seconds,omitempty"`
 	// ElapsedSeconds is the run's training wall time so far (summed over resumed sessions).
 	ElapsedSeconds float64 `json:"elapsed_seconds"`
 	// Stats are the method's per-step statistics (tilted weights, ESS, losses at θ+ε,
@@ -72,7 +77,7 @@ func ReadMetrics(runDir string) ([]EpochMetrics, error) {
 	for line := 1; sc.Scan(); line++ {
 		var m EpochMetrics
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", filepath.Join(runDir, MetricsJSON), line, err)
+			return nil, inputErrorf("", "%s line %d is damaged (%v): the file is rewritten whole at every epoch, so only damage from outside does this; delete that line and the ones after it (the run then lacks those epochs' records), or start the run again with -force", filepath.Join(runDir, MetricsJSON), line, err)
 		}
 		out = append(out, m)
 	}
@@ -99,7 +104,7 @@ func writeMetrics(runDir string, ms []EpochMetrics) error {
 }
 
 var csvColumns = []string{"epoch", "step", "partial", "train_loss", "train_acc", "val_loss", "val_acc",
-	"test_loss", "test_acc", "batch_loss", "step_seconds", "elapsed_seconds"}
+	"test_loss", "test_acc", "batch_loss", "step_seconds", "eval_seconds", "checkpoint_seconds", "elapsed_seconds"}
 
 func writeCSV(w io.Writer, ms []EpochMetrics) error {
 	statNames := map[string]bool{}
@@ -120,7 +125,7 @@ func writeCSV(w io.Writer, ms []EpochMetrics) error {
 	for _, m := range ms {
 		row := []string{strconv.Itoa(m.Epoch), strconv.Itoa(m.Step), strconv.FormatBool(m.Partial),
 			num(m.TrainLoss), num(m.TrainAcc), optNum(m.ValLoss), optNum(m.ValAcc),
-			num(m.TestLoss), num(m.TestAcc), num(m.BatchLoss), num(m.StepSeconds), num(m.ElapsedSeconds)}
+			num(m.TestLoss), num(m.TestAcc), num(m.BatchLoss), num(m.StepSeconds), num(m.EvalSeconds), num(m.CheckpointSeconds), num(m.ElapsedSeconds)}
 		for _, k := range stats {
 			if v, ok := m.Stats[k]; ok {
 				row = append(row, num(v))

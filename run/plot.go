@@ -2,16 +2,15 @@ package run
 
 import (
 	"image/color"
-	"io"
 	"path/filepath"
 
 	"github.com/tsamgo/tsam/internal/atomicfile"
+	"github.com/tsamgo/tsam/internal/plotstyle"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // curveSet is the metrics of one run under a label, for plotting.
@@ -26,26 +25,24 @@ type curveSet struct {
 func writeCurves(path string, sets []curveSet) error {
 	lossPlot, accPlot := plot.New(), plot.New()
 	lossPlot.Title.Text, accPlot.Title.Text = "loss", "accuracy"
+	lossPlot.Y.Label.Text = "cross-entropy (with the run's label smoothing)"
+	accPlot.Y.Label.Text = "accuracy"
 	for _, p := range []*plot.Plot{lossPlot, accPlot} {
 		p.X.Label.Text = "epoch"
+		p.X.Tick.Marker, p.Y.Tick.Marker = plotstyle.IntegerTicks{}, plotstyle.Ticks{}
 	}
 	// Losses fall and accuracies rise: put each legend where its curves end up least.
 	lossPlot.Legend.Top, accPlot.Legend.Top = true, false
 	for i, set := range sets {
 		addRunLines(lossPlot, accPlot, set, i, len(sets) > 1)
 	}
-	img := vgimg.New(vg.Points(900), vg.Points(380))
-	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	plots := [][]*plot.Plot{{lossPlot, accPlot}}
-	canvases := plot.Align(plots, tiles, dc)
-	lossPlot.Draw(canvases[0][0])
-	accPlot.Draw(canvases[0][1])
-	return atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+	png, err := plotstyle.PNG([][]*plot.Plot{{lossPlot, accPlot}}, tiles, vg.Points(900), vg.Points(380))
+	if err != nil {
 		return err
-	})
+	}
+	return atomicfile.Write(path, png, 0o644)
 }
 
 // addRunLines adds one run's curves; overlay mode names lines after the run.

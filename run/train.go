@@ -1,6 +1,7 @@
 package run
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -52,23 +53,38 @@ type session struct {
 	sessions   int     // processes that trained this run, this one included
 	lastSave   time.Time
 	acc        epochAccumulator
-	lineStart  string // written before each log line: clears the progress line if any
-	totalSteps int    // steps this run goes to: fullSteps, or MaxSteps if smaller
-	fullSteps  int    // steps of the complete run (see PlannedSteps)
+	progress   *progress // nil without Options.Progress
+	totalSteps int       // steps this run goes to: fullSteps, or MaxSteps if smaller
+	fullSteps  int       // steps of the complete run (see PlannedSteps)
+	step       int       // global step after the one just trained
+	lastGood   int       // step of the newest checkpoint in the folder; -1 when there is none
 }
 
 // epochAccumulator sums per-step values over the steps of the current epoch.
 type epochAccumulator struct {
-	steps     int
-	batchLoss float64
-	stepTime  time.Duration
-	stats     map[string]float64
+	steps          int
+	batchLoss      float64
+	stepTime       time.Duration
+	checkpointTime time.Duration
+	stats          map[string]float64
 }
 
 // Train runs (or resumes) one training run into dir and returns its summary. Bad input —
 // configuration, data set, folder state or a damaged checkpoint — is an *InputError and
 // is reported before anything in dir is touched.
+//
+// The folder is locked (LockFile) while Train works in it: a second Train or resume of the
+// same folder, in this process or another, is refused until the first ends; a lock left by
+// a killed process is taken over.
 func Train(cfg Config, dir string, opts Options) (*Summary, error) {
+	if dir == "" {
+		return nil, inputErrorf("out", "an output folder is needed, e.g. -out runs/mnist-tsam")
+	}
+	release, err := lockRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	s, err := prepare(cfg, dir, opts)
 	if err != nil {
 		return nil, err
@@ -78,9 +94,6 @@ func Train(cfg Config, dir string, opts Options) (*Summary, error) {
 
 // prepare validates everything and sets up the session; only then does it write to dir.
 func prepare(cfg Config, dir string, opts Options) (*session, error) {
-	if dir == "" {
-		return nil, inputErrorf("out", "an output folder is needed, e.g. -out runs/mnist-tsam")
-	}
 	if opts.Resume && opts.Force {
 		return nil, inputErrorf("force", "cannot be combined with -resume: -resume continues the run in the folder, -force discards it")
 	}
@@ -134,15 +147,20 @@ func (s *session) run(opts Options) (*Summary, error) {
 			}
 			resumed = true
 			s.prevWall, s.sessions = readSessionParams(ctx)
+		} else {
+			// Killed before its first checkpoint was complete: nothing to continue from.
+			fmt.Fprintf(s.log, "no complete checkpoint in %s (the run was stopped before its first one): starting from step 0\n", filepath.Join(s.dir, CheckpointDir))
 		}
 	}
 	model, err := modelFn(s.cfg, s.data)
 	if err != nil {
 		return nil, err
 	}
-	if s.ds, err = newTrainStream(s.cfg, s.data.train); err != nil {
+	ds, err := newTrainStream(s.cfg, s.data.train)
+	if err != nil {
 		return nil, err
 	}
+	s.ds = &timedStream{trainStream: ds}
 	spe := s.ds.stepsPerEpoch()
 	s.fullSteps = PlannedSteps(s.cfg, spe)
 	s.totalSteps = s.fullSteps
@@ -176,18 +194,26 @@ func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error)
 	loop := train.NewLoop(s.trainer)
 	start := loop.LoopStep
 	s.ds.seek(start)
+	s.step, s.lastGood = start, -1
+	if start > 0 {
+		s.lastGood = start
+	}
 	s.keepMetricsUpTo(start)
 	if start > 0 {
 		fmt.Fprintf(s.log, "resumed %s at step %d of %d (epoch %d)\n", s.dir, start, s.totalSteps, start/spe+1)
 	}
 	if opts.Progress != nil {
-		attachProgress(loop, opts.Progress, s.totalSteps)
-		s.lineStart = "\r\033[K" // epoch lines overwrite the progress line
+		s.progress = attachProgress(loop, opts.Progress, s.totalSteps)
 	}
 	s.started, s.lastSave = time.Now(), time.Now()
 	loop.OnStep("tsam.run", 100, s.onStep)
 	if start < s.totalSteps {
 		if _, err := loop.RunToGlobalStep(s.ds, s.totalSteps); err != nil {
+			s.progress.clear() // the error message that follows starts on a clean line
+			var div *DivergedError
+			if errors.As(err, &div) {
+				return nil, s.markDiverged(div)
+			}
 			return nil, err
 		}
 	}

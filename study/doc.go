@@ -7,7 +7,8 @@
 // tuning group with the best mean final validation accuracy, trained for more seeds) and
 // Sections (the tables and figures of the report, each naming its rows and how its claim is
 // judged, see Kinds). Plans() has two: Smoke (every method and sampler for a few steps on an
-// MNIST subset, for tests and CI) and Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
+// MNIST subset, for tests and CI; marked MachineryOnly, so its report says "smoke run, no
+// verdict" instead of judging claims on 8-step runs) and Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
 // Hessian spectrum and Table 3 at 2-core scale; Estimate gives its compute per section).
 // Paper reads CIFAR-10 and SST-2 from the project's shared data folder (../shared/data beside
 // the module root, or $TSAM_SHARED_DATA); its absolute path is part of those runs'

@@ -235,9 +235,10 @@ func params(model string, shape dataShape) float64 {
 	return float64(total) / 1e6
 }
 
-// fmtEstimate prints a plan estimate as lines.
+// fmtEstimate prints a plan estimate as lines, per section; the study's first line has
+// already given the total's basis.
 func fmtEstimate(est PlanEstimate) string {
-	s := fmt.Sprintf("total %s (%s)\n", fmtDuration(est.Total), est.Basis)
+	s := fmt.Sprintf("total %s\n", fmtDuration(est.Total))
 	for _, sec := range est.Sections {
 		s += fmt.Sprintf("  %-8s %s\n", sec.ID, fmtDuration(sec.Seconds))
 	}

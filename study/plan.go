@@ -27,6 +27,9 @@ type Plan struct {
 	Picks []Pick
 	// Eval sets the sharpness measurements of the runs whose cell or pick has Eval.
 	Eval EvalSpec
+	// MachineryOnly marks a plan whose runs are too short to judge the paper's claims (the
+	// smoke plan): its report gives every section the verdict SmokeVerdict instead.
+	MachineryOnly bool
 }
 
 // Section is one table or figure of the report.

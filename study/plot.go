@@ -2,15 +2,16 @@ package study
 
 import (
 	"fmt"
-	"io"
 	"path/filepath"
 	"sort"
 
 	"github.com/tsamgo/tsam/internal/atomicfile"
+	"github.com/tsamgo/tsam/internal/plotstyle"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // series is one line of a figure: points with ±1 standard deviation bars.
@@ -107,6 +108,10 @@ func (f figure) write(path string) error {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = f.title, f.x, f.y
 	p.Legend.Top = true
+	p.Y.Tick.Marker = plotstyle.Ticks{}
+	if f.x == "epoch" || f.x == "rank" {
+		p.X.Tick.Marker = plotstyle.IntegerTicks{} // counts: no fractional ticks
+	}
 	for i, l := range f.lines {
 		pts := errPoints{XYs: make(plotter.XYs, len(l.xs)), YErrors: make(plotter.YErrors, len(l.xs))}
 		for j := range l.xs {
@@ -127,14 +132,12 @@ func (f figure) write(path string) error {
 		p.Add(line, points, bars)
 		p.Legend.Add(l.label, line, points)
 	}
-	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+	plotstyle.RoomForLegend(p, len(f.lines))
+	png, err := plotstyle.PNG([][]*plot.Plot{{p}}, draw.Tiles{Rows: 1, Cols: 1}, 7*vg.Inch, 4.5*vg.Inch)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFunc(path, 0o644, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
-		return err
-	})
+	return atomicfile.Write(path, png, 0o644)
 }
 
 func sortedKeys(m map[string]float64) []string {

@@ -346,3 +346,24 @@ func TestLockRefusesSecondStudy(t *testing.T) {
 		t.Errorf("release left the lock: %v", err)
 	}
 }
+
+// TestMachineryOnlyPlanGivesNoVerdict: a plan marked MachineryOnly (the smoke plan) reports
+// SmokeVerdict for its sections instead of judging the paper's claims on a few steps.
+func TestMachineryOnlyPlanGivesNoVerdict(t *testing.T) {
+	if !Smoke().MachineryOnly {
+		t.Error("the smoke plan is not marked MachineryOnly")
+	}
+	dir := t.TempDir()
+	p := tinyPlan(20)
+	p.MachineryOnly = true
+	if _, err := Execute(p, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Collect(p, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Sections[0]; s.Verdict != SmokeVerdict || len(s.Subclaims) != 0 {
+		t.Errorf("verdict %q with %d subclaims, want %q and none", s.Verdict, len(s.Subclaims), SmokeVerdict)
+	}
+}

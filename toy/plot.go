@@ -1,17 +1,16 @@
 package toy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image/color"
 	"math"
 
+	"github.com/tsamgo/tsam/internal/plotstyle"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 var (
@@ -92,7 +91,8 @@ const curveSamples = 400
 func fig1Panel(prob Problem, run Fig1Run) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = run.Objective
-	p.X.Label.Text = "θ"
+	p.X.Label.Text, p.Y.Label.Text = "θ", "loss"
+	p.Y.Tick.Marker = plotstyle.Ticks{}
 	p.Legend.Top = true
 	loss, err := curve(func(x float64) (float64, error) { return prob.L(x), nil }, prob.Lo, prob.Hi, curveSamples)
 	if err != nil {
@@ -125,6 +125,11 @@ func fig1Panel(prob Problem, run Fig1Run) (*plot.Plot, error) {
 	if err := addPoints(p, global, minGreen, draw.RingGlyph{}, vg.Points(5), "global min"); err != nil {
 		return nil, err
 	}
+	entries := 4 // L(θ), GD path, GD end, global min
+	if run.obj.Kind != ERM {
+		entries++ // the objective
+	}
+	plotstyle.RoomForLegend(p, entries)
 	return p, nil
 }
 
@@ -153,23 +158,9 @@ func PlotFig1(r *Report) ([]byte, error) {
 
 // renderTiles draws a grid of plots (nil entries left blank) into one PNG.
 func renderTiles(plots [][]*plot.Plot, w, h vg.Length) ([]byte, error) {
-	img := vgimg.New(w, h)
-	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(plots), Cols: len(plots[0]), PadX: vg.Points(12), PadY: vg.Points(12),
 		PadTop: vg.Points(6), PadBottom: vg.Points(6), PadLeft: vg.Points(6), PadRight: vg.Points(6)}
-	canvases := plot.Align(plots, tiles, dc)
-	for i := range plots {
-		for j, p := range plots[i] {
-			if p != nil {
-				p.Draw(canvases[i][j])
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return plotstyle.PNG(plots, tiles, w, h)
 }
 
 // shade returns red darkened with the radius: light for small ρ, dark for the largest.
@@ -190,9 +181,10 @@ func PlotFig3(r *Report, tsam bool) ([]byte, error) {
 	}
 	prob, c := Fig3(), r.fig3Cfg
 	p := plot.New()
-	p.X.Label.Text = "θ"
+	p.X.Label.Text, p.Y.Label.Text = "θ", "objective value"
+	p.Y.Tick.Marker = plotstyle.Ticks{}
 	p.Legend.Top = true
-	p.Title.Text = "SAM objective max_{|ε|≤ρ} L(θ+ε)"
+	p.Title.Text = "SAM objective: max of L(θ+ε) over |ε| ≤ ρ"
 	if tsam {
 		p.Title.Text = fmt.Sprintf("TSAM objective (t=%g, ε uniform on |ε|≤ρ)", r.Fig3T)
 	}
@@ -219,6 +211,7 @@ func PlotFig3(r *Report, tsam bool) ([]byte, error) {
 			return nil, err
 		}
 	}
+	plotstyle.RoomForLegend(p, 1+len(r.Fig3)) // L(θ) and one line per ρ
 	return renderTiles([][]*plot.Plot{{p}}, vg.Points(520), vg.Points(380))
 }
 

@@ -20,7 +20,7 @@ func init() {
 }
 
 func cmdCompare(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", compareUsage+"\n\nusage: tsam compare [-out DIR] RUN_DIR...", stderr)
+	fs := newFlagSetArgs("compare", "[-out DIR] RUN_DIR...", compareUsage, stderr)
 	out := fs.String("out", "", "folder for compare.md and curves.png (default: compare/ beside the first run)")
 	dirs, err := parseInterleaved(fs, args)
 	if err != nil {

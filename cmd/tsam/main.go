@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"sort"
+
+	"github.com/tsamgo/tsam/run"
 )
 
 // command is one subcommand of tsam.
@@ -43,10 +45,16 @@ func badFlag(name, format string, args ...any) error {
 // newFlagSet returns a FlagSet that reports parse errors as usage errors instead of exiting,
 // so tests can run subcommands in-process.
 func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	return newFlagSetArgs(name, "[flags]", usage, stderr)
+}
+
+// newFlagSetArgs is newFlagSet for a command that also takes arguments: synopsis is what
+// follows the command's name on its one usage line.
+func newFlagSetArgs(name, synopsis, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tsam "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tsam %s [flags]\n\n%s\n\nflags:\n", name, usage)
+		fmt.Fprintf(stderr, "usage: tsam %s %s\n\n%s\n\nflags:\n", name, synopsis, usage)
 		fs.PrintDefaults()
 	}
 	return fs
@@ -82,9 +90,19 @@ func usage(w io.Writer) {
 	}
 }
 
+// exitDiverged is the exit status of a training run stopped by a diverged loss (see
+// run.DivergedError), distinct from bad input (2) and other failures (1).
+const exitDiverged = 3
+
 // runMain is main without os.Exit, for tests: it returns the process exit status.
 func runMain(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		// No command is a usage error, as for every other tool with subcommands: a script
+		// that forgot its arguments must not look successful.
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
 	}
@@ -96,12 +114,16 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(args[1:], stdout, stderr)
 	var ue *usageError
+	var div *run.DivergedError
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "tsam %s: %v\n", args[0], err)
 		return 2
+	case errors.As(err, &div):
+		fmt.Fprintf(stderr, "tsam %s: %v\n", args[0], err)
+		return exitDiverged
 	default:
 		fmt.Fprintf(stderr, "tsam %s: %v\n", args[0], err)
 		return 1

@@ -56,8 +56,8 @@ func cmdStudy(args []string, stdout, stderr io.Writer) error {
 		return badFlag("out", "%s is a file; name a folder", *out)
 	}
 	opts := study.Options{Log: stdout, DryRun: *dryRun, ReportOnly: *reportOnly, ReportDir: *reportDir, Publish: *publish, Command: studyCommand(*planName, *out, *publish)}
-	if !*quiet {
-		opts.Progress = stderr
+	if !*quiet && isTerminal(stderr) {
+		opts.Progress = stderr // a log file gets no carriage returns or escape codes
 	}
 	res, err := study.Execute(plan, *out, opts)
 	if err != nil {

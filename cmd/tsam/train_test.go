@@ -27,6 +27,12 @@ func TestTrainBadFlags(t *testing.T) {
 	}{
 		{[]string{"-lr", "-1"}, "-lr"},
 		{[]string{"-lr", "NaN"}, "-lr"},
+		{[]string{"-t", "3e38"}, "-t"},
+		{[]string{"-method", "erm", "-t", "50"}, "-t"},
+		{[]string{"-method", "sam", "-sampler", "hmc"}, "-sampler"},
+		{[]string{"-method", "tsam", "-lambda", "0.5"}, "-lambda"},
+		{[]string{"-hmc-steps", "3"}, "-hmc-steps"},
+		{[]string{"-optimizer", "adam", "-momentum", "0.5"}, "-momentum"},
 		{[]string{"-method", "adamsam"}, "-method"},
 		{[]string{"-optimizer", "rmsprop"}, "-optimizer"},
 		{[]string{"-epochs", "0"}, "-epochs"},
@@ -153,5 +159,34 @@ func TestCompareBadInput(t *testing.T) {
 	empty := t.TempDir()
 	if code, _, stderr := tsamCLI("compare", empty); code != 2 || !strings.Contains(stderr, "does not hold a tsam run") {
 		t.Errorf("compare of an empty folder: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestTrainDiverged: a run whose loss blows up exits with status 3 and a message naming
+// the step and the fix, and leaves no run behind (it had no checkpoint yet).
+func TestTrainDiverged(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	args := append(append([]string{"train"}, tinyTrain...), "-lr", "1000", "-out", out)
+	code, _, stderr := tsamCLI(args...)
+	if code != exitDiverged || !strings.Contains(stderr, "diverged at step") || !strings.Contains(stderr, "-lr") {
+		t.Errorf("exit %d, stderr %q; want exit %d naming the step and -lr", code, stderr, exitDiverged)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%s should not exist after a run that diverged before its first checkpoint", out)
+	}
+}
+
+// TestUsageEdges: bare tsam is a usage error (exit 2, usage on stderr), help exits 0,
+// and compare -h prints one usage line.
+func TestUsageEdges(t *testing.T) {
+	if code, stdout, stderr := tsamCLI(); code != 2 || stdout != "" || !strings.Contains(stderr, "usage: tsam COMMAND") {
+		t.Errorf("bare tsam: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", code, stdout, stderr)
+	}
+	if code, stdout, _ := tsamCLI("help"); code != 0 || !strings.Contains(stdout, "commands:") {
+		t.Errorf("tsam help: exit %d, stdout %q", code, stdout)
+	}
+	code, _, stderr := tsamCLI("compare", "-h")
+	if code != 0 || strings.Count(stderr, "usage:") != 1 || !strings.Contains(stderr, "usage: tsam compare [-out DIR] RUN_DIR...") {
+		t.Errorf("compare -h: exit %d, want one usage line naming the arguments:\n%s", code, stderr)
 	}
 }
