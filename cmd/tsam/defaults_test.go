@@ -62,3 +62,24 @@ func TestTrainLRDefaultFollowsTheOptimizer(t *testing.T) {
 		}
 	}
 }
+
+// TestBudgetAndSamplerFlagsApply: -budget tsam lets a baseline read the TSAM flags that size
+// its budget; -budget with TSAM itself, -naive without the naive sampler and -s without a
+// budget are refused.
+func TestBudgetAndSamplerFlagsApply(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"-method", "pgn", "-budget", "tsam", "-s", "5", "-r", "0.2"}, true},
+		{[]string{"-method", "pgn", "-s", "5"}, false},
+		{[]string{"-method", "tsam", "-budget", "tsam"}, false},
+		{[]string{"-method", "tsam", "-sampler", "naive", "-naive", "mu"}, true},
+		{[]string{"-method", "tsam", "-naive", "mu"}, false},
+	} {
+		_, _, err := parseTrainFlags(c.args, &bytes.Buffer{})
+		if (err == nil) != c.ok {
+			t.Errorf("%v: error %v, want ok = %v", c.args, err, c.ok)
+		}
+	}
+}

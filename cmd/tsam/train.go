@@ -129,7 +129,8 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 }
 
 // methodFlags lists, for each flag that only some methods read, those methods. ESAM1 reads
-// TSAM's sampling flags because its number of steps is TSAM's gradient budget.
+// TSAM's sampling flags because its number of steps is TSAM's gradient budget, and so does
+// any method run with -budget tsam (budgetFlags).
 var methodFlags = map[string][]string{
 	"t":          {"tsam"},
 	"delta":      {"tsam"},
@@ -137,10 +138,16 @@ var methodFlags = map[string][]string{
 	"s":          {"tsam", "esam1"},
 	"sampler":    {"tsam", "esam1"},
 	"r":          {"tsam", "esam1"},
+	"r-relative": {"tsam", "esam1"},
 	"hmc-steps":  {"tsam", "esam1"},
+	"naive":      {"tsam"},
 	"rho":        {"sam", "asam", "esam1", "esam2", "pgn", "rsam", "tsam"},
 	"lambda":     {"pgn"},
+	"budget":     {"erm", "sam", "asam", "esam2", "pgn", "rsam"},
 }
+
+// budgetFlags are the TSAM flags a -budget tsam run reads to size its budget.
+var budgetFlags = []string{"s", "sampler", "r", "r-relative", "hmc-steps"}
 
 // checkApplies refuses a flag given explicitly that the run would not read (-t with
 // -method erm, -momentum with Adam, -hmc-steps without -sampler hmc): accepting it would
@@ -151,11 +158,14 @@ func checkApplies(fs *flag.FlagSet, cfg run.Config) error {
 		if err != nil {
 			return
 		}
-		if methods, ok := methodFlags[f.Name]; ok && !slices.Contains(methods, cfg.Method) {
+		budget := cfg.Budget == "tsam" && slices.Contains(budgetFlags, f.Name)
+		if methods, ok := methodFlags[f.Name]; ok && !slices.Contains(methods, cfg.Method) && !budget {
 			err = badFlag(f.Name, "does not apply to -method %s (only to %s); drop it", cfg.Method, strings.Join(methods, ", "))
 		}
 		switch {
 		case err != nil:
+		case f.Name == "naive" && cfg.Sampler != "naive":
+			err = badFlag(f.Name, "applies to -sampler naive only, not %s; drop it or pass -sampler naive", cfg.Sampler)
 		case f.Name == "hmc-steps" && cfg.Sampler != "hmc":
 			err = badFlag(f.Name, "applies to -sampler hmc only, not %s; drop it or pass -sampler hmc", cfg.Sampler)
 		case f.Name == "momentum" && cfg.Optimizer != "" && cfg.Optimizer != "sgd":
