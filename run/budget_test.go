@@ -86,3 +86,29 @@ func TestResumeRefusesAnOlderUpdateRule(t *testing.T) {
 		t.Errorf("practical sampler revision %d, want 0 (its rule never changed)", got)
 	}
 }
+
+// TestResumeReadsBackTheMethodParameters: the checkpoint carries the method's configuration
+// as context parameters; a config.json edited after the run started (here t = 20 → 5) no
+// longer matches it, and resuming is refused naming the parameter.
+func TestResumeReadsBackTheMethodParameters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	cfg := smallConfig()
+	cfg.MaxSteps = 3
+	if _, err := Train(cfg, dir, Options{Log: testLog{t}}); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.T = 5
+	b, _ := json.Marshal(stored)
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.T, cfg.MaxSteps = 5, 0
+	_, err = Train(cfg, dir, Options{Resume: true, Log: testLog{t}})
+	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "sam_t = 20") {
+		t.Fatalf("resume with an edited config.json: %v", err)
+	}
+}

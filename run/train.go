@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/tsamgo/tsam/backend"
 	"github.com/tsamgo/tsam/internal/atomicfile"
+	"github.com/tsamgo/tsam/sam"
 )
 
 // EvalTrainMax caps the number of training examples evaluated at the end of each epoch
@@ -167,6 +168,11 @@ func (s *session) run(opts Options) (*Summary, error) {
 	if s.cfg.MaxSteps > 0 {
 		s.totalSteps = min(s.totalSteps, s.cfg.MaxSteps)
 	}
+	if resumed {
+		if err := s.checkStoredMethod(ctx); err != nil {
+			return nil, err
+		}
+	}
 	trainer, err := buildTrainer(s.cfg, s.fullSteps, be, ctx, model)
 	if err != nil {
 		return nil, err
@@ -189,6 +195,22 @@ func (s *session) run(opts Options) (*Summary, error) {
 	}
 	return s.loop(be, opts)
 }
+// checkStoredMethod reads back the method's configuration that the checkpoint carries as
+// context parameters (sam.NewTrainer writes them) and refuses to continue when it is not the
+// one config.json describes: a hand-edited config.json or a checkpoint copied from another
+// run. The t schedule's length is not compared when t is constant (extending a run changes
+// it without changing any step).
+func (s *session) checkStoredMethod(ctx *context.Context) error {
+	var skip []string
+	if s.cfg.TSchedule == "" || s.cfg.TSchedule == "constant" {
+		skip = append(skip, sam.ParamTotalSteps)
+	}
+	if m := MethodConfig(s.cfg, s.fullSteps).Mismatch(ctx, skip...); m != "" {
+		return inputErrorf("resume", "the checkpoint in %s was not written by the run %s describes (%s): restore the run's own files, or start again with -force", filepath.Join(s.dir, CheckpointDir), ConfigFile, m)
+	}
+	return nil
+}
+
 func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error) {
 	spe := s.ds.stepsPerEpoch()
 	loop := train.NewLoop(s.trainer)

@@ -247,3 +247,28 @@ func TestASAMHasItsOwnRho(t *testing.T) {
 		t.Errorf("DefaultConfig(SAM).Rho = %v, want 0.05", r)
 	}
 }
+
+// TestMismatchNamesTheDifferingParameter: a configuration compared with the parameters a
+// checkpoint holds agrees with itself, names the first differing parameter, and ignores
+// parameters the checkpoint does not have.
+func TestMismatchNamesTheDifferingParameter(t *testing.T) {
+	c := DefaultConfig(TSAM)
+	ctx := context.New()
+	c.ToContext(ctx)
+	if m := c.Mismatch(ctx); m != "" {
+		t.Fatalf("a configuration differs from itself: %s", m)
+	}
+	d := c
+	d.T, d.R = 5, 0.3
+	if m := d.Mismatch(ctx); !strings.Contains(m, ParamR+" = 0.1") || !strings.Contains(m, "0.3") {
+		t.Errorf("mismatch %q, want %s named with both values", m, ParamR)
+	}
+	if m := d.Mismatch(ctx, ParamR, ParamT); m != "" {
+		t.Errorf("skipped parameters compared: %s", m)
+	}
+	old := context.New()
+	old.SetParam(ParamT, 20.0) // a checkpoint that has only some of the parameters
+	if m := c.Mismatch(old); m != "" {
+		t.Errorf("absent parameters compared: %s", m)
+	}
+}

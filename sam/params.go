@@ -4,6 +4,7 @@ package sam
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
@@ -44,8 +45,36 @@ const (
 
 // ToContext stores every field of c as a context parameter (root scope).
 func (c Config) ToContext(ctx *context.Context) {
-	ctx = ctx.InAbsPath(context.RootScope)
-	ctx.SetParams(map[string]any{
+	ctx.InAbsPath(context.RootScope).SetParams(c.params())
+}
+
+// Mismatch compares c with the configuration stored in ctx's parameters (e.g. loaded from a
+// checkpoint) and names the first parameter whose stored value differs, with both values;
+// "" when they agree. Parameters absent from ctx (checkpoints written before they existed)
+// are not compared, nor are those in skip.
+func (c Config) Mismatch(ctx *context.Context, skip ...string) string {
+	root := ctx.InAbsPath(context.RootScope)
+	want := c.params()
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		got, found := root.GetParam(k)
+		if !found || slices.Contains(skip, k) {
+			continue
+		}
+		if g, w := fmt.Sprint(got), fmt.Sprint(want[k]); g != w {
+			return fmt.Sprintf("%s = %s in the checkpoint, %s in the configuration", k, g, w)
+		}
+	}
+	return ""
+}
+
+// params is c as context parameters, the ones ToContext writes.
+func (c Config) params() map[string]any {
+	return map[string]any{
 		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
 		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
 		ParamSampler: c.Sampler, ParamR: c.R, ParamRRelative: c.RRelative, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
@@ -54,7 +83,7 @@ func (c Config) ToContext(ctx *context.Context) {
 		ParamPGNLambda: c.PGNLambda, ParamRSAMLambda: c.RSAMLambda, ParamRSAMGamma: c.RSAMGamma,
 		ParamBase: c.Base, optimizers.ParamLearningRate: c.LearningRate, ParamMomentum: c.Momentum,
 		ParamWeightDecay: c.WeightDecay, ParamLabelSmoothing: c.LabelSmoothing,
-	})
+	}
 }
 
 // FromContext reads the configuration from context parameters: DefaultConfig of the
