@@ -195,6 +195,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 	}
 	return s.loop(be, opts)
 }
+
 // checkStoredMethod reads back the method's configuration that the checkpoint carries as
 // context parameters (sam.NewTrainer writes them) and refuses to continue when it is not the
 // one config.json describes: a hand-edited config.json or a checkpoint copied from another
