@@ -25,7 +25,7 @@ type Config struct {
 	// Method is the optimizer family: one of Methods.
 	Method string `json:"method"`
 
-	// Sharpness-aware hyperparameters (SPEC §2–§4). Each method reads the ones it uses.
+	// Sharpness-aware hyperparameters (the paper's Algorithms 1 and 3, Eq. 8 and the baselines of its Section 5). Each method reads the ones it uses.
 	T     float64 `json:"t"`     // tilt t ≥ 0
 	S     int     `json:"s"`     // number of sampled perturbations
 	Rho   float64 `json:"rho"`   // ascent radius ρ
@@ -108,7 +108,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // Methods lists the training methods a run accepts.
 var Methods = []string{"erm", "sam", "asam", "esam1", "esam2", "pgn", "rsam", "tsam"}
 
-// Samplers lists TSAM's samplers of perturbations (SPEC §3).
+// Samplers lists TSAM's samplers of perturbations (the paper's Section 4: Algorithm 3, Eq. 8, Appendix C.2).
 var Samplers = []string{"practical", "hmc", "naive"}
 
 // TSchedules lists the schedules of the tilt t over training (paper Fig. 8).

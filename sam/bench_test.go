@@ -15,7 +15,7 @@ import (
 	"github.com/tsamgo/tsam/models"
 )
 
-// mlp512 is the ENGINE.md reference model, 784-512-512-10 with ReLU.
+// mlp512 is the reference MLP of the benchmarks, 784-512-512-10 with ReLU.
 func mlp512() train.ModelFn {
 	return func(ctx *context.Context, _ any, inputs []*Node) []*Node {
 		h := activations.Relu(layers.Dense(ctx.In("h1"), inputs[0], true, 512))

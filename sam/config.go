@@ -26,7 +26,7 @@ const (
 // Methods lists every method in a stable order (for flags, tables and tests).
 var Methods = []Method{ERM, SAM, ASAM, ESAM1, ESAM2, PGN, RSAM, TSAM}
 
-// Sampler names how TSAM draws its perturbations (SPEC §3).
+// Sampler names how TSAM draws its perturbations (the paper's Section 4: Algorithm 3, Eq. 8, Appendix C.2).
 const (
 	SamplerPractical = "practical" // Algorithm 3: random start, one normalised ascent step
 	SamplerHMC       = "hmc"       // Eq. 8: N Euler steps and a Metropolis test
@@ -95,7 +95,7 @@ type Config struct {
 	Sampler string
 
 	// R is the radius r of the practical sampler's random start (0: no random start, the
-	// ascent starts at θ). The paper's "ρ = 20" is read as r (SPEC §3).
+	// ascent starts at θ). The paper's "ρ = 20" is read as r (the paper's Section 4: Algorithm 3, Eq. 8, Appendix C.2).
 	R float64
 	// Noise is the random start's distribution: gaussian, sphere or uniform (Algorithm 3
 	// allows Gaussian or uniform; uniform is the cheapest to draw).

@@ -20,7 +20,7 @@ var (
 )
 
 // backendForTest returns the stock pure-Go backend, sequential ops (the 2-core machine's worker
-// pool can deadlock under nested parallelism, see ENGINE.md).
+// pool can deadlock under nested parallelism on 2 cores).
 func backendForTest(t testing.TB) backends.Backend {
 	backendOnce.Do(func() {
 		b, err := backends.NewWithConfig("go:ops_sequential")

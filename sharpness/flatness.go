@@ -25,7 +25,7 @@ type FlatnessOptions struct {
 type FlatnessPoint struct {
 	Delta float64 `json:"delta"`
 	// Mean and Variance of L(θ+ε) over the M draws; the variance is the population one (divide
-	// by M), the t → 0 t-sharpness of SPEC §1.
+	// by M), the t → 0 t-sharpness of the paper's Definition 3.5.
 	Mean     float64 `json:"mean"`
 	Variance float64 `json:"variance"`
 	// Losses are the M sampled losses, in draw order.

@@ -12,7 +12,7 @@ import (
 )
 
 // testBackend is the stock pure-Go backend, sequential so that tests cannot hit the worker
-// pool deadlock ENGINE.md describes on 2 cores.
+// pool deadlock that GoMLX v0.26's simplego can hit on 2 cores.
 func testBackend(t testing.TB) backends.Backend {
 	t.Helper()
 	b, err := simplego.New("ops_sequential")

@@ -1,5 +1,5 @@
 // Package sharpness measures how flat a trained GoMLX model sits in its loss landscape, the
-// measurements of the TSAM paper's Section 5.2 (SPEC §5):
+// measurements of the TSAM paper's Section 5.2 (Section 5.2 and Table 3 of the paper):
 //
 //   - Flatness: mean and variance of L(θ+ε), ε ~ N(0, δ²I), over M draws for a grid of δ (Fig. 2);
 //   - TopEigen: the top-k eigenvalues of the Hessian ∇²L(θ) by Lanczos with full

@@ -1,5 +1,5 @@
 // Package tilt is the mathematics of the tilted (TSAM) objective in float64, with no GoMLX
-// dependency (SPEC §1).
+// dependency (the paper's Eq. 3).
 //
 // Given losses L_1..L_n of perturbed parameters θ+ε_i, drawn from µ (or quadrature nodes of µ
 // with probability weights p_i), the package computes
@@ -51,7 +51,7 @@ func checkT(t float64) error {
 	return nil
 }
 
-// checkDelta validates the sampler tilt δ against t: 0 ≤ δ ≤ t (SPEC §2).
+// checkDelta validates the sampler tilt δ against t: 0 ≤ δ ≤ t (the paper's Algorithm 1).
 func checkDelta(t, delta float64) error {
 	if math.IsNaN(delta) || math.IsInf(delta, 0) {
 		return fmt.Errorf("tilt: δ = %v is not a finite number; use 0 ≤ δ ≤ t", delta)

@@ -1,5 +1,5 @@
 // Package toy computes the one-dimensional problems of the paper's Figure 1 and Figures 3/4
-// (SPEC §6) exactly: ERM L(θ), SAM max_{|ε|≤ρ} L(θ+ε), and TSAM (1/t)·log E_µ[exp(t·L(θ+ε))]
+// (the paper's Appendix A, Figures 1, 3 and 4) exactly: ERM L(θ), SAM max_{|ε|≤ρ} L(θ+ε), and TSAM (1/t)·log E_µ[exp(t·L(θ+ε))]
 // for any t ≥ 0, with µ uniform on |ε| ≤ ρ or Gaussian N(0, σ²).
 //
 // # Numerics

@@ -20,7 +20,7 @@ type Measure interface {
 	String() string
 }
 
-// Uniform is the uniform distribution on the one-dimensional ball |ε| ≤ Rho (SPEC §1's
+// Uniform is the uniform distribution on the one-dimensional ball |ε| ≤ Rho (the paper's Eq. 3's
 // default µ). Rho = 0 is a point mass at 0 (the objective is then L itself).
 type Uniform struct{ Rho float64 }
 

@@ -21,7 +21,7 @@ type Fig1Config struct {
 	GlobalGrid int
 }
 
-// DefaultFig1 is the paper's setting (SPEC §6): ρ = 0.2, learning rate 0.005, start θ = 0.5,
+// DefaultFig1 is the paper's setting (the paper's Appendix A, Figures 1, 3 and 4): ρ = 0.2, learning rate 0.005, start θ = 0.5,
 // t ∈ {0, 1, 20, 100}; 3000 steps with early stop once a step moves θ by less than 1e-10.
 func DefaultFig1() Fig1Config {
 	return Fig1Config{
