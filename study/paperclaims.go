@@ -1,7 +1,7 @@
 package study
 
 // PaperClaim is what the paper (Li, Zhou, Bilmes, "Tilted Sharpness-Aware Minimization",
-// ICML 2025; ../shared/paper/tsam-paper.txt) reports for one of the report's sections.
+// ICML 2025) reports for one of the report's sections.
 // These are the only literal result numbers in the study package: every number of ours is
 // read from run files.
 type PaperClaim struct {
