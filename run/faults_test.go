@@ -102,6 +102,7 @@ func TestDivergenceKeepsLastCheckpoint(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	setCheckpointParam(t, filepath.Join(dir, CheckpointDir), "learning_rate", 1000.0) // it carries the method's configuration
 	resume := stored
 	resume.MaxSteps = 0
 	_, err = Train(resume, dir, Options{Resume: true, Log: testLog{t}})
@@ -278,6 +279,39 @@ func TestWarnsWhenNotLearning(t *testing.T) {
 		}
 		if warned := strings.Contains(log.String(), "not learning"); warned != (lr < 1e-3) {
 			t.Errorf("lr %g: warned %v:\n%s", lr, warned, log.String())
+		}
+	}
+}
+
+// setCheckpointParam sets the context parameter key in every checkpoint of dir, as a run
+// with that value would have written it (a resumed run checks its checkpoint against
+// config.json).
+func setCheckpointParam(t *testing.T, dir, key string, value any) {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "checkpoint-*.json"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no checkpoint in %s (%v)", dir, err)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ck map[string]any
+		if err := json.Unmarshal(b, &ck); err != nil {
+			t.Fatal(err)
+		}
+		params, _ := ck["Params"].([]any)
+		for _, p := range params {
+			if m, ok := p.(map[string]any); ok && m["Key"] == key {
+				m["Value"] = value
+			}
+		}
+		if b, err = json.Marshal(ck); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
