@@ -128,7 +128,7 @@ func compareBackends(t *testing.T, cpu, other backends.Backend) {
 	for _, m := range []Method{ERM, SAM, TSAM} {
 		t.Run(string(m), func(t *testing.T) {
 			cfg := DefaultConfig(m)
-			cfg.LearningRate, cfg.R, cfg.S = 0.05, 1, 3
+			cfg.LearningRate, cfg.S = 0.05, 3 // TSAM: the default random start, 0.1·‖v‖ per variable
 			ctxC, ctxO := sameInit(t, cpu, bnCNN, sliceRows(x, 0, batch))
 			lc := cleanLosses(t, cpu, ctxC, cfg, x, y, steps, batch)
 			lo := cleanLosses(t, other, ctxO, cfg, x, y, steps, batch)

@@ -15,9 +15,9 @@
 # 3. trains the small CNN (-model cnn) on MNIST with each method, STEPS (300) steps on XLA and
 #    CPU_STEPS (100) on cpu, and prints steps per second (from the run's mean step time:
 #    evaluation excluded, the first step's graph compilation included) and the final training
-#    loss. The backends draw their random numbers
-#    with different generators (PCG on cpu, Philox on XLA), so on one seed they start from
-#    different weights: these losses agree in trend, not in digits.
+#    loss. The backends draw their random numbers with different generators (PCG on cpu,
+#    Philox on XLA), so on one seed they start from different weights: these losses agree in
+#    trend, not in digits.
 #
 # Paste its output into docs/BACKEND.md ("XLA backend").
 set -euo pipefail
