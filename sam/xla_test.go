@@ -4,7 +4,6 @@ package sam
 
 import (
 	"math"
-	"os"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -16,25 +15,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/layers/batchnorm"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/tsamgo/tsam/backend"
+	"github.com/tsamgo/tsam/internal/xlatest"
 )
-
-// pluginEnv names the PJRT plugin the XLA tests run on: an absolute path or an installed
-// plugin's name (e.g. cuda).
-const pluginEnv = "TSAM_PJRT_PLUGIN"
-
-// xlaBackend returns GoMLX's XLA backend on $TSAM_PJRT_PLUGIN, or skips the test.
-func xlaBackend(t *testing.T) backends.Backend {
-	t.Helper()
-	plugin := os.Getenv(pluginEnv)
-	if plugin == "" {
-		t.Skipf("no PJRT plugin: set %s to a plugin's absolute path (e.g. /usr/local/lib/go-xla/pjrt_c_api_cuda_plugin.so) or installed name (cuda) to run the XLA tests", pluginEnv)
-	}
-	be, err := backend.FromFlag("xla:" + plugin)
-	if err != nil {
-		t.Fatalf("%s=%s: %v", pluginEnv, plugin, err)
-	}
-	return be
-}
 
 // bnCNN is a 3×3 stride-2 convolution (8 channels), batch-norm, ReLU, 2×2 max-pool and the
 // logits, on [n, 784] MNIST rows: the convolution, pooling and batch-norm gradients and the
@@ -113,7 +95,7 @@ const firstLossTol = 2e-3
 // first losses agree, and XLA's losses fall as cpu's do. TSAM's perturbations come from each
 // backend's own generator, so after the first step only the trend is compared.
 func TestXLATrainsLikeCPU(t *testing.T) {
-	xla := xlaBackend(t)
+	xla := xlatest.Backend(t)
 	cpu, err := backend.FromFlag("cpu")
 	if err != nil {
 		t.Fatal(err)
