@@ -38,13 +38,15 @@ const Name = "cpu"
 
 func init() {
 	backends.Register(Name, New)
-	backendsDefaultToCPU()
+	// Without an accelerator backend compiled in, GoMLX's default ("xla") is absent and
+	// backends.New() would pick whichever backend registered first; with -tags xla it would
+	// load a plugin the machine may not have. Make it ours (this init runs after GoMLX's xla
+	// package registers, which leaves DefaultConfig alone).
+	backends.DefaultConfig = Name
 }
 
-// backendsDefaultToCPU makes this backend GoMLX's default: without an accelerator compiled in
-// GoMLX's default ("xla") is absent and backends.New() would pick whichever backend registered
-// first, and with -tags xla the default would be a plugin the machine may not have.
-func backendsDefaultToCPU() { backends.DefaultConfig = Name }
+// xlaNames are the names GoMLX registers its XLA backend under.
+var xlaNames = []string{"xla", "stablehlo", "hlo", "shlo"}
 
 // checkXLA, set only in builds with -tags xla (backend/xla.go), checks that the PJRT plugin
 // named after "xla:" is installed; nil means the xla backend is not compiled in.
@@ -187,14 +189,15 @@ func FromFlag(flag string) (backends.Backend, error) {
 		}
 	}
 	name, rest, _ := strings.Cut(config, ":")
-	if name == "xla" && checkXLA != nil {
+	isXLA := slices.Contains(xlaNames, name)
+	if isXLA && checkXLA != nil {
 		if err := checkXLA(rest); err != nil {
 			return nil, fmt.Errorf("backend %q (from %s): %w", config, source, err)
 		}
 	}
 	if !slices.Contains(backends.List(), name) {
 		hint := ""
-		if name == "xla" {
+		if isXLA {
 			hint = " (this binary was built without the xla backend: rebuild with `go build -tags xla ./cmd/tsam` (needs cgo and a C compiler), which links github.com/gomlx/go-xla; see docs/BACKEND.md)"
 		}
 		return nil, fmt.Errorf("backend %q (from %s) is not available%s: choose one of %s, e.g. %q or %q",

@@ -12,18 +12,16 @@ import (
 	"github.com/gomlx/gomlx/backends/xla"
 )
 
-// Built with -tags xla: GoMLX's XLA/PJRT backend is linked in and registered as "xla".
+// Built with -tags xla: GoMLX's XLA/PJRT backend is linked in and registered as "xla"
+// (aliases "stablehlo", "hlo", "shlo": xlaNames).
 //
 // Its auto-install (which downloads PJRT plugins from GitHub or PyPI at the first New) is turned
 // off: a training run must never fetch native code behind the user's back. The user names an
-// installed plugin instead, by absolute path ("xla:/abs/path/pjrt_c_api_gpu_plugin.so") or by
+// installed plugin instead, by absolute path ("xla:/abs/path/pjrt_c_api_cuda_plugin.so") or by
 // name ("xla:cuda", found in $PJRT_PLUGIN_LIBRARY_PATH or GoMLX's standard directories).
 func init() {
 	xla.EnableAutoInstall(false)
 	checkXLA = checkXLAPlugin
-	// Registering "xla" must not make it the default: a build with the tag still trains on the
-	// CPU backend unless asked otherwise.
-	backendsDefaultToCPU()
 }
 
 // checkXLAPlugin reports, before GoMLX tries to load it, a PJRT plugin that is not there, with

@@ -15,6 +15,9 @@ func TestXLAMissingPluginIsAClearError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "-backend xla:/abs/path") {
 		t.Fatalf("FromFlag(xla:%s) = %v, want an error naming the path and the fix", path, err)
 	}
+	if _, err := FromFlag("stablehlo:" + path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("the alias stablehlo must be checked as xla is, got %v", err)
+	}
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir()) // no plugin there
 	_, err = FromFlag("xla:no_such_plugin")
 	if err == nil || !strings.Contains(err.Error(), `"no_such_plugin" is not installed`) || !strings.Contains(err.Error(), "PJRT_PLUGIN_LIBRARY_PATH") {
