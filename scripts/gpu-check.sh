@@ -9,9 +9,10 @@
 # (GOMLX_NO_AUTO_INSTALL=1, and tsam turns GoMLX's auto-install off anyway).
 #
 # 1. builds tsam with -tags xla (cgo);
-# 2. runs TestXLATrainsLikeCPU: ERM, SAM and TSAM (s = 3) on a batch-norm CNN, 30 steps from the
-#    same initial weights on cpu and XLA; the first step's losses must agree within 2e-3
-#    relative (float32 rounding and TF32 on the GPU: the same weights and batch);
+# 2. runs the XLA tests: TestXLATrainsLikeCPU, ERM, SAM and TSAM (s = 3) on a batch-norm CNN,
+#    30 steps from the same initial weights on cpu and XLA, whose first losses must agree within
+#    2e-3 relative (float32 rounding and TF32 on the GPU: the same weights and batch), and
+#    TestXLABatchNormInference (float64 gradient and Hessian-vector product, 1e-10);
 # 3. trains the small CNN (-model cnn) on MNIST with each method, STEPS (300) steps on XLA and
 #    CPU_STEPS (100) on cpu, and prints steps per second (from the run's mean step time:
 #    evaluation excluded, the first step's graph compilation included) and the final training
@@ -47,7 +48,12 @@ echo "== build with -tags xla"
 CGO_ENABLED=1 timeout 120 go build -tags xla -o "$tmp/tsam" ./cmd/tsam
 
 echo "== same weights on cpu and xla: first losses within 2e-3 relative"
-timeout 120 go test -tags xla -count=1 -run 'XLA' -v ./sam/ ./backend/ | grep -E 'first loss|^(--- |ok|FAIL|PASS)'
+if ! timeout 150 go test -tags xla -count=1 -run 'XLA' -v ./backend/ ./sam/ ./sharpness/ >"$tmp/test.log" 2>&1; then
+  cat "$tmp/test.log"
+  echo "gpu-check: the XLA tests failed (above)" >&2
+  exit 1
+fi
+grep -E 'first loss|params: loss|^(--- |ok)' "$tmp/test.log"
 
 echo "== small CNN on MNIST, batch 64, seed 1: $steps steps on xla, $cpu_steps on cpu"
 printf '%-6s %-8s %8s %10s %12s\n' method backend steps steps/s train_loss
