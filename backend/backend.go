@@ -39,9 +39,18 @@ const Name = "cpu"
 func init() {
 	backends.Register(Name, New)
 	// Without an accelerator backend compiled in, GoMLX's default ("xla") is absent and
-	// backends.New() would pick whichever backend registered first; make it ours.
+	// backends.New() would pick whichever backend registered first; with -tags xla it would
+	// load a plugin the machine may not have. Make it ours (this init runs after GoMLX's xla
+	// package registers, which leaves DefaultConfig alone).
 	backends.DefaultConfig = Name
 }
+
+// xlaNames are the names GoMLX registers its XLA backend under.
+var xlaNames = []string{"xla", "stablehlo", "hlo", "shlo"}
+
+// checkXLA, set only in builds with -tags xla (backend/xla.go), checks that the PJRT plugin
+// named after "xla:" is installed; nil means the xla backend is not compiled in.
+var checkXLA func(config string) error
 
 // Backend is simplego with native ops and a fast GEMM; see the package documentation.
 type Backend struct {
@@ -170,8 +179,9 @@ func (b *Backend) MeasureGEMM(n, reps int) float64 {
 // "cpu:gemm=go" or "xla:/abs/path/pjrt_plugin.so"), else $GOMLX_BACKEND, else "cpu". Print
 // Describe(backend) at start so runs record what computed them.
 //
-// The xla backend is not compiled into this module (it needs cgo and the go-xla module):
-// asking for it returns an error saying so; see docs/BACKEND.md for how to build with it.
+// The xla backend (GoMLX's XLA/PJRT, needing cgo) is linked only with -tags xla (backend/xla.go):
+// without the tag, asking for it returns an error saying to rebuild; with it, a plugin that is
+// not installed is reported, with the fix, before GoMLX tries to load it. See docs/BACKEND.md.
 func FromFlag(flag string) (backends.Backend, error) {
 	config, source := flag, "-backend"
 	if config == "" {
@@ -181,11 +191,17 @@ func FromFlag(flag string) (backends.Backend, error) {
 			config, source = Name, "default"
 		}
 	}
-	name, _, _ := strings.Cut(config, ":")
+	name, rest, _ := strings.Cut(config, ":")
+	isXLA := slices.Contains(xlaNames, name)
+	if isXLA && checkXLA != nil {
+		if err := checkXLA(rest); err != nil {
+			return nil, fmt.Errorf("backend %q (from %s): %w", config, source, err)
+		}
+	}
 	if !slices.Contains(backends.List(), name) {
 		hint := ""
-		if name == "xla" {
-			hint = " (the xla backend needs cgo and github.com/gomlx/go-xla, which this build leaves out; see docs/BACKEND.md)"
+		if isXLA {
+			hint = " (this binary was built without the xla backend: rebuild with `go build -tags xla ./cmd/tsam` (needs cgo and a C compiler), which links github.com/gomlx/go-xla; see docs/BACKEND.md)"
 		}
 		return nil, fmt.Errorf("backend %q (from %s) is not available%s: choose one of %s, e.g. %q or %q",
 			name, source, hint, strings.Join(backends.List(), ", "), Name, Name+":gemm=go")

@@ -68,7 +68,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.BoolVar(&cfg.Augment, "augment", cfg.Augment, "train on random crops (4-pixel padding) and horizontal flips, the CIFAR recipe")
 	fs.BoolVar(&cfg.Normalize, "normalize", cfg.Normalize, "standardise image inputs per channel with the training images' mean and deviation (-normalize=false: raw [0,1] pixels)")
 	fs.IntVar(&cfg.MaxSteps, "max-steps", cfg.MaxSteps, "stop after this many steps (0: run all epochs); for smoke tests")
-	fs.StringVar(&cfg.Backend, "backend", cfg.Backend, "GoMLX backend configuration (default: the project's CPU backend)")
+	fs.StringVar(&cfg.Backend, "backend", cfg.Backend, "GoMLX backend configuration: cpu, cpu:gemm=go, …; xla:/abs/path/plugin.so or xla:cuda in a build with -tags xla (docs/BACKEND.md) (default: $GOMLX_BACKEND, else the project's CPU backend)")
 	fs.DurationVar(&tf.checkpointFreq, "checkpoint-every", time.Duration(cfg.CheckpointEvery), "time between checkpoints (one is also written after every epoch)")
 	fs.StringVar(&tf.out, "out", tf.out, "run folder (default runs/DATA-METHOD-seedSEED)")
 	fs.BoolVar(&tf.resume, "resume", tf.resume, "continue the run in -out from its newest checkpoint")

@@ -49,6 +49,7 @@ func TestTrainBadFlags(t *testing.T) {
 		{[]string{"-model", "transformer"}, "-model"},
 		{[]string{"-data", "imagenet"}, "-data"},
 		{[]string{"-backend", "tpu"}, "-backend"},
+		{[]string{"-backend", "xla:/nonexistent/pjrt_plugin.so"}, "xla"}, // rebuild with -tags xla, or (tagged) the missing path
 		{[]string{"-subset", "100000"}, "-subset"},
 		{[]string{"-resume", "-force"}, "-force"},
 		{[]string{"-epochs", "two"}, "-epochs"},
