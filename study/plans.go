@@ -14,9 +14,9 @@ import (
 	"github.com/tsamgo/tsam/sharpness"
 )
 
-// Plans returns the named plans: smoke and paper.
+// Plans returns the named plans: smoke, paper and noisy.
 func Plans() map[string]func() *Plan {
-	return map[string]func() *Plan{"smoke": Smoke, "paper": Paper}
+	return map[string]func() *Plan{"smoke": Smoke, "paper": Paper, "noisy": Noisy}
 }
 
 // PlanNames lists the plan names, sorted.
