@@ -47,7 +47,11 @@
 // # Report
 //
 // Collect reads every number from the run folders (summary.json, metrics.jsonl,
-// study-eval.json) and judges each section's claim by VerdictRule; the paper's numbers are
+// study-eval.json) and judges each section's claim: a plan with Paired (noisy) compares
+// accuracy paired by seed with Holm's correction within a claim (PairedRule: 95% intervals,
+// seeds an inconclusive comparison would need), a plan with MemoriseTrainAcc marks the
+// label-noise sections whose ERM runs did not fit their noisy labels and leaves them
+// unjudged, a Smoke plan gives no verdicts, and the rest use VerdictRule; the paper's numbers are
 // PaperClaims, the only literal result numbers in the package. WriteReport writes
 // RESULTS.md, results.json and the figures; Options.Publish writes a copy as
 // PUBLISH/RESULTS.md with its files in PUBLISH/results/.

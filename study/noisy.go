@@ -81,7 +81,7 @@ func init() {
 // Noisy is the study in the regime where sharpness-aware methods can differ (see its Doc).
 func Noisy() *Plan {
 	p := &Plan{
-		Name: "noisy",
+		Name: "noisy", Paired: true, MemoriseTrainAcc: MemorisedTrainAcc,
 		Doc: "Plan `noisy`: the paper's results in the regime where its label-noise gains come from, training to the end of memorisation. " +
 			fmt.Sprintf("Each image column trains the small CNN of models.CNN (0.42M parameters) with SGD at lr %g, batch %d, inputs standardised: ", float64(noisyLR), noisyBatch) +
 			fmt.Sprintf("%d Fashion-MNIST or %d CIFAR-10 training examples with 20%% and 40%% symmetric label noise for %d epochs, and a clean Fashion-MNIST column for %d epochs; ", noisyFMSubset, noisyCIFARSubset, noisyFMEpochs, noisyCleanEpochs) +

@@ -27,6 +27,15 @@ type Plan struct {
 	Picks []Pick
 	// Eval sets the sharpness measurements of the runs whose cell or pick has Eval.
 	Eval EvalSpec
+	// Smoke marks a plan that checks the machinery only: its report gives no verdicts.
+	Smoke bool
+	// Paired judges accuracy claims paired by seed with Holm's correction (PairedRule);
+	// otherwise by VerdictRule.
+	Paired bool
+	// MemoriseTrainAcc, when positive, is the final noisy-train accuracy every ERM run of a
+	// label-noise section must reach: a section whose ERM runs fall short is marked and
+	// its claim left inconclusive.
+	MemoriseTrainAcc float64
 }
 
 // Section is one table or figure of the report.

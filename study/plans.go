@@ -145,7 +145,8 @@ func addTable1(p *Plan, id, title, setup string, cfg run.Config, tune bool, tune
 func Smoke() *Plan {
 	cfg := base("mnist", "mlp-32", 0, 128, 2, 32, 0.02)
 	p := &Plan{
-		Name: "smoke",
+		Name:  "smoke",
+		Smoke: true,
 		Doc: "Plan `smoke`: every method (ERM, SAM, ASAM, ESAM1, ESAM2, PGN, RSAM, TSAM) and every TSAM sampler (practical, HMC with N = 2, naive) and t schedule " +
 			"for 8 steps (2 epochs of 128 MNIST examples, batch 32) with an MLP 784-32-10: it checks the machinery, not the paper's claims.",
 		Eval: EvalSpec{TrainExamples: 64, TestExamples: 64, Batch: 64, FlatnessDraws: 3, EigenK: 2, LanczosSteps: 8, Rho: 0.05, T: 1, SAMSteps: 2, Samples: 4, Seed: 1, Estimator: sharpness.EstimatorSampler, R: scaledR},
