@@ -173,7 +173,12 @@ func Collect(p *Plan, dir string) (*Results, error) {
 			}
 			sr.Rows = append(sr.Rows, row)
 		}
-		decide(p, s, &sr)
+		var memo []RowResult // the setting's ERM row when the section does not show it
+		if s.MemorisedBy != "" && !slices.Contains(s.Rows, s.MemorisedBy) {
+			row, _ := collectRow(p, dir, s.MemorisedBy)
+			memo = append(memo, row)
+		}
+		decide(p, s, &sr, memo...)
 		res.Sections = append(res.Sections, sr)
 	}
 	res.Unused, res.UnusedSeconds = unusedRuns(p, dir, used)
@@ -456,8 +461,9 @@ func bestTestAcc(r *runData) float64 {
 }
 
 // decide sets a section's verdict: none for a smoke plan, paired tests for a paired plan's
-// accuracy claims, judge's rule otherwise; then the memorisation check.
-func decide(p *Plan, s Section, sr *SectionResult) {
+// accuracy claims, judge's rule otherwise; then the memorisation check over the section's
+// rows and memo (rows of the setting the section does not show).
+func decide(p *Plan, s Section, sr *SectionResult, memo ...RowResult) {
 	if p.Smoke {
 		sr.Verdict, sr.Reason = SmokeVerdict, "the smoke plan checks the machinery end to end; its runs are far too short to test the paper's claims"
 		return
@@ -470,7 +476,7 @@ func decide(p *Plan, s Section, sr *SectionResult) {
 		}
 	}
 	if p.MemoriseTrainAcc > 0 {
-		checkMemorisation(p.MemoriseTrainAcc, sr)
+		checkMemorisation(p.MemoriseTrainAcc, sr, memo...)
 	}
 }
 
@@ -496,11 +502,12 @@ func pairedGreater(s Section, sr *SectionResult) {
 // checkMemorisation marks the ERM rows of a label-noise section whose runs ended below the
 // memorisation threshold, and leaves the section's claim inconclusive if any did: the
 // column would not be in the regime it is meant to test.
-func checkMemorisation(threshold float64, sr *SectionResult) {
+func checkMemorisation(threshold float64, sr *SectionResult, memo ...RowResult) {
 	var short []string
 	checked := 0
-	for i := range sr.Rows {
-		r := &sr.Rows[i]
+	rows := append(append([]RowResult(nil), sr.Rows...), memo...)
+	for i := range rows {
+		r := &rows[i]
 		if r.Method != "erm" || r.Noise == 0 {
 			continue
 		}
@@ -511,12 +518,15 @@ func checkMemorisation(threshold float64, sr *SectionResult) {
 			}
 		}
 		short = append(short, r.Unmemorised...)
+		if i < len(sr.Rows) {
+			sr.Rows[i].Unmemorised = r.Unmemorised
+		}
 	}
 	if checked == 0 {
 		return
 	}
 	if len(short) == 0 {
-		sr.Memorisation = fmt.Sprintf("ERM reached the memorisation threshold (≥ %.0f%% accuracy on the noisy training labels) in all %d of its runs.", 100*threshold, checked)
+		sr.Memorisation = fmt.Sprintf("ERM reached the memorisation threshold (≥ %.0f%% accuracy on the noisy training labels) in all %d of its runs of this setting.", 100*threshold, checked)
 		return
 	}
 	sr.Memorisation = fmt.Sprintf("ERM did NOT reach the memorisation threshold (≥ %.0f%% on the noisy training labels) in %d of %d runs: %s. This section is outside the regime it is meant to test.",

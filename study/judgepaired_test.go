@@ -168,3 +168,21 @@ func TestPairedReportEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestMemorisedByChecksTheSettingsERM: an ablation section without an ERM row is checked
+// against the ERM row of its setting (Section.MemorisedBy), and a name that is no row is
+// refused by Validate.
+func TestMemorisedByChecksTheSettingsERM(t *testing.T) {
+	erm := seedRow("abl-erm", 0.5)
+	erm.Method, erm.Noise, erm.TrainAcc, erm.finished = "erm", 0.4, newStat([]float64{0.8}), []string{"runs/abl-erm-s1"}
+	sr := SectionResult{Verdict: Reproduced, Reason: "r", Rows: []RowResult{seedRow("sam", 0.6), seedRow("tsam", 0.61)}}
+	checkMemorisation(0.99, &sr, erm)
+	if sr.Verdict != Inconclusive || !strings.Contains(sr.Memorisation, "runs/abl-erm-s1 (80.0%)") {
+		t.Errorf("ablation whose setting did not memorise: verdict %q, note %q", sr.Verdict, sr.Memorisation)
+	}
+	p := Noisy()
+	p.Sections[len(p.Sections)-1].MemorisedBy = "nope"
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("Validate with an unknown MemorisedBy: %v", err)
+	}
+}

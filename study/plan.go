@@ -62,6 +62,9 @@ type Section struct {
 	// Greater lists further claims of the section, each that the first row's test accuracy
 	// exceeds the second's (judged as separate claims next to the main one).
 	Greater [][2]string
+	// MemorisedBy names the ERM row of the section's setting when the section does not show
+	// it: the plan's memorisation check (Plan.MemoriseTrainAcc) reads that row's runs.
+	MemorisedBy string `json:",omitempty"`
 	// EstimateSeconds is the plan's compute estimate for the section's runs (filled by
 	// Estimate; not part of the plan's definition).
 	EstimateSeconds float64 `json:"-"`
@@ -170,6 +173,9 @@ func (p *Plan) Validate() error {
 	for _, s := range p.Sections {
 		if !slices.Contains(Kinds, s.Kind) {
 			return fmt.Errorf("study plan %s: section %s has unknown kind %q", p.Name, s.ID, s.Kind)
+		}
+		if s.MemorisedBy != "" && !names[s.MemorisedBy] {
+			return fmt.Errorf("study plan %s: section %s is memorised by %q, which is no cell or pick", p.Name, s.ID, s.MemorisedBy)
 		}
 		for _, r := range s.Rows {
 			if !names[r] {
