@@ -35,6 +35,8 @@ type Results struct {
 	LastFinished  string    `json:"last_finished"`
 	Failures      []Failure `json:"failures,omitempty"`
 	VerdictRule   string    `json:"verdict_rule"`
+	// Smoke marks a smoke plan's report: no verdicts.
+	Smoke bool `json:"smoke,omitempty"`
 }
 
 // Machine describes where the runs ran: this machine's CPU, and the software the runs'
@@ -65,6 +67,11 @@ type SectionResult struct {
 	Curves bool `json:"curves"`
 	// Subclaims holds the separate verdicts of a section with several claims (Table 3).
 	Subclaims []Subclaim `json:"subclaims,omitempty"`
+	// Comparisons are the paired comparisons of a paired plan's accuracy claim.
+	Comparisons []Comparison `json:"comparisons,omitempty"`
+	// Memorisation says, for a label-noise section of a plan with a memorisation
+	// threshold, whether its ERM runs reached it.
+	Memorisation string `json:"memorisation,omitempty"`
 }
 
 // Subclaim is one of several claims of a section.
@@ -85,18 +92,32 @@ type RowResult struct {
 	// Missing lists the runs that have not finished or failed.
 	Missing []string `json:"missing,omitempty"`
 	// Tuning, for a pick: every candidate's mean validation accuracy and the chosen one.
-	Tuning      map[string]float64 `json:"tuning,omitempty"`
-	Chosen      string             `json:"chosen,omitempty"`
-	TestAcc     Stat               `json:"test_acc"`
-	TestLoss    Stat               `json:"test_loss"`
-	ValAcc      Stat               `json:"val_acc"`
-	WallSeconds Stat               `json:"wall_seconds"`
-	StepSeconds Stat               `json:"step_seconds"`
-	Steps       Stat               `json:"steps"`
-	GradEvals   Stat               `json:"grad_evals_per_step"`
-	Curve       []CurvePoint       `json:"curve,omitempty"`
-	Flatness    []FlatPoint        `json:"flatness,omitempty"`
-	Eigen       []Stat             `json:"eigen,omitempty"`
+	Tuning map[string]float64 `json:"tuning,omitempty"`
+	Chosen string             `json:"chosen,omitempty"`
+	// Method and Noise are the row's configuration's method and label-noise fraction.
+	Method string  `json:"method,omitempty"`
+	Noise  float64 `json:"noise,omitempty"`
+	// TestAcc is the final test accuracy, TestAccBySeed the same per seed (for paired
+	// tests), BestTestAcc the best test accuracy over the run's epochs, and TrainAcc the
+	// final accuracy on the training labels the run fitted (noisy ones included).
+	TestAcc       Stat              `json:"test_acc"`
+	TestAccBySeed map[int64]float64 `json:"test_acc_by_seed,omitempty"`
+	BestTestAcc   Stat              `json:"best_test_acc"`
+	TrainAcc      Stat              `json:"train_acc"`
+	// Unmemorised lists the runs whose final training accuracy stayed below the plan's
+	// memorisation threshold (label-noise ERM rows only).
+	Unmemorised []string `json:"unmemorised,omitempty"`
+	// finished are the run folders of the finished runs, in the order of the Stats' Values.
+	finished    []string
+	TestLoss    Stat         `json:"test_loss"`
+	ValAcc      Stat         `json:"val_acc"`
+	WallSeconds Stat         `json:"wall_seconds"`
+	StepSeconds Stat         `json:"step_seconds"`
+	Steps       Stat         `json:"steps"`
+	GradEvals   Stat         `json:"grad_evals_per_step"`
+	Curve       []CurvePoint `json:"curve,omitempty"`
+	Flatness    []FlatPoint  `json:"flatness,omitempty"`
+	Eigen       []Stat       `json:"eigen,omitempty"`
 	// TrainObj and TestObj are the ERM, SAM and TSAM objectives (Table 3).
 	TrainObj []Stat `json:"train_objectives,omitempty"`
 	TestObj  []Stat `json:"test_objectives,omitempty"`
@@ -130,7 +151,10 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		return nil, err
 	}
 	est := Estimate(p)
-	res := &Results{Plan: p.Name, Doc: p.Doc, Estimate: est, VerdictRule: VerdictRule, Machine: machine(), Planned: plannedRuns(p)}
+	res := &Results{Plan: p.Name, Doc: p.Doc, Estimate: est, VerdictRule: VerdictRule, Machine: machine(), Planned: plannedRuns(p), Smoke: p.Smoke}
+	if p.Paired {
+		res.VerdictRule = PairedRule + VerdictRule
+	}
 	used := map[string]*runData{}
 	for _, s := range p.Sections {
 		sr := SectionResult{ID: s.ID, Kind: s.Kind, Title: s.Title, Setup: s.Setup, EstimateSeconds: s.EstimateSeconds, Paper: PaperClaims[s.ID], Curves: s.Curves}
@@ -149,10 +173,12 @@ func Collect(p *Plan, dir string) (*Results, error) {
 			}
 			sr.Rows = append(sr.Rows, row)
 		}
-		sr.Verdict, sr.Reason, sr.Subclaims = judge(s, sr.Rows)
-		if p.MachineryOnly && sr.Verdict != NotRun {
-			sr.Verdict, sr.Reason, sr.Subclaims = SmokeVerdict, "the plan checks the machinery with runs of a few steps; they can neither reproduce nor refute the paper's claim", nil
+		var memo []RowResult // the setting's ERM row when the section does not show it
+		if s.MemorisedBy != "" && !slices.Contains(s.Rows, s.MemorisedBy) {
+			row, _ := collectRow(p, dir, s.MemorisedBy)
+			memo = append(memo, row)
 		}
+		decide(p, s, &sr, memo...)
 		res.Sections = append(res.Sections, sr)
 	}
 	res.Unused, res.UnusedSeconds = unusedRuns(p, dir, used)
@@ -259,6 +285,7 @@ func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
 	}
 	if cell != nil {
 		row.Hyper = hyper(cell.Config, cell.Extra)
+		row.Method, row.Noise = cell.Config.Method, cell.Config.Noise
 	}
 	if choice != nil {
 		row.Tuning, row.Chosen = choice.Candidates, choice.Cell.Name
@@ -328,10 +355,16 @@ func hyper(c run.Config, extra map[string]any) string {
 
 // summarise fills the row's statistics from its runs.
 func summarise(row *RowResult, runs []*runData) {
-	var acc, loss, val, wall, step, steps, evals []float64
+	var acc, loss, val, wall, step, steps, evals, best, train []float64
 	for _, r := range runs {
 		f := r.summary.Final
 		acc, loss = append(acc, f.TestAcc), append(loss, f.TestLoss)
+		if row.TestAccBySeed == nil {
+			row.TestAccBySeed = map[int64]float64{}
+		}
+		row.TestAccBySeed[r.summary.Config.Seed] = f.TestAcc
+		best, train = append(best, bestTestAcc(r)), append(train, f.TrainAcc)
+		row.finished = append(row.finished, r.dir)
 		if f.ValAcc != nil {
 			val = append(val, *f.ValAcc)
 		}
@@ -345,6 +378,7 @@ func summarise(row *RowResult, runs []*runData) {
 		}
 	}
 	row.TestAcc, row.TestLoss, row.ValAcc = newStat(acc), newStat(loss), newStat(val)
+	row.BestTestAcc, row.TrainAcc = newStat(best), newStat(train)
 	row.WallSeconds, row.StepSeconds, row.Steps, row.GradEvals = newStat(wall), newStat(step), newStat(steps), newStat(evals)
 	row.Curve = curve(runs)
 	summariseEval(row, runs)
@@ -411,5 +445,94 @@ func summariseEval(row *RowResult, runs []*runData) {
 	}
 	if len(testObj[0]) > 0 {
 		row.TestObj = []Stat{newStat(testObj[0]), newStat(testObj[1]), newStat(testObj[2])}
+	}
+}
+
+// bestTestAcc is the best test accuracy of a run over its complete epochs and its final
+// state (the epoch an oracle would have stopped at; reported, never used to choose).
+func bestTestAcc(r *runData) float64 {
+	best := r.summary.Final.TestAcc
+	for _, m := range r.metrics {
+		if !m.Partial {
+			best = max(best, m.TestAcc)
+		}
+	}
+	return best
+}
+
+// decide sets a section's verdict: none for a smoke plan, paired tests for a paired plan's
+// accuracy claims, judge's rule otherwise; then the memorisation check over the section's
+// rows and memo (rows of the setting the section does not show).
+func decide(p *Plan, s Section, sr *SectionResult, memo ...RowResult) {
+	if p.Smoke {
+		sr.Verdict, sr.Reason = SmokeVerdict, "the smoke plan checks the machinery end to end; its runs are far too short to test the paper's claims"
+		return
+	}
+	sr.Verdict, sr.Reason, sr.Subclaims = judge(s, sr.Rows)
+	if p.Paired {
+		if v, reason, comps, ok := judgePaired(s, sr.Rows); ok {
+			sr.Verdict, sr.Reason, sr.Comparisons, sr.Subclaims = v, reason, comps, nil
+			pairedGreater(s, sr)
+		}
+	}
+	if p.MemoriseTrainAcc > 0 {
+		checkMemorisation(p.MemoriseTrainAcc, sr, memo...)
+	}
+}
+
+// pairedGreater adds a section's Greater claims, each its own family of one paired test.
+func pairedGreater(s Section, sr *SectionResult) {
+	if len(s.Greater) == 0 {
+		return
+	}
+	byName := map[string]RowResult{}
+	for _, r := range sr.Rows {
+		byName[r.Name] = r
+	}
+	subs := []Subclaim{{Claim: "(main)", Verdict: sr.Verdict, Reason: sr.Reason}}
+	for _, g := range s.Greater {
+		comps := pairedFamily([][2]RowResult{{byName[g[0]], byName[g[1]]}}, 1)
+		v, reason := pairedVerdict(KindBeatsRef, comps)
+		sr.Comparisons = append(sr.Comparisons, comps...)
+		subs = append(subs, Subclaim{Claim: byName[g[0]].Label + " > " + byName[g[1]].Label, Verdict: v, Reason: reason})
+	}
+	sr.Subclaims, sr.Verdict, sr.Reason = subs, overall(subs), "see the claims below"
+}
+
+// checkMemorisation marks the ERM rows of a label-noise section whose runs ended below the
+// memorisation threshold, and leaves the section's claim inconclusive if any did: the
+// column would not be in the regime it is meant to test.
+func checkMemorisation(threshold float64, sr *SectionResult, memo ...RowResult) {
+	var short []string
+	checked := 0
+	rows := append(append([]RowResult(nil), sr.Rows...), memo...)
+	for i := range rows {
+		r := &rows[i]
+		if r.Method != "erm" || r.Noise == 0 {
+			continue
+		}
+		for j, acc := range r.TrainAcc.Values {
+			checked++
+			if acc < threshold {
+				r.Unmemorised = append(r.Unmemorised, fmt.Sprintf("%s (%.1f%%)", r.finished[j], 100*acc))
+			}
+		}
+		short = append(short, r.Unmemorised...)
+		if i < len(sr.Rows) {
+			sr.Rows[i].Unmemorised = r.Unmemorised
+		}
+	}
+	if checked == 0 {
+		return
+	}
+	if len(short) == 0 {
+		sr.Memorisation = fmt.Sprintf("ERM reached the memorisation threshold (≥ %.0f%% accuracy on the noisy training labels) in all %d of its runs of this setting.", 100*threshold, checked)
+		return
+	}
+	sr.Memorisation = fmt.Sprintf("ERM did NOT reach the memorisation threshold (≥ %.0f%% on the noisy training labels) in %d of %d runs: %s. This section is outside the regime it is meant to test.",
+		100*threshold, len(short), checked, strings.Join(short, ", "))
+	if sr.Verdict != NotRun {
+		sr.Reason = fmt.Sprintf("not judged: ERM did not memorise in %d run(s); the comparison alone would say %s: %s", len(short), sr.Verdict, sr.Reason)
+		sr.Verdict = Inconclusive
 	}
 }

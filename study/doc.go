@@ -6,11 +6,13 @@
 // A Plan has Cells (a run.Config each, trained once per seed), Picks (the candidate of a
 // tuning group with the best mean final validation accuracy, trained for more seeds) and
 // Sections (the tables and figures of the report, each naming its rows and how its claim is
-// judged, see Kinds). Plans() has two: Smoke (every method and sampler for a few steps on an
-// MNIST subset, for tests and CI; marked MachineryOnly, so its report says "smoke run, no
-// verdict" instead of judging claims on 8-step runs) and Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
-// Hessian spectrum and Table 3 at 2-core scale; Estimate gives its compute per section).
-// Paper reads CIFAR-10 and SST-2 from the project's shared data folder (../shared/data beside
+// judged, see Kinds). Plans() has three: Smoke (every method and sampler for a few steps on
+// an MNIST subset, for tests and CI; marked Smoke, so its report says "no verdict (smoke plan)"
+// instead of judging claims on 8-step runs), Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
+// Hessian spectrum and Table 3 at 2-core scale in short runs) and Noisy (the same tables with
+// a small CNN trained until ERM has memorised its noisy labels, the regime the paper's
+// label-noise gains come from; about 9.5 hours). Estimate gives a plan's compute per section.
+// Paper and Noisy read CIFAR-10 and SST-2 from the project's shared data folder (../shared/data beside
 // the module root, or $TSAM_SHARED_DATA); its absolute path is part of those runs'
 // configuration, so keep running the study from a checkout whose shared folder is at the
 // same place.
@@ -46,7 +48,11 @@
 // # Report
 //
 // Collect reads every number from the run folders (summary.json, metrics.jsonl,
-// study-eval.json) and judges each section's claim by VerdictRule; the paper's numbers are
+// study-eval.json) and judges each section's claim: a plan with Paired (noisy) compares
+// accuracy paired by seed with Holm's correction within a claim (PairedRule: 95% intervals,
+// seeds an inconclusive comparison would need), a plan with MemoriseTrainAcc marks the
+// label-noise sections whose ERM runs did not fit their noisy labels and leaves them
+// unjudged, a Smoke plan gives no verdicts, and the rest use VerdictRule; the paper's numbers are
 // PaperClaims, the only literal result numbers in the package. WriteReport writes
 // RESULTS.md, results.json and the figures; Options.Publish writes a copy as
 // PUBLISH/RESULTS.md with its files in PUBLISH/results/.

@@ -39,8 +39,6 @@ const (
 	NotReproduced = "not reproduced"
 	Inconclusive  = "inconclusive at this scale"
 	NotRun        = "not run"
-	// SmokeVerdict replaces the verdict of every section of a plan with MachineryOnly set.
-	SmokeVerdict = "smoke run, no verdict"
 )
 
 // VerdictRule states how verdicts are decided, for the report.

@@ -27,9 +27,15 @@ type Plan struct {
 	Picks []Pick
 	// Eval sets the sharpness measurements of the runs whose cell or pick has Eval.
 	Eval EvalSpec
-	// MachineryOnly marks a plan whose runs are too short to judge the paper's claims (the
-	// smoke plan): its report gives every section the verdict SmokeVerdict instead.
-	MachineryOnly bool
+	// Smoke marks a plan that checks the machinery only: its report gives no verdicts.
+	Smoke bool
+	// Paired judges accuracy claims paired by seed with Holm's correction (PairedRule);
+	// otherwise by VerdictRule.
+	Paired bool
+	// MemoriseTrainAcc, when positive, is the final noisy-train accuracy every ERM run of a
+	// label-noise section must reach: a section whose ERM runs fall short is marked and
+	// its claim left inconclusive.
+	MemoriseTrainAcc float64
 }
 
 // Section is one table or figure of the report.
@@ -56,6 +62,9 @@ type Section struct {
 	// Greater lists further claims of the section, each that the first row's test accuracy
 	// exceeds the second's (judged as separate claims next to the main one).
 	Greater [][2]string
+	// MemorisedBy names the ERM row of the section's setting when the section does not show
+	// it: the plan's memorisation check (Plan.MemoriseTrainAcc) reads that row's runs.
+	MemorisedBy string `json:",omitempty"`
 	// EstimateSeconds is the plan's compute estimate for the section's runs (filled by
 	// Estimate; not part of the plan's definition).
 	EstimateSeconds float64 `json:"-"`
@@ -164,6 +173,9 @@ func (p *Plan) Validate() error {
 	for _, s := range p.Sections {
 		if !slices.Contains(Kinds, s.Kind) {
 			return fmt.Errorf("study plan %s: section %s has unknown kind %q", p.Name, s.ID, s.Kind)
+		}
+		if s.MemorisedBy != "" && !names[s.MemorisedBy] {
+			return fmt.Errorf("study plan %s: section %s is memorised by %q, which is no cell or pick", p.Name, s.ID, s.MemorisedBy)
 		}
 		for _, r := range s.Rows {
 			if !names[r] {

@@ -14,9 +14,9 @@ import (
 	"github.com/tsamgo/tsam/sharpness"
 )
 
-// Plans returns the named plans: smoke and paper.
+// Plans returns the named plans: smoke, paper and noisy.
 func Plans() map[string]func() *Plan {
-	return map[string]func() *Plan{"smoke": Smoke, "paper": Paper}
+	return map[string]func() *Plan{"smoke": Smoke, "paper": Paper, "noisy": Noisy}
 }
 
 // PlanNames lists the plan names, sorted.
@@ -145,9 +145,8 @@ func addTable1(p *Plan, id, title, setup string, cfg run.Config, tune bool, tune
 func Smoke() *Plan {
 	cfg := base("mnist", "mlp-32", 0, 128, 2, 32, 0.02)
 	p := &Plan{
-		Name: "smoke",
-		// 8-step runs: a bold "not reproduced" from them would be noise read as a finding.
-		MachineryOnly: true,
+		Name:  "smoke",
+		Smoke: true,
 		Doc: "Plan `smoke`: every method (ERM, SAM, ASAM, ESAM1, ESAM2, PGN, RSAM, TSAM) and every TSAM sampler (practical, HMC with N = 2, naive) and t schedule " +
 			"for 8 steps (2 epochs of 128 MNIST examples, batch 32) with an MLP 784-32-10: it checks the machinery, not the paper's claims.",
 		Eval: EvalSpec{TrainExamples: 64, TestExamples: 64, Batch: 64, FlatnessDraws: 3, EigenK: 2, LanczosSteps: 8, Rho: 0.05, T: 1, SAMSteps: 2, Samples: 4, Seed: 1, Estimator: sharpness.EstimatorSampler, R: scaledR},

@@ -83,7 +83,11 @@ func writeMarkdown(w io.Writer, res *Results, ref string) error {
 	fmt.Fprintf(&b, "- Compute: %s of training wall time in total, %s of it in the tables' runs (estimate before running: %s); last run finished %s.\n",
 		fmtDuration(res.TrainSeconds+res.UnusedSeconds), fmtDuration(res.TrainSeconds), fmtDuration(res.Estimate.Total), orDash(res.LastFinished))
 	fmt.Fprintf(&b, "- Estimate basis: %s.\n", res.Estimate.Basis)
-	fmt.Fprintf(&b, "- Verdicts: %s\n\n", VerdictRule)
+	if res.Smoke {
+		b.WriteString("- **Smoke plan: no verdicts.** Its runs check that every method, sampler and section works end to end; they are far too short to test any claim of the paper.\n\n")
+	} else {
+		fmt.Fprintf(&b, "- Verdicts: %s\n\n", res.VerdictRule)
+	}
 	b.WriteString("## Summary\n\n| section | paper's claim | verdict | our training time (estimate) |\n| --- | --- | --- | --- |\n")
 	for _, s := range res.Sections {
 		fmt.Fprintf(&b, "| [%s](#%s) | %s | **%s** | %s (%s) |\n", s.ID, anchor(s), md(s.Paper.Claim), s.Verdict, fmtDuration(s.TrainSeconds), fmtDuration(s.EstimateSeconds))
@@ -139,6 +143,10 @@ func writeSection(b *strings.Builder, s SectionResult, ref string) {
 	for _, f := range s.Figures {
 		fmt.Fprintf(b, "![%s](%s%s)\n\n", f, ref, f)
 	}
+	if s.Memorisation != "" {
+		fmt.Fprintf(b, "**Memorisation.** %s\n\n", md(s.Memorisation))
+	}
+	comparisonsTable(b, s)
 	fmt.Fprintf(b, "**Verdict: %s.** %s\n\n", s.Verdict, md(s.Reason))
 	for _, sc := range s.Subclaims {
 		fmt.Fprintf(b, "- Claim %s: **%s**. %s\n", sc.Claim, sc.Verdict, md(sc.Reason))
@@ -179,9 +187,37 @@ func paperHeader(s SectionResult) string {
 }
 
 func accuracyTable(b *strings.Builder, s SectionResult) {
-	fmt.Fprintf(b, "| ours | hyperparameters | test accuracy (%%) | validation accuracy (%%) | test loss | %s |\n| --- | --- | --- | --- | --- | --- |\n", paperHeader(s))
+	fmt.Fprintf(b, "| ours | hyperparameters | final test accuracy (%%) | best-epoch test accuracy (%%) | training-label accuracy (%%) | validation accuracy (%%) | test loss | %s |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", paperHeader(s))
 	for _, r := range s.Rows {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", r.Label, md(r.Hyper), pm(scale(r.TestAcc, 100), "%.2f"), pm(scale(r.ValAcc, 100), "%.2f"), pm(r.TestLoss, "%.4f"), paperValue(s, r.Label))
+		label := r.Label
+		if len(r.Unmemorised) > 0 {
+			label += " (did not memorise: " + strings.Join(r.Unmemorised, ", ") + ")"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", md(label), md(r.Hyper), pm(scale(r.TestAcc, 100), "%.2f"), pm(scale(r.BestTestAcc, 100), "%.2f"),
+			pm(scale(r.TrainAcc, 100), "%.2f"), pm(scale(r.ValAcc, 100), "%.2f"), pm(r.TestLoss, "%.4f"), paperValue(s, r.Label))
+	}
+	b.WriteString("\n")
+}
+
+// comparisonsTable lists a paired claim's comparisons: the paired difference of final test
+// accuracy with its 95% interval, the raw and Holm-adjusted p, and the seeds a comparison
+// that does not count would need.
+func comparisonsTable(b *strings.Builder, s SectionResult) {
+	if len(s.Comparisons) == 0 {
+		return
+	}
+	b.WriteString("Paired by seed (final test accuracy, points; Holm within the claim):\n\n| comparison | claim wants | seeds | mean difference | 95% interval | p | Holm p | counts | seeds needed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	wants := map[int]string{1: "above", -1: "below", 0: "no difference"}
+	for _, c := range s.Comparisons {
+		p := c.Paired
+		interval, need := "–", "–"
+		if p.N >= 2 {
+			interval = fmt.Sprintf("[%+.2f, %+.2f]", 100*p.Lo, 100*p.Hi)
+		}
+		if c.SeedsNeeded > 0 {
+			need = fmt.Sprint(c.SeedsNeeded)
+		}
+		fmt.Fprintf(b, "| %s − %s | %s | %d | %+.2f | %s | %.3g | %.3g | %v | %s |\n", md(c.A), md(c.B), wants[c.Want], p.N, 100*p.Mean, interval, p.P, c.PHolm, c.Counts, need)
 	}
 	b.WriteString("\n")
 }

@@ -347,15 +347,15 @@ func TestLockRefusesSecondStudy(t *testing.T) {
 	}
 }
 
-// TestMachineryOnlyPlanGivesNoVerdict: a plan marked MachineryOnly (the smoke plan) reports
+// TestSmokePlanGivesNoVerdict: a plan marked Smoke (the smoke plan) reports
 // SmokeVerdict for its sections instead of judging the paper's claims on a few steps.
-func TestMachineryOnlyPlanGivesNoVerdict(t *testing.T) {
-	if !Smoke().MachineryOnly {
-		t.Error("the smoke plan is not marked MachineryOnly")
+func TestSmokePlanGivesNoVerdict(t *testing.T) {
+	if !Smoke().Smoke {
+		t.Error("the smoke plan is not marked Smoke")
 	}
 	dir := t.TempDir()
 	p := tinyPlan(20)
-	p.MachineryOnly = true
+	p.Smoke = true
 	if _, err := Execute(p, dir, Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -365,5 +365,64 @@ func TestMachineryOnlyPlanGivesNoVerdict(t *testing.T) {
 	}
 	if s := res.Sections[0]; s.Verdict != SmokeVerdict || len(s.Subclaims) != 0 {
 		t.Errorf("verdict %q with %d subclaims, want %q and none", s.Verdict, len(s.Subclaims), SmokeVerdict)
+	}
+}
+
+// TestNoisyPlan checks the noisy plan's sizing and design: its estimate within the 10 hours
+// its Doc states, all seven methods in every image column at the paper's budgets, 5 seeds
+// in the main column and 3 elsewhere, ERM trained past the measured memorisation epoch in
+// every label-noise column, and no row shared with the paper plan's folders.
+func TestNoisyPlan(t *testing.T) {
+	p := Noisy()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if est := Estimate(p); est.Total <= 0 || est.Total > 10*3600 {
+		t.Errorf("noisy plan estimate %s, want within 10h", fmtDuration(est.Total))
+	}
+	if !strings.Contains(p.Doc, "9.5 hours") {
+		t.Errorf("noisy Doc does not state the estimate: %s", p.Doc)
+	}
+	seeds := map[string]int{}
+	for _, c := range p.Cells {
+		seeds[c.Name] = len(c.Seeds)
+		if c.Group == "" && len(c.Seeds) < 3 {
+			t.Errorf("cell %s has %d seeds, want at least 3", c.Name, len(c.Seeds))
+		}
+		budget := c.Config.Method == "esam2" || c.Config.Method == "pgn" || c.Config.Method == "rsam"
+		if budget != (c.Config.Budget == "tsam") {
+			t.Errorf("cell %s (%s) has budget %q", c.Name, c.Config.Method, c.Config.Budget)
+		}
+		if c.Config.Noise > 0 && c.Config.Epochs < 22 {
+			t.Errorf("cell %s trains %d epochs with label noise, short of ERM's memorisation (~21)", c.Name, c.Config.Epochs)
+		}
+	}
+	for _, pk := range p.Picks {
+		seeds[pk.Name] = len(pk.Seeds)
+	}
+	for i, col := range noisyColumns {
+		want := 3
+		if i == 0 {
+			want = 5
+		}
+		for _, m := range table1Methods {
+			name := col.id + "-" + strings.ToLower(m)
+			if seeds[name] < want {
+				t.Errorf("column %s row %s has %d seeds, want %d", col.id, name, seeds[name], want)
+			}
+		}
+		if _, ok := PaperClaims[col.id]; !ok {
+			t.Errorf("column %s has no paper claim", col.id)
+		}
+	}
+	paper := Paper()
+	for _, c := range p.Cells {
+		if old := paper.cell(c.Name); old != nil {
+			a, _ := Fingerprint(old.Config)
+			b, _ := Fingerprint(c.Config)
+			if a == b {
+				t.Errorf("cell %s has the paper plan's configuration", c.Name)
+			}
+		}
 	}
 }

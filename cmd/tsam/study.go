@@ -16,11 +16,13 @@ study loses at most the run in progress since its last checkpoint: start the sam
 again. A run folder trained with another configuration than the plan's is never reused: the
 study stops before training anything and names it (delete or move it, or use a new -out).
 
-Plans: smoke (every method and sampler, a few steps on MNIST, minutes) and paper (the
-paper's tables and figures at 2-core scale, about 8 hours; see -dry-run for the estimate).
+Plans: smoke (every method and sampler, a few steps on MNIST, minutes), paper (the paper's
+tables and figures at 2-core scale, short runs, about 4 hours) and noisy (the same tables
+trained to the end of label-noise memorisation with a small CNN, about 9.5 hours); -dry-run
+prints a plan's estimate.
 
   tsam study -plan smoke -out runs/study-smoke
-  tsam study -plan paper -out runs/study-paper -dry-run      (list the runs and the estimate)
+  tsam study -plan noisy -out runs/study-noisy -dry-run      (list the runs and the estimate)
   tsam study -plan paper -out runs/study-paper -publish docs (also write docs/RESULTS.md and docs/results/)
   tsam study -plan paper -out runs/study-paper -report-only  (report what has finished so far)
 

@@ -76,8 +76,8 @@ func checkReport(t *testing.T, plan *study.Plan, mdDir, filesDir, ref string) {
 		if s.ID != plan.Sections[i].ID || !strings.Contains(string(md), "## "+s.ID+": ") {
 			t.Errorf("section %s missing from RESULTS.md", plan.Sections[i].ID)
 		}
-		if s.Verdict == study.NotRun {
-			t.Errorf("section %s was not run: %s", s.ID, s.Reason)
+		if s.Verdict != study.SmokeVerdict {
+			t.Errorf("smoke section %s has verdict %q (%s), want %q: a smoke plan judges no claim", s.ID, s.Verdict, s.Reason, study.SmokeVerdict)
 		}
 		for _, r := range s.Rows {
 			if r.TestAcc.N == 0 || len(r.Missing) > 0 {
@@ -93,6 +93,9 @@ func checkReport(t *testing.T, plan *study.Plan, mdDir, filesDir, ref string) {
 		}
 	}
 	// curves (fig5, fig8), flatness mean and variance (fig2), Hessian
+	if !res.Smoke || !strings.Contains(string(md), "Smoke plan: no verdicts") {
+		t.Errorf("RESULTS.md of the smoke plan is not marked smoke")
+	}
 	if figures < 5 {
 		t.Errorf("%d figures, want at least 5", figures)
 	}
