@@ -12,13 +12,15 @@ import (
 // The noisy plan's sizes. SAM's gain under label noise comes from not memorising the wrong
 // labels (the paper's noisy CIFAR-100 runs train 300 epochs, Section 5.1), so every
 // label-noise column trains past the epoch at which ERM fits its noisy training labels: the
-// small CNN on 2,700 Fashion-MNIST examples with 40% noise at lr 0.03 fitted ≥ 99% of them
-// by epoch ~21 (measured on the 2-core machine); the report checks the threshold per run.
+// small CNN on 2,700 Fashion-MNIST examples with 40% noise at lr 0.03 fitted 97.7% of them
+// at epoch 25, 99.2% at epoch 27 and 99.85% at epoch 30 (one seed, measured on the 2-core
+// machine; 1,200 examples: 99.0% at 27, 99.5% at 30), so the columns train 30 epochs; the
+// report checks the threshold per run.
 const (
-	noisyFMSubset, noisyFMEpochs       = 2700, 25 // Fashion-MNIST columns (the ablations train as many epochs)
-	noisyCIFARSubset, noisyCIFAREpochs = 1200, 25 // CIFAR-10 columns (32×32×3 costs 1.7× per pass)
-	noisyAblSubset                     = 1200     // the ablations: fewer labels to fit in the same epochs (not measured; fig2's ERM row reports whether they were)
-	noisyCleanEpochs                   = 15       // the clean column has no noise to memorise
+	noisyFMSubset, noisyFMEpochs       = 2700, 30 // Fashion-MNIST columns (the ablations train as many epochs)
+	noisyCIFARSubset, noisyCIFAREpochs = 1000, 30 // CIFAR-10 columns (32×32×3 costs 1.7× per pass)
+	noisyAblSubset                     = 1000     // the ablations: 1,200 examples memorised as fast per epoch (≥ 99% from epoch 27, measured)
+	noisyCleanEpochs                   = 6        // the clean column has no noise to memorise
 	noisyLR, noisyBatch, noisyVal      = 0.03, 64, 0.05
 	noisySST2Subset, noisySST2Epochs   = 5120, 3 // 4,096 phrases × 3 epochs reached ≤ 77% (measured)
 	noisyEvalExamples                  = 500
@@ -42,7 +44,7 @@ var noisyGrid = []struct {
 	{"esam2", "ESAM2", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
 	{"pgn", "PGN", []gridPoint{{"lambda05", lambda(0.5)}, {"lambda09", lambda(0.9)}}},
 	{"rsam", "RSAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"tsam", "TSAM", []gridPoint{{"t20-r4", tiltR(20, noisyR)}, {"t1-r4", tiltR(1, noisyR)}, {"t20-r1", tiltR(20, 1)}}},
+	{"tsam", "TSAM", []gridPoint{{"t20-r4", tiltR(20, noisyR)}, {"t1-r4", tiltR(1, noisyR)}}},
 }
 
 // noisyColumns are the Table 1 columns of the noisy plan, first the main one.
@@ -85,14 +87,14 @@ func Noisy() *Plan {
 		Doc: "Plan `noisy`: the paper's results in the regime where its label-noise gains come from, training to the end of memorisation. " +
 			fmt.Sprintf("Each image column trains the small CNN of models.CNN (0.42M parameters) with SGD at lr %g, batch %d, inputs standardised: ", float64(noisyLR), noisyBatch) +
 			fmt.Sprintf("%d Fashion-MNIST or %d CIFAR-10 training examples with 20%% and 40%% symmetric label noise for %d epochs, and a clean Fashion-MNIST column for %d epochs; ", noisyFMSubset, noisyCIFARSubset, noisyFMEpochs, noisyCleanEpochs) +
-			fmt.Sprintf("ERM is meant to fit ≥ %.0f%% of the noisy training labels (measured: by epoch ~21 on Fashion-MNIST with 40%% noise), and the report marks every label-noise column whose ERM runs did not. ", 100*MemorisedTrainAcc) +
+			fmt.Sprintf("ERM is meant to fit ≥ %.0f%% of the noisy training labels (measured: 99.2%% at epoch 27 and 99.85%% at epoch 30 on Fashion-MNIST with 40%% noise, one seed), and the report marks every label-noise column whose ERM runs did not. ", 100*MemorisedTrainAcc) +
 			fmt.Sprintf("SST-2: the text transformer on %d phrases for %d epochs with Adam (lr 0.001), sized so ERM is well above chance (4,096 phrases × 3 epochs reached ≤ 77%%). ", noisySST2Subset, noisySST2Epochs) +
 			"Table 1 has all seven methods (SST-2 the five the paper reports there); ESAM1 runs SAM for TSAM's gradient budget and ESAM2, PGN and RSAM get it too (run's -budget tsam), as the paper gave them TSAM's runtime (its Table 5). " +
-			fmt.Sprintf("In the main column (Fashion-MNIST, 40%% noise) each method's hyperparameters are chosen on a %.0f%% validation split from the written grid (ρ ∈ {0.05, 0.1}, λ ∈ {0.5, 0.9}, (t, r) ∈ {(20, 4), (1, 4), (20, 1)}) trained on seed 1, and the choice has 5 seeds; ", 100*noisyVal) +
+			fmt.Sprintf("In the main column (Fashion-MNIST, 40%% noise) each method's hyperparameters are chosen on a %.0f%% validation split from the written grid (ρ ∈ {0.05, 0.1}, λ ∈ {0.5, 0.9}, (t, r) ∈ {(20, 4), (1, 4)}: two points per method, as for every baseline) trained on seed 1, and the choice has 5 seeds; ", 100*noisyVal) +
 			"the other columns run each method at its first grid point (the paper's defaults ρ = 0.05, λ = 0.5, t = 20; tuning them too would exceed the 10 hours), 3 seeds. Seeds are shared across methods, so verdicts compare paired by seed. " +
 			fmt.Sprintf("The ablations (Tables 2, 4, 5, Figs. 5, 7, 8) and Fig. 2, the Hessian and Table 3 run on the main column's data and noise with %d examples for %d epochs at the paper's defaults ", noisyAblSubset, noisyFMEpochs) +
 			fmt.Sprintf("(ρ = 0.05, t = 20, s = 3, δ = t/2; r = %d absolute, the paper's r = 20 scaled to the CNN's size: 20·√(0.42/11.2) ≈ 3.9), 3 seeds; the sharpness measurements are taken on the memorised models after the last epoch. ", noisyR) +
-			"The whole plan is estimated at 9.5 hours of one 2-core machine (`tsam study -plan noisy -out DIR -dry-run` prints the estimate per section); it is resumable and never mixes configurations. " +
+			"The whole plan is estimated at 9.9 hours of one 2-core machine (`tsam study -plan noisy -out DIR -dry-run` prints the estimate per section); it is resumable and never mixes configurations. " +
 			"Its report is separate from the `paper` plan's (docs/results/study-paper), whose short runs are not mixed in.",
 		Eval: EvalSpec{TrainExamples: noisyEvalExamples, TestExamples: noisyEvalExamples, Batch: 250, FlatnessDraws: 20, EigenK: 5,
 			Rho: 0.05, T: 20, SAMSteps: 5, Samples: 32, Seed: 1, Estimator: sharpness.EstimatorSampler, R: noisyR},

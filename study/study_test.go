@@ -380,7 +380,7 @@ func TestNoisyPlan(t *testing.T) {
 	if est := Estimate(p); est.Total <= 0 || est.Total > 10*3600 {
 		t.Errorf("noisy plan estimate %s, want within 10h", fmtDuration(est.Total))
 	}
-	if !strings.Contains(p.Doc, "9.5 hours") {
+	if !strings.Contains(p.Doc, "9.9 hours") {
 		t.Errorf("noisy Doc does not state the estimate: %s", p.Doc)
 	}
 	seeds := map[string]int{}
@@ -393,8 +393,8 @@ func TestNoisyPlan(t *testing.T) {
 		if budget != (c.Config.Budget == "tsam") {
 			t.Errorf("cell %s (%s) has budget %q", c.Name, c.Config.Method, c.Config.Budget)
 		}
-		if c.Config.Noise > 0 && c.Config.Epochs < 22 {
-			t.Errorf("cell %s trains %d epochs with label noise, short of ERM's memorisation (~21)", c.Name, c.Config.Epochs)
+		if c.Config.Noise > 0 && c.Config.Epochs < 30 {
+			t.Errorf("cell %s trains %d epochs with label noise, short of ERM's memorisation (≥ 99%% from epoch 27, measured)", c.Name, c.Config.Epochs)
 		}
 	}
 	for _, pk := range p.Picks {
