@@ -239,7 +239,11 @@ func (l *folderListing) checkClassFolders(src, split string) error {
 			direct[f.class] = true
 		}
 	}
-	for _, n := range l.nested {
+	// The first in name order, so that a folder and an archive (in any member order) name
+	// the same image.
+	nested := slices.Clone(l.nested)
+	slices.SortFunc(nested, func(a, b folderFile) int { return strings.Compare(a.name, b.name) })
+	for _, n := range nested {
 		if n.split == split && !direct[n.class] {
 			return fmt.Errorf("%s: class folder %s/%s holds no image directly; images in its subfolders (such as %s) are skipped: move them up so the layout is %s/<class>/<image>.jpg",
 				src, split, n.class, n.name, split)
