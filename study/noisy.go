@@ -34,18 +34,7 @@ const (
 
 // noisyGrid is the noisy plan's written tuning grid, chosen on validation accuracy per
 // column: ρ for the SAM family, λ for PGN, t and r for TSAM.
-var noisyGrid = []struct {
-	method, label string
-	grid          []gridPoint
-}{
-	{"erm", "ERM", []gridPoint{{"", nil}}},
-	{"sam", "SAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"esam1", "ESAM1", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"esam2", "ESAM2", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"pgn", "PGN", []gridPoint{{"lambda05", lambda(0.5)}, {"lambda09", lambda(0.9)}}},
-	{"rsam", "RSAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"tsam", "TSAM", []gridPoint{{"t20-r4", tiltR(20, noisyR)}, {"t1-r4", tiltR(1, noisyR)}}},
-}
+var noisyGrid = newMethodGrid([]gridPoint{{"t20-r4", tiltR(20, noisyR)}, {"t1-r4", tiltR(1, noisyR)}})
 
 // noisyColumns are the Table 1 columns of the noisy plan, first the main one.
 var noisyColumns = []struct {

@@ -85,18 +85,26 @@ type gridPoint struct {
 	change func(*run.Config)
 }
 
-var table1Grid = []struct {
+// methodGrid is a Table 1 grid: every method with its candidates, the SAM family's ρ and
+// PGN's λ shared by every plan, TSAM's (t, r) points given by the plan.
+type methodGrid []struct {
 	method, label string
 	grid          []gridPoint
-}{
-	{"erm", "ERM", []gridPoint{{"", nil}}},
-	{"sam", "SAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"esam1", "ESAM1", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"esam2", "ESAM2", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"pgn", "PGN", []gridPoint{{"lambda05", lambda(0.5)}, {"lambda09", lambda(0.9)}}},
-	{"rsam", "RSAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
-	{"tsam", "TSAM", []gridPoint{{"t1", tiltR(1, scaledR)}, {"t20", tiltR(20, scaledR)}}},
 }
+
+func newMethodGrid(tsam []gridPoint) methodGrid {
+	return methodGrid{
+		{"erm", "ERM", []gridPoint{{"", nil}}},
+		{"sam", "SAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+		{"esam1", "ESAM1", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+		{"esam2", "ESAM2", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+		{"pgn", "PGN", []gridPoint{{"lambda05", lambda(0.5)}, {"lambda09", lambda(0.9)}}},
+		{"rsam", "RSAM", []gridPoint{{"rho005", rho(0.05)}, {"rho01", rho(0.1)}}},
+		{"tsam", "TSAM", tsam},
+	}
+}
+
+var table1Grid = newMethodGrid([]gridPoint{{"t1", tiltR(1, scaledR)}, {"t20", tiltR(20, scaledR)}})
 
 // withBudget adds TSAM's gradient budget (run's Budget "tsam") to ESAM2, PGN and RSAM, as the
 // paper's Table 5 gave them TSAM's runtime; ESAM1 has it by definition.
