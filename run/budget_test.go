@@ -70,10 +70,7 @@ func TestResumeRefusesAnOlderUpdateRule(t *testing.T) {
 	cfg.Sampler = "hmc"
 	old := cfg.Canonical()
 	old.Revision = 0
-	b, _ := json.Marshal(old)
-	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeStoredConfig(t, dir, old)
 	_, err := Train(cfg, dir, Options{Resume: true, Log: testLog{t}})
 	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "revision 0") || !strings.Contains(err.Error(), "-force") {
 		t.Fatalf("resume of an HMC run of revision 0: %v", err)
@@ -102,13 +99,22 @@ func TestResumeReadsBackTheMethodParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored.T = 5
-	b, _ := json.Marshal(stored)
-	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeStoredConfig(t, dir, stored)
 	cfg.T, cfg.MaxSteps = 5, 0
 	_, err = Train(cfg, dir, Options{Resume: true, Log: testLog{t}})
 	if err == nil || !IsInputError(err) || !strings.Contains(err.Error(), "sam_t = 20") {
 		t.Fatalf("resume with an edited config.json: %v", err)
+	}
+}
+
+// writeStoredConfig replaces the run folder's config.json with cfg, as a hand edit would.
+func writeStoredConfig(t *testing.T, dir string, cfg Config) {
+	t.Helper()
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -98,10 +98,7 @@ func TestDivergenceKeepsLastCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored.LR = 1000
-	b, _ := json.Marshal(stored)
-	if err := os.WriteFile(filepath.Join(dir, ConfigFile), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeStoredConfig(t, dir, stored)
 	setCheckpointParam(t, filepath.Join(dir, CheckpointDir), "learning_rate", 1000.0) // it carries the method's configuration
 	resume := stored
 	resume.MaxSteps = 0
