@@ -183,12 +183,14 @@ func (e *Evaluator) tsamSample(opts ObjectiveOptions, j int) (float64, error) {
 	if opts.Estimator == EstimatorBall {
 		return e.Loss(ballDraw(opts.Seed, j, e.n, opts.TSAMRho))
 	}
-	z := randomStart(opts.Seed, j, e.n, opts.R)
+	var z []float64
 	if opts.RRelative {
 		var err error
 		if z, err = e.relativeStart(opts.Seed, j, opts.R); err != nil {
 			return 0, err
 		}
+	} else {
+		z = randomStart(opts.Seed, j, e.n, opts.R)
 	}
 	_, g, err := e.Gradient(z)
 	if err != nil {
@@ -213,15 +215,14 @@ func randomStart(seed uint64, j, n int, r float64) []float64 {
 // relativeStart is the j-th random start relative to the weights: for each parameter
 // tensor v, z_v ~ N(0, (r·‖v‖)²/n_v·I) clipped at r·‖v‖, as package sam's RRelative start.
 func (e *Evaluator) relativeStart(seed uint64, j int, r float64) ([]float64, error) {
+	norms, err := e.paramNorms()
+	if err != nil {
+		return nil, err
+	}
 	z := gaussianDraw(seed, j, e.n)
-	for i, v := range e.params {
-		p := e.layout[i]
+	for i, p := range e.layout {
 		block := z[p.Offset : p.Offset+p.Shape.Size()]
-		theta, err := paramValues(v)
-		if err != nil {
-			return nil, err
-		}
-		radius := r * norm(theta)
+		radius := r * norms[i]
 		for k := range block {
 			block[k] *= radius / math.Sqrt(float64(len(block)))
 		}
@@ -232,6 +233,24 @@ func (e *Evaluator) relativeStart(seed uint64, j int, r float64) ([]float64, err
 		}
 	}
 	return z, nil
+}
+
+// paramNorms returns ‖v‖ of each parameter tensor at θ, read once: the Evaluator never
+// changes θ (it evaluates at θ+ε and restores).
+func (e *Evaluator) paramNorms() ([]float64, error) {
+	if e.norms != nil {
+		return e.norms, nil
+	}
+	norms := make([]float64, len(e.params))
+	for i, v := range e.params {
+		theta, err := paramValues(v)
+		if err != nil {
+			return nil, err
+		}
+		norms[i] = norm(theta)
+	}
+	e.norms = norms
+	return norms, nil
 }
 
 // paramValues returns a float32 or float64 variable's values as float64.

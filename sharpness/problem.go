@@ -85,6 +85,7 @@ type Evaluator struct {
 
 	lossExec, gradExec, hvpExec *context.Exec
 	zero                        []*tensors.Tensor // a zero perturbation, one tensor per param
+	norms                       []float64         // ‖v‖ of each param at θ, see paramNorms
 }
 
 // New checks the problem, runs the loss once at θ (which also materializes variables behind a
