@@ -61,12 +61,23 @@ type Config struct {
 	WeightDecay    float64 `json:"weight_decay"`
 	LabelSmoothing float64 `json:"label_smoothing"`
 
-	Epochs int     `json:"epochs"`
-	Batch  int     `json:"batch"`
-	Seed   int64   `json:"seed"`
-	Noise  float64 `json:"noise"`  // fraction of training labels replaced by a different class
-	Subset int     `json:"subset"` // train on the first N examples (after the seeded shuffle); 0 = all
-	Val    float64 `json:"val"`    // fraction of the training set held out for validation
+	Epochs int `json:"epochs"`
+	// EvalEvery evaluates (and records a metrics row) after every EvalEvery-th epoch and
+	// after the last one; 0 or 1 is every epoch. A run with more epochs than its method's own
+	// (ESAM1, Budget "tsam") can so be evaluated as often as the runs it is compared with, at
+	// the same fractions of training, instead of paying for its extra evaluations. Every
+	// epoch still ends with a checkpoint.
+	EvalEvery int     `json:"eval_every,omitempty"`
+	Batch     int     `json:"batch"`
+	Seed      int64   `json:"seed"`
+	Noise     float64 `json:"noise"`  // fraction of training labels replaced by a different class
+	Subset    int     `json:"subset"` // train on the first N examples (after the seeded shuffle); 0 = all
+	Val       float64 `json:"val"`    // fraction of the training set held out for validation
+	// TestSubset evaluates on a fixed choice of N test examples (0: all). The choice depends
+	// on N and the test split only, never on Seed, so runs that are compared are compared on
+	// the same examples; it is spread over the split (a seeded permutation), because test
+	// folders are often sorted by class.
+	TestSubset int `json:"test_subset,omitempty"`
 	// Augment trains on random crops (4-pixel zero padding) and horizontal flips of the
 	// images, the CIFAR recipe; validation and test images are not augmented.
 	Augment bool `json:"augment,omitempty"`
@@ -232,6 +243,8 @@ func (c Config) Validate() error {
 		func() error { return intAtLeast("batch", c.Batch, 1) },
 		func() error { return inRange("noise", c.Noise, 0, 1) },
 		func() error { return intAtLeast("subset", c.Subset, 0) },
+		func() error { return intAtLeast("eval-every", c.EvalEvery, 0) },
+		func() error { return intAtLeast("test-subset", c.TestSubset, 0) },
 		func() error { return inRange("val", c.Val, 0, 0.9) },
 		func() error { return intAtLeast("max-steps", c.MaxSteps, 0) },
 		func() error {
@@ -279,6 +292,9 @@ func (c Config) Canonical() Config {
 		c.Naive = ""
 	case c.Naive == "":
 		c.Naive = sam.NaiveStart
+	}
+	if c.EvalEvery == 1 {
+		c.EvalEvery = 0 // every epoch either way
 	}
 	c.Revision = UpdateRevision(c)
 	return c

@@ -111,6 +111,15 @@ func firstN(n int) []int {
 	return idx
 }
 
+// testSubsetIndices is the fixed choice of k of n test examples: the first k of a
+// permutation seeded by a constant (never the run's seed, so that every run of a
+// comparison sees the same examples), in ascending order.
+func testSubsetIndices(n, k int) []int {
+	idx := rand.New(rand.NewPCG(0x7e57, 0x5e7)).Perm(n)[:k]
+	slices.Sort(idx)
+	return idx
+}
+
 // loadSplits reads the data of cfg and cuts it into train, validation and test sets: a
 // seeded hold-out of Val of the training file for validation, a seeded choice of Subset
 // of the rest, then Noise of their labels flipped to another class. Validation and test
@@ -137,6 +146,12 @@ func loadSplits(cfg Config) (*splits, error) {
 		return nil, err
 	}
 	s.classNames = classNames(trainSet)
+	if cfg.TestSubset > 0 {
+		if cfg.TestSubset > s.test.n() {
+			return nil, inputErrorf("test-subset", "asks for %d test examples but the test split has %d; use a smaller -test-subset, or 0 for all", cfg.TestSubset, s.test.n())
+		}
+		s.test = s.test.subset(s.test.name, testSubsetIndices(s.test.n(), cfg.TestSubset))
+	}
 	if maxTestExamples > 0 && s.test.n() > maxTestExamples {
 		s.test = s.test.subset(s.test.name, firstN(maxTestExamples))
 	}

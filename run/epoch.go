@@ -21,10 +21,10 @@ func (s *session) onStep(loop *train.Loop, stepMetrics []*tensors.Tensor) error 
 		return s.divergence(step, "training batch loss", loss)
 	}
 	spe := s.ds.stepsPerEpoch()
-	if step%spe == 0 || step == s.totalSteps {
+	if step == s.totalSteps || step%spe == 0 && (step/spe)%max(s.cfg.EvalEvery, 1) == 0 {
 		return s.endEpoch(step, step%spe != 0)
 	}
-	if time.Since(s.lastSave) >= time.Duration(s.cfg.CheckpointEvery) {
+	if step%spe == 0 || time.Since(s.lastSave) >= time.Duration(s.cfg.CheckpointEvery) {
 		return s.checkpoint()
 	}
 	return nil

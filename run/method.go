@@ -44,14 +44,29 @@ func MethodConfig(cfg Config, fullSteps int) sam.Config {
 // steps·evals(TSAM)/evals(method), rounded (the paper's Table 5 gave the baselines TSAM's
 // runtime). ESAM2's forward-only trial steps are not counted.
 func PlannedSteps(cfg Config, stepsPerEpoch int) int {
-	steps := cfg.Epochs * stepsPerEpoch
+	ref, own := budgetEvals(cfg)
+	return int(math.Round(float64(cfg.Epochs*stepsPerEpoch) * float64(ref) / float64(own)))
+}
+
+// BudgetMultiple is the factor by which a run's gradient budget stretches its Epochs: TSAM's
+// gradient evaluations per step over the method's own for ESAM1 and runs with Budget "tsam"
+// (3 for PGN or ESAM1 against TSAM with s = 3 and a random start), 1 for every other run.
+func BudgetMultiple(cfg Config) float64 {
+	ref, own := budgetEvals(cfg)
+	return float64(ref) / float64(own)
+}
+
+// budgetEvals returns the gradient evaluations per step of the run's budget and of its
+// method (equal when the run trains its own Epochs).
+func budgetEvals(cfg Config) (budget, own int) {
+	steps := max(cfg.Epochs, 1) // the schedules' length does not change the count
+	own = MethodConfig(cfg, steps).GradEvalsPerStep()
 	if cfg.Method != "esam1" && (cfg.Budget != "tsam" || cfg.Method == "tsam") {
-		return steps
+		return own, own
 	}
 	ref := cfg
 	ref.Method = "tsam"
-	own := MethodConfig(cfg, steps).GradEvalsPerStep()
-	return int(math.Round(float64(steps) * float64(MethodConfig(ref, steps).GradEvalsPerStep()) / float64(own)))
+	return MethodConfig(ref, steps).GradEvalsPerStep(), own
 }
 
 // validateMethod checks the method's hyperparameters with the sam package, as an

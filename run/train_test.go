@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,76 @@ func TestOptimizerChoice(t *testing.T) {
 	bad.Optimizer = "rmsprop"
 	if err := bad.Validate(); !IsInputError(err) || !strings.Contains(err.Error(), "-optimizer") {
 		t.Errorf("optimizer rmsprop: error %v, want an input error naming -optimizer", err)
+	}
+}
+
+// TestEvalEvery evaluates only every EvalEvery-th epoch and the last, without changing the
+// training: the final model is the one a run evaluated after every epoch reaches.
+func TestEvalEvery(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Method, cfg.Epochs = "erm", 5
+	every, all := cfg, cfg
+	every.EvalEvery = 2
+	dirEvery, dirAll := filepath.Join(t.TempDir(), "every"), filepath.Join(t.TempDir(), "all")
+	sumEvery, err := Train(every, dirEvery, Options{Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sumAll, err := Train(all, dirAll, Options{Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadMetrics(dirEvery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var epochs []int
+	for _, r := range rows {
+		epochs = append(epochs, r.Epoch)
+	}
+	if !slices.Equal(epochs, []int{2, 4, 5}) {
+		t.Errorf("evaluated epochs %v, want [2 4 5]", epochs)
+	}
+	if sumEvery.Steps != 50 || sumEvery.Final.TrainLoss != sumAll.Final.TrainLoss || sumEvery.Final.TestAcc != sumAll.Final.TestAcc {
+		t.Errorf("eval-every 2: %d steps, train loss %v, test acc %v; every epoch: train loss %v, test acc %v (want 50 steps and the same model)",
+			sumEvery.Steps, sumEvery.Final.TrainLoss, sumEvery.Final.TestAcc, sumAll.Final.TrainLoss, sumAll.Final.TestAcc)
+	}
+	if got := every.Canonical(); got.EvalEvery != 2 {
+		t.Errorf("canonical eval-every %d, want 2", got.EvalEvery)
+	}
+	one := cfg
+	one.EvalEvery = 1
+	if one.Canonical() != cfg.Canonical() {
+		t.Error("eval-every 1 is not the same configuration as every epoch (0)")
+	}
+}
+
+// TestTestSubset evaluates on the same spread-out test examples whatever the run's seed,
+// and refuses more examples than the split has.
+func TestTestSubset(t *testing.T) {
+	idx := testSubsetIndices(10000, 500)
+	if len(idx) != 500 || !slices.IsSorted(idx) || idx[len(idx)-1] < 9000 || idx[0] > 1000 {
+		t.Errorf("test subset of 500 of 10,000 is not spread over the split: first %d, last %d", idx[0], idx[len(idx)-1])
+	}
+	if !slices.Equal(idx, testSubsetIndices(10000, 500)) {
+		t.Error("the test subset changes between calls")
+	}
+	a, b := smallConfig(), smallConfig()
+	a.TestSubset, b.TestSubset, b.Seed = 700, 700, a.Seed+1
+	a.Normalize, b.Normalize = false, false // standardising uses the seed's training images
+	sa, err := loadSplits(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := loadSplits(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.test.n() != 700 || !slices.Equal(sa.test.x, sb.test.x) || !slices.Equal(sa.test.y, sb.test.y) {
+		t.Errorf("seeds %d and %d see different test sets (%d and %d examples)", a.Seed, b.Seed, sa.test.n(), sb.test.n())
+	}
+	a.TestSubset = 10001
+	if _, err := loadSplits(a); !IsInputError(err) || !strings.Contains(err.Error(), "test-subset") {
+		t.Errorf("a test subset larger than the split: %v, want an input error naming -test-subset", err)
 	}
 }

@@ -53,6 +53,13 @@ func overheadFor(model string) float64 {
 // whose size the cost model needs (MLPs are counted from their widths).
 var paramCount = map[string]float64{"cnn": 0.42, "resnet8": 0.08, "transformer": 1.5}
 
+// evalPassFraction is the cost of evaluating a batch (forward only, in batches of 500)
+// relative to a training pass of the same examples: fitted to the small CNN's evaluation
+// of 15,700 Fashion-MNIST examples, 2.5 s per epoch (mean of 40 epochs) against its
+// 23 ms pass of 64 examples. A third would be the forward's share of the pass's
+// arithmetic alone.
+const evalPassFraction = 0.44
+
 // measureCost is the measured wall time, in seconds, of the sharpness measurements of one
 // MLP 784-256-256 run on 1,000 training examples (flatness 2 s, Hessian top-5 by Lanczos
 // about 90 s, objectives 2 s); other models and sizes are scaled by their pass cost.
@@ -61,8 +68,8 @@ const measureCost = 95
 // EstimateBasis says where passCost and drawCost come from, for the plan and the report.
 const EstimateBasis = "per-pass costs measured on the 2-core machine, cpu backend, batch 64, under load from other work: " +
 	"MLP 13 ms (28×28; 36 ms on 32×32×3 by its multiply-adds), small CNN 23 ms (28×28) and 39 ms (32×32×3) with 5 ms of step overhead (fitted to its ERM step of ~28 ms and TSAM step of ~6× that, measured through run), ResNet-8 0.14 s, text transformer 0.24 s (64 tokens; 143 ms per ERM step of batch 32); " +
-	"a forward-only pass counts a third; each random perturbation drawn in a step costs 0.02 s per million parameters " +
-	"and each step 25 ms of overhead unless said otherwise (TSAM with s = 3 and a random start measured 77 ms per step of an MLP 784-512-512 against 6.5–8 ms per pass); plus per-epoch evaluation of train (≤10,000), validation and test examples, plus 10 s per run; " +
+	"a forward-only pass inside a step counts a third, an evaluation pass 0.44 (fitted to the CNN's evaluations: 2.5 s per epoch for 15,700 examples); each random perturbation drawn in a step costs 0.02 s per million parameters " +
+	"and each step 25 ms of overhead unless said otherwise (TSAM with s = 3 and a random start measured 77 ms per step of an MLP 784-512-512 against 6.5–8 ms per pass); plus the evaluations of train (≤10,000), validation and test examples after each evaluated epoch, plus 10 s per run; " +
 	"sharpness measurements 95 s per run of an MLP 784-256-256 on 1,000 examples (measured), scaled by pass cost"
 
 // dataShape describes the examples of a data set for the cost model: the key suffix of
@@ -174,15 +181,23 @@ func estimateRun(c run.Config) float64 {
 	}
 	stepsPerEpoch := max(nTrain/max(c.Batch, 1), 1)
 	steps := run.PlannedSteps(c, stepsPerEpoch)
-	epochs := c.Epochs
 	if c.MaxSteps > 0 && c.MaxSteps < steps {
 		steps = c.MaxSteps
-		epochs = max(1, (steps+stepsPerEpoch-1)/stepsPerEpoch)
+	}
+	// A run given TSAM's budget trains more epochs; every EvalEvery-th and the last is evaluated.
+	epochs := max(1, (steps+stepsPerEpoch-1)/stepsPerEpoch)
+	evals := epochs / max(c.EvalEvery, 1)
+	if epochs%max(c.EvalEvery, 1) != 0 {
+		evals++
 	}
 	sc := run.MethodConfig(c, steps)
 	perStep := (float64(sc.GradEvalsPerStep())+float64(sc.ForwardOnlyPerStep())/3)*pass + float64(draws(sc))*drawCost*params(c.Model, shape) + overheadFor(c.Model)
-	evalExamples := float64(epochs) * float64(min(nTrain, run.EvalTrainMax)+nVal+shape.numTest)
-	return float64(steps)*perStep + evalExamples/float64(max(c.Batch, 1))*pass/3 + 10
+	nTest := shape.numTest
+	if c.TestSubset > 0 {
+		nTest = min(nTest, c.TestSubset)
+	}
+	evalExamples := float64(evals) * float64(min(nTrain, run.EvalTrainMax)+nVal+nTest)
+	return float64(steps)*perStep + evalExamples/float64(max(c.Batch, 1))*pass*evalPassFraction + 10
 }
 
 // nearestCost is the cost of a model on some input when the exact pair was not measured:

@@ -300,6 +300,9 @@ func (e *executor) trainAll(jobs []*job) {
 			continue
 		}
 		e.trainOne(j)
+		// Measured at once: checkpoints stay on the machine that trained (they are not
+		// committed), while study-eval.json travels with the run's other files.
+		e.measureAll([]*job{j})
 	}
 }
 

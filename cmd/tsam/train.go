@@ -53,6 +53,8 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
 	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: leapfrog steps N per sample")
 	fs.StringVar(&cfg.Naive, "naive", cfg.Naive, "TSAM naive sampler: draw ε at the random-start radius -r (start, as the paper's code; empty means start) or in the -rho ball (mu)")
+	fs.IntVar(&cfg.TestSubset, "test-subset", cfg.TestSubset, "evaluate on a fixed choice of N test examples, the same for every seed and method (0: the whole test split)")
+	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "evaluate after every N-th epoch and the last (0 or 1: every epoch); e.g. 3 for a run given 3× the epochs by -budget tsam, so that it is evaluated as often as the runs it is compared with")
 	fs.StringVar(&cfg.Budget, "budget", cfg.Budget, "tsam: train as many steps as spend TSAM's gradient evaluations (same -s, -sampler, -r) in -epochs, as the paper's Table 5 gave the baselines; empty: -epochs passes")
 	fs.StringVar(&cfg.Optimizer, "optimizer", cfg.Optimizer, "base optimizer: sgd (with -momentum and -weight-decay; the default when empty), adam, or adamw (with decoupled -weight-decay)")
 	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "learning rate of the base optimizer (constant; with -optimizer adam or adamw the default is 0.001)")
