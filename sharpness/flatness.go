@@ -28,6 +28,9 @@ type FlatnessPoint struct {
 	// by M), the t → 0 t-sharpness of the paper's Definition 3.5.
 	Mean     float64 `json:"mean"`
 	Variance float64 `json:"variance"`
+	// MeanSE is the Monte-Carlo standard error of Mean over the M draws (see
+	// MeanStandardError): how far another M draws' mean would typically land from it.
+	MeanSE float64 `json:"mean_se"`
 	// Losses are the M sampled losses, in draw order.
 	Losses []float64 `json:"losses"`
 }
@@ -92,9 +95,19 @@ func (e *Evaluator) Flatness(opts FlatnessOptions) (FlatnessResult, error) {
 		if err != nil {
 			return res, err
 		}
-		res.Points = append(res.Points, FlatnessPoint{Delta: d, Mean: mean, Variance: variance, Losses: losses[i]})
+		res.Points = append(res.Points, FlatnessPoint{Delta: d, Mean: mean, Variance: variance, MeanSE: MeanStandardError(variance, len(losses[i])), Losses: losses[i]})
 	}
 	return res, nil
+}
+
+// MeanStandardError is the standard error of a mean of m independent draws whose population
+// variance (divided by m, as FlatnessPoint.Variance is) is variance: the sample standard
+// deviation over √m, √(variance/(m−1)). It is 0 when m < 2 (unknown).
+func MeanStandardError(variance float64, m int) float64 {
+	if m < 2 || !(variance >= 0) {
+		return 0
+	}
+	return math.Sqrt(variance / float64(m-1))
 }
 
 // gaussianDraw is the j-th standard normal vector of length n for a seed.

@@ -47,6 +47,10 @@ func TestFlatnessMatchesHostComputation(t *testing.T) {
 		if math.Abs(pt.Mean-mean) > 1e-12*mean || math.Abs(pt.Variance-variance) > 1e-9*variance+1e-20*mean*mean {
 			t.Errorf("δ=%v: mean %.15g var %.15g, host %.15g %.15g", pt.Delta, pt.Mean, pt.Variance, mean, variance)
 		}
+		// The mean's Monte-Carlo standard error: the sample standard deviation over √M.
+		if se := math.Sqrt(variance * m / (m - 1) / m); math.Abs(pt.MeanSE-se) > 1e-9*se+1e-20 {
+			t.Errorf("δ=%v: mean's standard error %.15g, host %.15g", pt.Delta, pt.MeanSE, se)
+		}
 	}
 	if res.Points[0].Variance > 1e-20*res.Base*res.Base || math.Abs(res.Points[0].Mean-res.Base) > 1e-14*res.Base {
 		t.Errorf("δ=0 must give the unperturbed loss with no variance: %+v", res.Points[0])
@@ -72,5 +76,19 @@ func TestFlatnessBadOptions(t *testing.T) {
 		if _, err := e.Flatness(o); err == nil {
 			t.Errorf("options %+v accepted", o)
 		}
+	}
+}
+
+// TestMeanStandardError: √(population variance/(m−1)), and 0 (unknown) for fewer than 2 draws.
+func TestMeanStandardError(t *testing.T) {
+	// Draws 1, 3: population variance 1, sample variance 2, standard error √(2/2) = 1.
+	if got := MeanStandardError(1, 2); got != 1 {
+		t.Errorf("MeanStandardError(1, 2) = %g, want 1", got)
+	}
+	if got := MeanStandardError(4, 5); math.Abs(got-1) > 1e-15 {
+		t.Errorf("MeanStandardError(4, 5) = %g, want 1", got)
+	}
+	if got := MeanStandardError(3, 1); got != 0 {
+		t.Errorf("one draw: %g, want 0", got)
 	}
 }

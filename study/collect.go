@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tsamgo/tsam/run"
+	"github.com/tsamgo/tsam/sharpness"
 )
 
 // Results is results.json: everything RESULTS.md shows, read from the run folders.
@@ -30,11 +31,14 @@ type Results struct {
 	// Unused counts the plan's finished runs that no table shows (tuning candidates not
 	// chosen on validation) and UnusedSeconds their training wall time: compute the study
 	// spent all the same.
-	Unused        int       `json:"unused_runs"`
-	UnusedSeconds float64   `json:"unused_train_seconds"`
-	LastFinished  string    `json:"last_finished"`
-	Failures      []Failure `json:"failures,omitempty"`
-	VerdictRule   string    `json:"verdict_rule"`
+	Unused        int     `json:"unused_runs"`
+	UnusedSeconds float64 `json:"unused_train_seconds"`
+	// FinishedEstimate is what the plan's estimate predicted for the training of the
+	// finished runs (used and unused), to compare with their wall time.
+	FinishedEstimate float64   `json:"finished_estimate_seconds"`
+	LastFinished     string    `json:"last_finished"`
+	Failures         []Failure `json:"failures,omitempty"`
+	VerdictRule      string    `json:"verdict_rule"`
 	// Smoke marks a smoke plan's report: no verdicts.
 	Smoke bool `json:"smoke,omitempty"`
 }
@@ -71,7 +75,11 @@ type SectionResult struct {
 	Comparisons []Comparison `json:"comparisons,omitempty"`
 	// Memorisation says, for a label-noise section of a plan with a memorisation
 	// threshold, whether its ERM runs reached it.
-	Memorisation string `json:"memorisation,omitempty"`
+	Memorisation string     `json:"memorisation,omitempty"`
+	Memo         *MemoCheck `json:"memorisation_check,omitempty"`
+	// RunsFinished of RunsPlanned runs of the section's rows have finished.
+	RunsFinished int `json:"runs_finished"`
+	RunsPlanned  int `json:"runs_planned"`
 }
 
 // Subclaim is one of several claims of a section.
@@ -89,8 +97,11 @@ type RowResult struct {
 	Hyper string `json:"hyper"`
 	// Runs are the run folders (relative to the study folder) the row averages.
 	Runs []string `json:"runs"`
-	// Missing lists the runs that have not finished or failed.
-	Missing []string `json:"missing,omitempty"`
+	// Unfinished lists the runs that have no summary yet (not trained, or in training);
+	// Missing the runs that cannot be used (another configuration, unreadable files) and
+	// picks that cannot choose yet.
+	Unfinished []string `json:"unfinished,omitempty"`
+	Missing    []string `json:"missing,omitempty"`
 	// Tuning, for a pick: every candidate's mean validation accuracy and the chosen one.
 	Tuning map[string]float64 `json:"tuning,omitempty"`
 	Chosen string             `json:"chosen,omitempty"`
@@ -121,19 +132,30 @@ type RowResult struct {
 	// TrainObj and TestObj are the ERM, SAM and TSAM objectives (Table 3).
 	TrainObj []Stat `json:"train_objectives,omitempty"`
 	TestObj  []Stat `json:"test_objectives,omitempty"`
+	// TrainTSAMSE and TestTSAMSE are each run's Monte-Carlo standard error of its TSAM
+	// objective over the sampled ε (sharpness records it), over seeds.
+	TrainTSAMSE Stat `json:"train_tsam_se"`
+	TestTSAMSE  Stat `json:"test_tsam_se"`
+	// Planned is the number of runs the row averages once the plan has run.
+	Planned int `json:"planned"`
 }
 
-// CurvePoint is the test accuracy after an epoch over the seeds that reached it.
+// CurvePoint is the test accuracy after an epoch over the seeds that reached it. Fraction
+// is the share of the run's steps done by then: runs given TSAM's budget train more epochs
+// (and are evaluated every few), so a column's curves line up by Fraction, not Epoch.
 type CurvePoint struct {
-	Epoch   int  `json:"epoch"`
-	TestAcc Stat `json:"test_acc"`
+	Epoch    int     `json:"epoch"`
+	Fraction float64 `json:"fraction"`
+	TestAcc  Stat    `json:"test_acc"`
 }
 
-// FlatPoint is the flatness at one δ over seeds: the mean and the variance of L(θ+ε).
+// FlatPoint is the flatness at one δ over seeds: the mean and the variance of L(θ+ε), and
+// each run's Monte-Carlo standard error of its mean over its M draws.
 type FlatPoint struct {
 	Delta    float64 `json:"delta"`
 	Mean     Stat    `json:"mean"`
 	Variance Stat    `json:"variance"`
+	MeanMCSE Stat    `json:"mean_mc_se"`
 }
 
 // runData is what the report reads from one run folder.
@@ -172,6 +194,8 @@ func Collect(p *Plan, dir string) (*Results, error) {
 				}
 			}
 			sr.Rows = append(sr.Rows, row)
+			sr.RunsFinished += len(row.finished)
+			sr.RunsPlanned += row.Planned
 		}
 		var memo []RowResult // the setting's ERM row when the section does not show it
 		if s.MemorisedBy != "" && !slices.Contains(s.Rows, s.MemorisedBy) {
@@ -181,11 +205,12 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		decide(p, s, &sr, memo...)
 		res.Sections = append(res.Sections, sr)
 	}
-	res.Unused, res.UnusedSeconds = unusedRuns(p, dir, used)
+	res.Unused, res.UnusedSeconds, res.FinishedEstimate = unusedRuns(p, dir, used)
 	backends := map[string]bool{}
 	for _, r := range used {
 		res.Runs++
 		res.TrainSeconds += r.summary.WallSeconds
+		res.FinishedEstimate += estimateRun(r.summary.Config)
 		if t := r.summary.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"); t > res.LastFinished {
 			res.LastFinished = t
 		}
@@ -200,8 +225,9 @@ func Collect(p *Plan, dir string) (*Results, error) {
 }
 
 // unusedRuns counts the finished runs of the plan's cells that are not in used (keyed by
-// the run folder relative to dir, as collectRow keys them) and sums their training wall time.
-func unusedRuns(p *Plan, dir string, used map[string]*runData) (n int, seconds float64) {
+// the run folder relative to dir, as collectRow keys them) and sums their training wall time
+// and its estimate.
+func unusedRuns(p *Plan, dir string, used map[string]*runData) (n int, seconds, estimate float64) {
 	for _, c := range p.Cells {
 		for _, seed := range c.Seeds {
 			rel := filepath.Join(RunsDir, runID(c.Name, seed))
@@ -211,10 +237,11 @@ func unusedRuns(p *Plan, dir string, used map[string]*runData) (n int, seconds f
 			if sum, err := finishedSummary(filepath.Join(dir, rel)); err == nil {
 				n++
 				seconds += sum.WallSeconds
+				estimate += estimateRun(sum.Config)
 			}
 		}
 	}
-	return n, seconds
+	return n, seconds, estimate
 }
 
 // plannedRuns counts the distinct runs of the plan: every cell seed, and every pick seed
@@ -278,9 +305,21 @@ func rowJobs(p *Plan, dir, name string) (label string, cell *Cell, jobs []*job, 
 // configuration than the plan's is left out and listed as missing, never averaged in.
 func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
 	label, cell, jobs, choice, err := rowJobs(p, dir, name)
-	row := RowResult{Name: name, Label: label}
+	row := RowResult{Name: name, Label: label, Planned: len(jobs)}
 	if err != nil {
-		row.Missing = []string{err.Error()}
+		// A pick that cannot choose yet: its seeds are still planned, and its method and
+		// noise (shared by the group's candidates) still tell the memorisation check about it.
+		if pk := p.pick(name); pk != nil {
+			row.Planned = len(pk.Seeds)
+			cands := p.candidates(pk.Group)
+			if len(cands) > 0 {
+				row.Method, row.Noise = cands[0].Config.Method, cands[0].Config.Noise
+			}
+			row.Unfinished = untrainedCandidates(dir, cands)
+		}
+		if len(row.Unfinished) == 0 {
+			row.Missing = []string{err.Error()} // the tuning runs exist but cannot decide
+		}
 		return row, nil
 	}
 	if cell != nil {
@@ -304,8 +343,18 @@ func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
 				err = fmt.Errorf("holds another configuration than the plan's (%s); delete it and run the study to retrain", firstDifference(d.summary.Config, j.cfg))
 			}
 		}
+		if err == nil && d.eval != nil && !measuredAsPlanned(p, j, d) {
+			// Measurements of other weights or with another EvalSpec are never mixed in; the
+			// study measures the run again.
+			row.Missing = append(row.Missing, fmt.Sprintf("%s: its %s was measured with another EvalSpec or on other weights; run the study to measure it again", rel, EvalFile))
+			d.eval = nil
+		}
 		if err != nil {
-			row.Missing = append(row.Missing, fmt.Sprintf("%s: %v", rel, err))
+			if _, statErr := os.Stat(filepath.Join(dir, rel, run.SummaryFile)); os.IsNotExist(statErr) {
+				row.Unfinished = append(row.Unfinished, rel) // not trained yet, or training now
+			} else {
+				row.Missing = append(row.Missing, fmt.Sprintf("%s: %v", rel, err))
+			}
 			continue
 		}
 		d.dir = rel
@@ -313,6 +362,28 @@ func collectRow(p *Plan, dir, name string) (RowResult, []*runData) {
 	}
 	summarise(&row, datas)
 	return row, datas
+}
+
+// measuredAsPlanned says whether a run's sharpness measurements are the plan's: the plan's
+// EvalSpec, on the weights of this configuration's finished run (what measureAll checks
+// before it skips a measurement).
+func measuredAsPlanned(p *Plan, j *job, d *runData) bool {
+	return d.eval.SpecFingerprint == p.Eval.fingerprint() && d.eval.RunFingerprint == j.fp && d.eval.FinishedAt == d.summary.FinishedAt.String()
+}
+
+// untrainedCandidates lists the tuning runs of cands that have no summary yet, as
+// "tuning: runs/<id>": a pick waits for them before it can choose.
+func untrainedCandidates(dir string, cands []*Cell) []string {
+	var out []string
+	for _, c := range cands {
+		for _, seed := range c.Seeds {
+			rel := filepath.Join(RunsDir, runID(c.Name, seed))
+			if _, err := os.Stat(filepath.Join(dir, rel, run.SummaryFile)); os.IsNotExist(err) {
+				out = append(out, "tuning: "+rel)
+			}
+		}
+	}
+	return out
 }
 
 // readRun reads a finished run folder and its measurements, if any.
@@ -356,8 +427,10 @@ func hyper(c run.Config, extra map[string]any) string {
 // summarise fills the row's statistics from its runs.
 func summarise(row *RowResult, runs []*runData) {
 	var acc, loss, val, wall, step, steps, evals, best, train []float64
+	var seeds []int64
 	for _, r := range runs {
 		f := r.summary.Final
+		seeds = append(seeds, r.summary.Config.Seed)
 		acc, loss = append(acc, f.TestAcc), append(loss, f.TestLoss)
 		if row.TestAccBySeed == nil {
 			row.TestAccBySeed = map[int64]float64{}
@@ -377,75 +450,116 @@ func summarise(row *RowResult, runs []*runData) {
 			evals = append(evals, g)
 		}
 	}
-	row.TestAcc, row.TestLoss, row.ValAcc = newStat(acc), newStat(loss), newStat(val)
-	row.BestTestAcc, row.TrainAcc = newStat(best), newStat(train)
+	row.TestAcc, row.TestLoss, row.ValAcc = newSeedStat(acc, seeds), newSeedStat(loss, seeds), newStat(val)
+	row.BestTestAcc, row.TrainAcc = newSeedStat(best, seeds), newSeedStat(train, seeds)
 	row.WallSeconds, row.StepSeconds, row.Steps, row.GradEvals = newStat(wall), newStat(step), newStat(steps), newStat(evals)
 	row.Curve = curve(runs)
 	summariseEval(row, runs)
 }
 
-// curve averages test accuracy per epoch over the runs (complete epochs only).
+// curve averages test accuracy per evaluated epoch over the runs (complete epochs only;
+// a run evaluated every few epochs has points at those only).
 func curve(runs []*runData) []CurvePoint {
 	byEpoch := map[int][]float64{}
+	fraction := map[int]float64{}
 	for _, r := range runs {
 		for _, m := range r.metrics {
 			if !m.Partial {
 				byEpoch[m.Epoch] = append(byEpoch[m.Epoch], m.TestAcc)
+				if r.summary.TotalSteps > 0 {
+					fraction[m.Epoch] = float64(m.Step) / float64(r.summary.TotalSteps)
+				}
 			}
 		}
 	}
 	var out []CurvePoint
 	for e, vs := range byEpoch {
-		out = append(out, CurvePoint{Epoch: e, TestAcc: newStat(vs)})
+		out = append(out, CurvePoint{Epoch: e, Fraction: fraction[e], TestAcc: newStat(vs)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Epoch < out[j].Epoch })
 	return out
 }
 
-// summariseEval averages the sharpness measurements of the runs that have them.
+// seeded collects one quantity's values over runs with their seeds.
+type seeded struct {
+	vs    []float64
+	seeds []int64
+}
+
+func (q *seeded) add(v float64, seed int64) { q.vs, q.seeds = append(q.vs, v), append(q.seeds, seed) }
+func (q *seeded) stat() Stat                { return newSeedStat(q.vs, q.seeds) }
+
+// flatAcc collects one δ's flatness statistics over runs.
+type flatAcc struct{ mean, variance, mcse seeded }
+
+// summariseEval averages the sharpness measurements of the runs that have them, keeping
+// each value's seed so that rows can be compared paired by seed.
 func summariseEval(row *RowResult, runs []*runData) {
-	flat := map[float64][2][]float64{}
-	var eig [][]float64
-	var trainObj, testObj [3][]float64
+	flat := map[float64]*flatAcc{}
+	var eig []seeded
+	var trainObj, testObj [3]seeded
+	var trainSE, testSE seeded
 	for _, r := range runs {
 		if r.eval == nil {
 			continue
 		}
-		rep := r.eval.Report
+		rep, seed := r.eval.Report, r.summary.Config.Seed
 		if rep.Flatness != nil {
 			for _, pt := range rep.Flatness.Points {
-				v := flat[pt.Delta]
-				flat[pt.Delta] = [2][]float64{append(v[0], pt.Mean), append(v[1], pt.Variance)}
+				f := flat[pt.Delta]
+				if f == nil {
+					f = &flatAcc{}
+					flat[pt.Delta] = f
+				}
+				f.mean.add(pt.Mean, seed)
+				f.variance.add(pt.Variance, seed)
+				f.mcse.add(flatMeanSE(pt), seed)
 			}
 		}
 		if rep.Hessian != nil {
 			for i, val := range rep.Hessian.Values() {
 				if i >= len(eig) {
-					eig = append(eig, nil)
+					eig = append(eig, seeded{})
 				}
-				eig[i] = append(eig[i], val)
+				eig[i].add(val, seed)
 			}
 		}
-		if o := rep.TrainObjectives; o != nil {
-			trainObj = [3][]float64{append(trainObj[0], o.ERM), append(trainObj[1], o.SAM), append(trainObj[2], o.TSAM)}
-		}
-		if o := rep.TestObjectives; o != nil {
-			testObj = [3][]float64{append(testObj[0], o.ERM), append(testObj[1], o.SAM), append(testObj[2], o.TSAM)}
+		for _, o := range []struct {
+			obj *sharpness.Objectives
+			acc *[3]seeded
+			se  *seeded
+		}{{rep.TrainObjectives, &trainObj, &trainSE}, {rep.TestObjectives, &testObj, &testSE}} {
+			if o.obj == nil {
+				continue
+			}
+			o.acc[0].add(o.obj.ERM, seed)
+			o.acc[1].add(o.obj.SAM, seed)
+			o.acc[2].add(o.obj.TSAM, seed)
+			o.se.add(o.obj.TSAMSE, seed)
 		}
 	}
-	for d, v := range flat {
-		row.Flatness = append(row.Flatness, FlatPoint{Delta: d, Mean: newStat(v[0]), Variance: newStat(v[1])})
+	for d, f := range flat {
+		row.Flatness = append(row.Flatness, FlatPoint{Delta: d, Mean: f.mean.stat(), Variance: f.variance.stat(), MeanMCSE: f.mcse.stat()})
 	}
 	sort.Slice(row.Flatness, func(i, j int) bool { return row.Flatness[i].Delta < row.Flatness[j].Delta })
-	for _, vs := range eig {
-		row.Eigen = append(row.Eigen, newStat(vs))
+	for _, e := range eig {
+		row.Eigen = append(row.Eigen, e.stat())
 	}
-	if len(trainObj[0]) > 0 {
-		row.TrainObj = []Stat{newStat(trainObj[0]), newStat(trainObj[1]), newStat(trainObj[2])}
+	if len(trainObj[0].vs) > 0 {
+		row.TrainObj, row.TrainTSAMSE = []Stat{trainObj[0].stat(), trainObj[1].stat(), trainObj[2].stat()}, trainSE.stat()
 	}
-	if len(testObj[0]) > 0 {
-		row.TestObj = []Stat{newStat(testObj[0]), newStat(testObj[1]), newStat(testObj[2])}
+	if len(testObj[0].vs) > 0 {
+		row.TestObj, row.TestTSAMSE = []Stat{testObj[0].stat(), testObj[1].stat(), testObj[2].stat()}, testSE.stat()
 	}
+}
+
+// flatMeanSE is the Monte-Carlo standard error of one run's flatness mean over its draws;
+// measurements recorded before sharpness stored it are recomputed from the variance.
+func flatMeanSE(pt sharpness.FlatnessPoint) float64 {
+	if pt.MeanSE > 0 {
+		return pt.MeanSE
+	}
+	return sharpness.MeanStandardError(pt.Variance, len(pt.Losses))
 }
 
 // bestTestAcc is the best test accuracy of a run over its complete epochs and its final
@@ -469,15 +583,31 @@ func decide(p *Plan, s Section, sr *SectionResult, memo ...RowResult) {
 		return
 	}
 	sr.Verdict, sr.Reason, sr.Subclaims = judge(s, sr.Rows)
-	if p.Paired {
+	if sr.RunsPlanned > 0 && sr.RunsFinished == 0 {
+		sr.Verdict, sr.Reason, sr.Subclaims = NotRun, sr.progress(), nil
+	} else if p.Paired {
 		if v, reason, comps, ok := judgePaired(s, sr.Rows); ok {
 			sr.Verdict, sr.Reason, sr.Comparisons, sr.Subclaims = v, reason, comps, nil
 			pairedGreater(s, sr)
 		}
+		if v, reason, subs, comps, ok := judgePairedSharpness(s, sr.Rows); ok {
+			sr.Verdict, sr.Reason, sr.Subclaims, sr.Comparisons = v, reason, subs, comps
+		}
 	}
-	if p.MemoriseTrainAcc > 0 {
+	if p.MemoriseTrainAcc > 0 && s.Kind != KindRuntime { // a cost claim holds in any regime
 		checkMemorisation(p.MemoriseTrainAcc, sr, memo...)
 	}
+	if sr.Verdict == NotRun && sr.RunsFinished > 0 && sr.RunsFinished < sr.RunsPlanned {
+		sr.Reason += " (" + sr.progress() + ")"
+	}
+}
+
+// progress says how many of the section's runs have finished.
+func (sr *SectionResult) progress() string {
+	if sr.RunsFinished == 0 {
+		return fmt.Sprintf("not run yet (0 of %d runs finished)", sr.RunsPlanned)
+	}
+	return fmt.Sprintf("%d of %d runs finished", sr.RunsFinished, sr.RunsPlanned)
 }
 
 // pairedGreater adds a section's Greater claims, each its own family of one paired test.
@@ -490,8 +620,12 @@ func pairedGreater(s Section, sr *SectionResult) {
 		byName[r.Name] = r
 	}
 	subs := []Subclaim{{Claim: "(main)", Verdict: sr.Verdict, Reason: sr.Reason}}
+	for i := range sr.Comparisons {
+		sr.Comparisons[i].Claim = "(main)"
+	}
 	for _, g := range s.Greater {
 		comps := pairedFamily([][2]RowResult{{byName[g[0]], byName[g[1]]}}, 1)
+		comps[0].Claim = byName[g[0]].Label + " > " + byName[g[1]].Label
 		v, reason := pairedVerdict(KindBeatsRef, comps)
 		sr.Comparisons = append(sr.Comparisons, comps...)
 		subs = append(subs, Subclaim{Claim: byName[g[0]].Label + " > " + byName[g[1]].Label, Verdict: v, Reason: reason})
@@ -499,40 +633,103 @@ func pairedGreater(s Section, sr *SectionResult) {
 	sr.Subclaims, sr.Verdict, sr.Reason = subs, overall(subs), "see the claims below"
 }
 
-// checkMemorisation marks the ERM rows of a label-noise section whose runs ended below the
-// memorisation threshold, and leaves the section's claim inconclusive if any did: the
-// column would not be in the regime it is meant to test.
+// MemoCheck is the memorisation check of a label-noise section: the final accuracy on the
+// noisy training labels of every finished ERM run of its setting, against the threshold.
+type MemoCheck struct {
+	Threshold float64 `json:"threshold"`
+	// Planned counts the ERM runs of the setting once the plan has run; Runs are the
+	// finished ones.
+	Planned int       `json:"planned"`
+	Runs    []MemoRun `json:"runs"`
+}
+
+// MemoRun is one ERM run's final noisy-train accuracy against the threshold.
+type MemoRun struct {
+	Run      string  `json:"run"`
+	Seed     int64   `json:"seed"`
+	TrainAcc float64 `json:"train_acc"`
+	Reached  bool    `json:"reached"`
+}
+
+// short lists the runs below the threshold as "folder (accuracy%)".
+func (m *MemoCheck) short() []string {
+	var out []string
+	for _, r := range m.Runs {
+		if !r.Reached {
+			out = append(out, fmt.Sprintf("%s (%.1f%%)", r.Run, 100*r.TrainAcc))
+		}
+	}
+	return out
+}
+
+// Status is the check in a few words, for the summary table.
+func (m *MemoCheck) Status() string {
+	if m == nil {
+		return "–"
+	}
+	if len(m.Runs) == 0 {
+		return fmt.Sprintf("not yet (0 of %d ERM runs finished)", m.Planned)
+	}
+	of := fmt.Sprintf("%d of %d", len(m.Runs), m.Planned)
+	if n := len(m.short()); n > 0 {
+		return fmt.Sprintf("**NO: %d of %d finished ERM run(s) below %.0f%%**", n, len(m.Runs), 100*m.Threshold)
+	}
+	if len(m.Runs) < m.Planned {
+		return fmt.Sprintf("yes so far (%s ERM runs finished, all ≥ %.0f%%)", of, 100*m.Threshold)
+	}
+	return fmt.Sprintf("yes (%s ERM runs ≥ %.0f%%)", of, 100*m.Threshold)
+}
+
+// checkMemorisation records, for a label-noise section (one showing or MemorisedBy naming
+// an ERM row with label noise), every finished ERM run's final noisy-train accuracy against
+// the threshold; it marks the runs that fell short and leaves the section's claim
+// inconclusive if any did: the column would not be in the regime it is meant to test.
 func checkMemorisation(threshold float64, sr *SectionResult, memo ...RowResult) {
-	var short []string
-	checked := 0
 	rows := append(append([]RowResult(nil), sr.Rows...), memo...)
+	var check *MemoCheck
 	for i := range rows {
 		r := &rows[i]
 		if r.Method != "erm" || r.Noise == 0 {
 			continue
 		}
+		if check == nil {
+			check = &MemoCheck{Threshold: threshold}
+		}
+		check.Planned += max(r.Planned, r.TrainAcc.N)
 		for j, acc := range r.TrainAcc.Values {
-			checked++
-			if acc < threshold {
+			mr := MemoRun{Run: r.finished[j], TrainAcc: acc, Reached: acc >= threshold}
+			if j < len(r.TrainAcc.Seeds) {
+				mr.Seed = r.TrainAcc.Seeds[j]
+			}
+			check.Runs = append(check.Runs, mr)
+			if !mr.Reached {
 				r.Unmemorised = append(r.Unmemorised, fmt.Sprintf("%s (%.1f%%)", r.finished[j], 100*acc))
 			}
 		}
-		short = append(short, r.Unmemorised...)
 		if i < len(sr.Rows) {
 			sr.Rows[i].Unmemorised = r.Unmemorised
 		}
 	}
-	if checked == 0 {
+	if check == nil {
 		return
 	}
-	if len(short) == 0 {
-		sr.Memorisation = fmt.Sprintf("ERM reached the memorisation threshold (≥ %.0f%% accuracy on the noisy training labels) in all %d of its runs of this setting.", 100*threshold, checked)
-		return
-	}
-	sr.Memorisation = fmt.Sprintf("ERM did NOT reach the memorisation threshold (≥ %.0f%% on the noisy training labels) in %d of %d runs: %s. This section is outside the regime it is meant to test.",
-		100*threshold, len(short), checked, strings.Join(short, ", "))
-	if sr.Verdict != NotRun {
-		sr.Reason = fmt.Sprintf("not judged: ERM did not memorise in %d run(s); the comparison alone would say %s: %s", len(short), sr.Verdict, sr.Reason)
-		sr.Verdict = Inconclusive
+	sr.Memo = check
+	short, n := check.short(), len(check.Runs)
+	switch {
+	case n == 0:
+		sr.Memorisation = fmt.Sprintf("Not checked yet: none of the setting's %d ERM run(s) has finished; the check needs ≥ %.0f%% accuracy on the noisy training labels in each.", check.Planned, 100*threshold)
+	case len(short) == 0:
+		sr.Memorisation = fmt.Sprintf("ERM reached the memorisation threshold (≥ %.0f%% accuracy on the noisy training labels) in all %d of its runs of this setting", 100*threshold, n)
+		if n < check.Planned {
+			sr.Memorisation += fmt.Sprintf(" finished so far (%d planned)", check.Planned)
+		}
+		sr.Memorisation += "."
+	default:
+		sr.Memorisation = fmt.Sprintf("ERM did NOT reach the memorisation threshold (≥ %.0f%% on the noisy training labels) in %d of %d runs: %s. This section is outside the regime it is meant to test.",
+			100*threshold, len(short), n, strings.Join(short, ", "))
+		if sr.Verdict != NotRun {
+			sr.Reason = fmt.Sprintf("not judged: ERM did not memorise in %d run(s); the comparison alone would say %s: %s", len(short), sr.Verdict, sr.Reason)
+			sr.Verdict = Inconclusive
+		}
 	}
 }

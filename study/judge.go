@@ -2,6 +2,7 @@ package study
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -104,7 +105,7 @@ func judgeNoDiff(s Section, rows []RowResult) (string, string, []Subclaim) {
 	if ref.TestAcc.N == 0 {
 		return NotRun, "the reference row " + ref.Label + " has no finished run", nil
 	}
-	var diffs []string
+	var diffs, intervals []string
 	compared, thin := 0, 0
 	for _, r := range rows[1:] {
 		if r.TestAcc.N == 0 {
@@ -115,12 +116,18 @@ func judgeNoDiff(s Section, rows []RowResult) (string, string, []Subclaim) {
 			continue
 		}
 		compared++
+		d, lo, hi := welchInterval(r.TestAcc, ref.TestAcc)
+		intervals = append(intervals, fmt.Sprintf("%s − %s %+.2f pts [%+.2f, %+.2f]", r.Label, ref.Label, 100*d, 100*lo, 100*hi))
 		c := compare(r.TestAcc, ref.TestAcc)
 		if c > 0 || (c < 0 && s.Kind == KindNoDifference) {
 			diffs = append(diffs, fmt.Sprintf("%s %s %s", r.Label, map[int]string{1: ">", -1: "<"}[c], ref.Label))
 		}
 	}
 	v, reason := noDiffVerdict(diffs, compared)
+	if len(intervals) > 0 {
+		// What the test could have seen: differences outside these were excluded.
+		reason += "; 95% intervals of the differences (Welch): " + strings.Join(intervals, "; ")
+	}
 	if thin > 0 && v != NotReproduced {
 		return Inconclusive, fmt.Sprintf("%d row(s) or the reference have fewer than 2 seeds; %s", thin, reason), nil
 	}
@@ -240,10 +247,26 @@ func overall(subs []Subclaim) string {
 	}
 	joined := strings.Join(vs, "|")
 	switch {
+	case len(subs) > 0 && strings.Count(joined, NotRun) == len(subs) && !strings.Contains(joined, NotReproduced):
+		return NotRun
 	case strings.Contains(joined, NotReproduced):
 		return NotReproduced
 	case strings.Contains(joined, Inconclusive), strings.Contains(joined, NotRun):
 		return Inconclusive
 	}
 	return Reproduced
+}
+
+// welchInterval is the difference of means a − b with its 95% confidence interval from
+// Welch's t (unequal variances, Welch–Satterthwaite degrees of freedom); both need n ≥ 2.
+func welchInterval(a, b Stat) (d, lo, hi float64) {
+	d = a.Mean - b.Mean
+	va, vb := a.SD*a.SD/float64(a.N), b.SD*b.SD/float64(b.N)
+	se := math.Sqrt(va + vb)
+	if se == 0 {
+		return d, d, d
+	}
+	df := (va + vb) * (va + vb) / (va*va/float64(a.N-1) + vb*vb/float64(b.N-1))
+	half := tQuantile(0.975, df) * se
+	return d, d - half, d + half
 }

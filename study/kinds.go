@@ -53,6 +53,35 @@ type Stat struct {
 	SD     float64   `json:"sd"` // sample standard deviation (n−1); 0 for n < 2
 	N      int       `json:"n"`
 	Values []float64 `json:"values"`
+	// Seeds are the runs' seeds in the order of Values, where known: paired tests match
+	// two rows' values by them.
+	Seeds []int64 `json:"seeds,omitempty"`
+}
+
+// newSeedStat is newStat with each value's seed recorded (seeds is as long as vs).
+func newSeedStat(vs []float64, seeds []int64) Stat {
+	s := newStat(vs)
+	s.Seeds = append([]int64(nil), seeds...)
+	return s
+}
+
+// SE is the standard error of the mean, SD/√N (0 for N < 2: unknown).
+func (s Stat) SE() float64 {
+	if s.N < 2 {
+		return 0
+	}
+	return s.SD / math.Sqrt(float64(s.N))
+}
+
+// bySeed maps each seed to its value (empty when the seeds are not recorded).
+func (s Stat) bySeed() map[int64]float64 {
+	m := make(map[int64]float64, len(s.Seeds))
+	for i, seed := range s.Seeds {
+		if i < len(s.Values) {
+			m[seed] = s.Values[i]
+		}
+	}
+	return m
 }
 
 // newStat computes mean and sample standard deviation of vs.

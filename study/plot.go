@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/tsamgo/tsam/internal/atomicfile"
 	"github.com/tsamgo/tsam/internal/plotstyle"
@@ -52,13 +53,25 @@ type figure struct {
 	lines             []series
 }
 
+// curveFigure draws every row's test accuracy against training progress. Rows given TSAM's
+// budget train more epochs than the others and are evaluated every few, so each point is
+// placed at its fraction of the run's steps times the epochs of the section's shortest run:
+// the curves of a column line up, and without budgeted rows the x axis is the epoch.
 func curveFigure(s *SectionResult) figure {
+	epochs := curveEpochs(s.Rows)
 	f := figure{name: s.ID + "-curves.png", title: s.ID + ": test accuracy (mean ± sd over seeds)", x: "epoch", y: "test accuracy"}
+	if curvesDiffer(s.Rows) {
+		f.x = fmt.Sprintf("epoch of a %d-epoch run (longer runs placed at the same fraction of their steps)", epochs)
+	}
 	for _, r := range s.Rows {
 		var l series
 		l.label = r.Label
 		for _, p := range r.Curve {
-			l.xs, l.ys, l.e = append(l.xs, float64(p.Epoch)), append(l.ys, p.TestAcc.Mean), append(l.e, p.TestAcc.SD)
+			x := float64(p.Epoch)
+			if p.Fraction > 0 {
+				x = p.Fraction * float64(epochs)
+			}
+			l.xs, l.ys, l.e = append(l.xs, x), append(l.ys, p.TestAcc.Mean), append(l.e, p.TestAcc.SD)
 		}
 		if len(l.xs) > 0 {
 			f.lines = append(f.lines, l)
@@ -67,14 +80,39 @@ func curveFigure(s *SectionResult) figure {
 	return f
 }
 
+// curveEpochs is the number of epochs of the section's shortest run (its last curve point).
+func curveEpochs(rows []RowResult) int {
+	epochs := 0
+	for _, r := range rows {
+		if n := len(r.Curve); n > 0 && (epochs == 0 || r.Curve[n-1].Epoch < epochs) {
+			epochs = r.Curve[n-1].Epoch
+		}
+	}
+	return max(epochs, 1)
+}
+
+// curvesDiffer says whether the rows' runs train different numbers of epochs.
+func curvesDiffer(rows []RowResult) bool {
+	last := -1
+	for _, r := range rows {
+		if n := len(r.Curve); n > 0 {
+			if last >= 0 && r.Curve[n-1].Epoch != last {
+				return true
+			}
+			last = r.Curve[n-1].Epoch
+		}
+	}
+	return false
+}
+
 func flatnessFigures(s *SectionResult) []figure {
-	mean := figure{name: s.ID + "-mean.png", title: s.ID + ": mean of L(θ*+ε), ε ~ N(0, δ²I)", x: "δ", y: "mean training loss (± sd over seeds)"}
-	vari := figure{name: s.ID + "-variance.png", title: s.ID + ": variance of L(θ*+ε), ε ~ N(0, δ²I)", x: "δ", y: "variance over draws (± sd over seeds)"}
+	mean := figure{name: s.ID + "-mean.png", title: s.ID + ": mean of L(θ*+ε), ε ~ N(0, δ²I)", x: "δ", y: "mean training loss (± standard error over seeds)"}
+	vari := figure{name: s.ID + "-variance.png", title: s.ID + ": variance of L(θ*+ε), ε ~ N(0, δ²I)", x: "δ", y: "variance over draws (± standard error over seeds)"}
 	for _, r := range s.Rows {
 		m, v := series{label: r.Label}, series{label: r.Label}
 		for _, p := range r.Flatness {
-			m.xs, m.ys, m.e = append(m.xs, p.Delta), append(m.ys, p.Mean.Mean), append(m.e, p.Mean.SD)
-			v.xs, v.ys, v.e = append(v.xs, p.Delta), append(v.ys, p.Variance.Mean), append(v.e, p.Variance.SD)
+			m.xs, m.ys, m.e = append(m.xs, p.Delta), append(m.ys, p.Mean.Mean), append(m.e, p.Mean.SE())
+			v.xs, v.ys, v.e = append(v.xs, p.Delta), append(v.ys, p.Variance.Mean), append(v.e, p.Variance.SE())
 		}
 		if len(m.xs) > 0 {
 			mean.lines, vari.lines = append(mean.lines, m), append(vari.lines, v)
@@ -84,11 +122,11 @@ func flatnessFigures(s *SectionResult) []figure {
 }
 
 func hessianFigure(s *SectionResult) figure {
-	f := figure{name: s.ID + ".png", title: s.ID + ": top Hessian eigenvalues of the training loss", x: "rank", y: "eigenvalue (± sd over seeds)"}
+	f := figure{name: s.ID + ".png", title: s.ID + ": top Hessian eigenvalues of the training loss", x: "rank", y: "eigenvalue (± standard error over seeds)"}
 	for _, r := range s.Rows {
 		l := series{label: r.Label}
 		for i, e := range r.Eigen {
-			l.xs, l.ys, l.e = append(l.xs, float64(i+1)), append(l.ys, e.Mean), append(l.e, e.SD)
+			l.xs, l.ys, l.e = append(l.xs, float64(i+1)), append(l.ys, e.Mean), append(l.e, e.SE())
 		}
 		if len(l.xs) > 0 {
 			f.lines = append(f.lines, l)
@@ -109,7 +147,7 @@ func (f figure) write(path string) error {
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = f.title, f.x, f.y
 	p.Legend.Top = true
 	p.Y.Tick.Marker = plotstyle.Ticks{}
-	if f.x == "epoch" || f.x == "rank" {
+	if strings.HasPrefix(f.x, "epoch") || f.x == "rank" {
 		p.X.Tick.Marker = plotstyle.IntegerTicks{} // counts: no fractional ticks
 	}
 	for i, l := range f.lines {

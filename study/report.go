@@ -78,19 +78,18 @@ func writeMarkdown(w io.Writer, res *Results, ref string) error {
 	fmt.Fprintf(&b, "%s\n\n", res.Doc)
 	fmt.Fprintf(&b, "- Regenerate: `%s` (runs that finished are skipped; only the report is rewritten).\n", res.Command)
 	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s; Go %s, GoMLX %s; backend: %s.\n", orDash(res.Machine.CPU), res.Machine.Cores, res.Machine.OS, res.Machine.Go, orDash(res.Machine.GoMLX), orDash(strings.Join(res.Machine.Backends, "; ")))
-	fmt.Fprintf(&b, "- Status: %d of the plan's %d runs have finished: %d appear in the tables below, %d are tuning candidates not chosen on validation.\n",
-		res.Runs+res.Unused, res.Planned, res.Runs, res.Unused)
-	fmt.Fprintf(&b, "- Compute: %s of training wall time in total, %s of it in the tables' runs (estimate before running: %s); last run finished %s.\n",
-		fmtDuration(res.TrainSeconds+res.UnusedSeconds), fmtDuration(res.TrainSeconds), fmtDuration(res.Estimate.Total), orDash(res.LastFinished))
+	b.WriteString(statusLine(res))
+	b.WriteString(computeLine(res))
 	fmt.Fprintf(&b, "- Estimate basis: %s.\n", res.Estimate.Basis)
 	if res.Smoke {
 		b.WriteString("- **Smoke plan: no verdicts.** Its runs check that every method, sampler and section works end to end; they are far too short to test any claim of the paper.\n\n")
 	} else {
 		fmt.Fprintf(&b, "- Verdicts: %s\n\n", res.VerdictRule)
 	}
-	b.WriteString("## Summary\n\n| section | paper's claim | verdict | our training time (estimate) |\n| --- | --- | --- | --- |\n")
+	b.WriteString("## Summary\n\n| section | paper's claim | verdict | runs finished | ERM memorised the noisy labels | our training time (estimate) |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, s := range res.Sections {
-		fmt.Fprintf(&b, "| [%s](#%s) | %s | **%s** | %s (%s) |\n", s.ID, anchor(s), md(s.Paper.Claim), s.Verdict, fmtDuration(s.TrainSeconds), fmtDuration(s.EstimateSeconds))
+		fmt.Fprintf(&b, "| [%s](#%s) | %s | **%s** | %d of %d | %s | %s (%s) |\n", s.ID, anchor(s), md(s.Paper.Claim), s.Verdict, s.RunsFinished, s.RunsPlanned,
+			s.Memo.Status(), fmtDuration(s.TrainSeconds), fmtDuration(s.EstimateSeconds))
 	}
 	b.WriteString("\n")
 	for _, s := range res.Sections {
@@ -105,6 +104,37 @@ func writeMarkdown(w io.Writer, res *Results, ref string) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// statusLine says how much of the plan has run.
+func statusLine(res *Results) string {
+	done := res.Runs + res.Unused
+	pct := 0.0
+	if res.Planned > 0 {
+		pct = 100 * float64(done) / float64(res.Planned)
+	}
+	return fmt.Sprintf("- Status: %d of the plan's %d runs have finished (%.0f%%): %d appear in the tables below, %d are tuning candidates not chosen on validation.\n",
+		done, res.Planned, pct, res.Runs, res.Unused)
+}
+
+// computeLine says what the finished runs took against what the estimate predicted for
+// those same runs, and what the plan's estimate leaves at that pace.
+func computeLine(res *Results) string {
+	spent := res.TrainSeconds + res.UnusedSeconds
+	line := fmt.Sprintf("- Compute: %s of training wall time so far, %s of it in the tables' runs; the estimate for the finished runs was %s",
+		fmtDuration(spent), fmtDuration(res.TrainSeconds), fmtDuration(res.FinishedEstimate))
+	if res.FinishedEstimate > 0 && spent > 0 {
+		ratio := spent / res.FinishedEstimate
+		line += fmt.Sprintf(" (they took %.2f× it)", ratio)
+		if left := res.Estimate.Total - res.FinishedEstimate; left > 0 {
+			line += fmt.Sprintf("; the whole plan is estimated at %s, so %s remain by the estimate, ≈ %s at the pace so far", fmtDuration(res.Estimate.Total), fmtDuration(left), fmtDuration(left*ratio))
+		} else {
+			line += fmt.Sprintf("; the whole plan was estimated at %s", fmtDuration(res.Estimate.Total))
+		}
+	} else {
+		line += fmt.Sprintf("; the whole plan is estimated at %s", fmtDuration(res.Estimate.Total))
+	}
+	return line + fmt.Sprintf("; last run finished %s.\n", orDash(res.LastFinished))
 }
 
 func anchor(s SectionResult) string {
@@ -127,6 +157,16 @@ func writeSection(b *strings.Builder, s SectionResult, ref string) {
 		}
 		b.WriteString("\n")
 	}
+	if s.RunsPlanned > 0 && s.RunsFinished == 0 {
+		// A section nothing has run for yet: no empty tables, only what it waits for.
+		fmt.Fprintf(b, "**Not run yet** (0 of %d runs finished).\n\n", s.RunsPlanned)
+		memorisation(b, s)
+		pendingList(b, s, false)
+		return
+	}
+	if s.RunsFinished < s.RunsPlanned {
+		fmt.Fprintf(b, "**Partial:** %d of %d runs finished; the tables and the verdict use those.\n\n", s.RunsFinished, s.RunsPlanned)
+	}
 	switch s.Kind {
 	case KindRuntime:
 		runtimeTable(b, s)
@@ -143,9 +183,7 @@ func writeSection(b *strings.Builder, s SectionResult, ref string) {
 	for _, f := range s.Figures {
 		fmt.Fprintf(b, "![%s](%s%s)\n\n", f, ref, f)
 	}
-	if s.Memorisation != "" {
-		fmt.Fprintf(b, "**Memorisation.** %s\n\n", md(s.Memorisation))
-	}
+	memorisation(b, s)
 	comparisonsTable(b, s)
 	fmt.Fprintf(b, "**Verdict: %s.** %s\n\n", s.Verdict, md(s.Reason))
 	for _, sc := range s.Subclaims {
@@ -154,7 +192,28 @@ func writeSection(b *strings.Builder, s SectionResult, ref string) {
 	if len(s.Subclaims) > 0 {
 		b.WriteString("\n")
 	}
-	missingList(b, s)
+	pendingList(b, s, true)
+}
+
+// memorisation renders the memorisation check: the note and, per ERM run, its final
+// accuracy on the noisy training labels against the threshold.
+func memorisation(b *strings.Builder, s SectionResult) {
+	if s.Memorisation == "" {
+		return
+	}
+	fmt.Fprintf(b, "**Memorisation.** %s\n\n", md(s.Memorisation))
+	if s.Memo == nil || len(s.Memo.Runs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "| ERM run | seed | final accuracy on the noisy training labels (%%) | ≥ %.0f%% |\n| --- | --- | --- | --- |\n", 100*s.Memo.Threshold)
+	for _, r := range s.Memo.Runs {
+		mark := "yes"
+		if !r.Reached {
+			mark = "**NO: not memorised**"
+		}
+		fmt.Fprintf(b, "| %s | %d | %.2f | %s |\n", r.Run, r.Seed, 100*r.TrainAcc, mark)
+	}
+	b.WriteString("\n")
 }
 
 // pm prints mean ± sd (n) with the given format for both.
@@ -166,6 +225,17 @@ func pm(st Stat, format string) string {
 		return fmt.Sprintf(format+" (n=1)", st.Mean)
 	}
 	return fmt.Sprintf(format+" ± "+format+" (n=%d)", st.Mean, st.SD, st.N)
+}
+
+// pmSE prints mean ± its standard error over seeds (n).
+func pmSE(st Stat, format string) string {
+	if st.N == 0 {
+		return "–"
+	}
+	if st.N == 1 {
+		return fmt.Sprintf(format+" (n=1)", st.Mean)
+	}
+	return fmt.Sprintf(format+" ± "+format+" (n=%d)", st.Mean, st.SE(), st.N)
 }
 
 // paperValue is the paper's number for the row labelled label, or "–".
@@ -206,18 +276,22 @@ func comparisonsTable(b *strings.Builder, s SectionResult) {
 	if len(s.Comparisons) == 0 {
 		return
 	}
-	b.WriteString("Paired by seed (final test accuracy, points; Holm within the claim):\n\n| comparison | claim wants | seeds | mean difference | 95% interval | p | Holm p | counts | seeds needed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("Paired by seed (final test accuracy in points unless the quantity says otherwise, then in its own units; Holm within each claim):\n\n| claim | quantity | comparison | claim wants | seeds | mean difference | 95% interval | p | Holm p | counts | seeds needed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	wants := map[int]string{1: "above", -1: "below", 0: "no difference"}
 	for _, c := range s.Comparisons {
 		p := c.Paired
 		interval, need := "–", "–"
 		if p.N >= 2 {
-			interval = fmt.Sprintf("[%+.2f, %+.2f]", 100*p.Lo, 100*p.Hi)
+			interval = fmt.Sprintf("[%s, %s]", fmtDiff(c, p.Lo), fmtDiff(c, p.Hi))
 		}
 		if c.SeedsNeeded > 0 {
 			need = fmt.Sprint(c.SeedsNeeded)
 		}
-		fmt.Fprintf(b, "| %s − %s | %s | %d | %+.2f | %s | %.3g | %.3g | %v | %s |\n", md(c.A), md(c.B), wants[c.Want], p.N, 100*p.Mean, interval, p.P, c.PHolm, c.Counts, need)
+		quantity := c.Quantity
+		if quantity == "" {
+			quantity = "final test accuracy"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s − %s | %s | %d | %s | %s | %.3g | %.3g | %v | %s |\n", orDash(c.Claim), md(quantity), md(c.A), md(c.B), wants[c.Want], p.N, fmtDiff(c, p.Mean), interval, p.P, c.PHolm, c.Counts, need)
 	}
 	b.WriteString("\n")
 }
@@ -235,38 +309,53 @@ func runtimeTable(b *strings.Builder, s SectionResult) {
 	b.WriteString("\n")
 }
 
+// flatnessTable shows, per row and δ, the mean and the variance of L(θ*+ε) as mean ± its
+// standard error over seeds, and the Monte-Carlo standard error of one run's mean over its
+// draws (averaged over seeds): the part of the seed-to-seed spread the draws alone explain.
 func flatnessTable(b *strings.Builder, s SectionResult) {
-	b.WriteString("| ours | δ | mean of L(θ*+ε) | variance of L(θ*+ε) |\n| --- | --- | --- | --- |\n")
+	b.WriteString("Each cell is the mean over seeds ± its standard error (sd/√n). The Monte-Carlo column is one run's standard error of its mean over its M draws, √(s²/M), averaged over seeds.\n\n")
+	b.WriteString("| ours | δ | mean of L(θ*+ε) | Monte-Carlo SE of a run's mean | variance of L(θ*+ε) |\n| --- | --- | --- | --- | --- |\n")
 	for _, r := range s.Rows {
 		for _, p := range r.Flatness {
-			fmt.Fprintf(b, "| %s | %g | %s | %s |\n", r.Label, p.Delta, pm(p.Mean, "%.4g"), pm(p.Variance, "%.3g"))
+			mc := "–"
+			if p.MeanMCSE.N > 0 {
+				mc = fmt.Sprintf("%.2g", p.MeanMCSE.Mean)
+			}
+			fmt.Fprintf(b, "| %s | %g | %s | %s | %s |\n", r.Label, p.Delta, pmSE(p.Mean, "%.4g"), mc, pmSE(p.Variance, "%.3g"))
 		}
 	}
 	b.WriteString("\n")
 }
 
 func hessianTable(b *strings.Builder, s SectionResult) {
-	b.WriteString("| ours | top eigenvalues of the training-loss Hessian (mean ± sd over seeds) |\n| --- | --- |\n")
+	b.WriteString("| ours | top eigenvalues of the training-loss Hessian (mean ± standard error over seeds) |\n| --- | --- |\n")
 	for _, r := range s.Rows {
 		vals := make([]string, len(r.Eigen))
 		for i, e := range r.Eigen {
-			vals[i] = pm(e, "%.4g")
+			vals[i] = pmSE(e, "%.4g")
 		}
 		fmt.Fprintf(b, "| %s | %s |\n", r.Label, orDash(strings.Join(vals, ", ")))
 	}
 	b.WriteString("\n")
 }
 
+// objectivesTable is Table 3: each cell the mean over seeds ± its standard error, the TSAM
+// cells also with one run's Monte-Carlo standard error of the objective over its sampled ε.
 func objectivesTable(b *strings.Builder, s SectionResult) {
+	b.WriteString("Each cell is the mean over seeds ± its standard error (sd/√n); the TSAM cells add, as \"MC\", one run's standard error of its TSAM objective over the sampled ε (averaged over seeds).\n\n")
 	b.WriteString("| trained on \\ evaluated on | train: ERM | train: SAM | train: TSAM | test: ERM | test: SAM | test: TSAM |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range s.Rows {
 		cells := make([]string, 0, 6)
-		for _, objs := range [][]Stat{r.TrainObj, r.TestObj} {
+		for k, objs := range [][]Stat{r.TrainObj, r.TestObj} {
+			mc := []Stat{r.TrainTSAMSE, r.TestTSAMSE}[k]
 			for i := range 3 {
-				if i < len(objs) {
-					cells = append(cells, pm(objs[i], "%.4f"))
-				} else {
+				switch {
+				case i >= len(objs):
 					cells = append(cells, "–")
+				case i == 2 && mc.N > 0:
+					cells = append(cells, fmt.Sprintf("%s; MC %.2g", pmSE(objs[i], "%.4f"), mc.Mean))
+				default:
+					cells = append(cells, pmSE(objs[i], "%.4f"))
 				}
 			}
 		}
@@ -302,17 +391,23 @@ func tuningTable(b *strings.Builder, s SectionResult) {
 	b.WriteString("\n")
 }
 
-func missingList(b *strings.Builder, s SectionResult) {
+// pendingList lists, per row, the runs that cannot be used, with why, and with unfinished
+// the runs not finished yet (one line per row; a section nothing has run for says its
+// count instead).
+func pendingList(b *strings.Builder, s SectionResult, unfinished bool) {
+	wrote := false
 	for _, r := range s.Rows {
+		if unfinished && len(r.Unfinished) > 0 {
+			fmt.Fprintf(b, "- not finished yet for %s: %s\n", md(r.Label), strings.Join(r.Unfinished, ", "))
+			wrote = true
+		}
 		for _, m := range r.Missing {
-			fmt.Fprintf(b, "- missing for %s: %s\n", r.Label, md(m))
+			fmt.Fprintf(b, "- missing for %s: %s\n", md(r.Label), md(m))
+			wrote = true
 		}
 	}
-	for _, r := range s.Rows {
-		if len(r.Missing) > 0 {
-			b.WriteString("\n")
-			return
-		}
+	if wrote {
+		b.WriteString("\n")
 	}
 }
 
