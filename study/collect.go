@@ -136,8 +136,10 @@ type RowResult struct {
 	// objective over the sampled ε (sharpness records it), over seeds.
 	TrainTSAMSE Stat `json:"train_tsam_se"`
 	TestTSAMSE  Stat `json:"test_tsam_se"`
-	// Planned is the number of runs the row averages once the plan has run.
-	Planned int `json:"planned"`
+	// Planned is the number of runs the row averages once the plan has run; Measured counts
+	// its finished runs with the plan's sharpness measurements.
+	Planned  int `json:"planned"`
+	Measured int `json:"measured"`
 }
 
 // CurvePoint is the test accuracy after an epoch over the seeds that reached it. Fraction
@@ -503,6 +505,7 @@ func summariseEval(row *RowResult, runs []*runData) {
 		if r.eval == nil {
 			continue
 		}
+		row.Measured++
 		rep, seed := r.eval.Report, r.summary.Config.Seed
 		if rep.Flatness != nil {
 			for _, pt := range rep.Flatness.Points {
@@ -585,6 +588,8 @@ func decide(p *Plan, s Section, sr *SectionResult, memo ...RowResult) {
 	sr.Verdict, sr.Reason, sr.Subclaims = judge(s, sr.Rows)
 	if sr.RunsPlanned > 0 && sr.RunsFinished == 0 {
 		sr.Verdict, sr.Reason, sr.Subclaims = NotRun, sr.progress(), nil
+	} else if sr.unmeasured() {
+		sr.Verdict, sr.Reason, sr.Subclaims = NotRun, fmt.Sprintf("not measured yet (none of the %d finished runs has the plan's sharpness measurements)", sr.RunsFinished), nil
 	} else if p.Paired {
 		if v, reason, comps, ok := judgePaired(s, sr.Rows); ok {
 			sr.Verdict, sr.Reason, sr.Comparisons, sr.Subclaims = v, reason, comps, nil
@@ -600,6 +605,20 @@ func decide(p *Plan, s Section, sr *SectionResult, memo ...RowResult) {
 	if sr.Verdict == NotRun && sr.RunsFinished > 0 && sr.RunsFinished < sr.RunsPlanned {
 		sr.Reason += " (" + sr.progress() + ")"
 	}
+}
+
+// unmeasured says whether a section of a sharpness kind has finished runs but no
+// measurements of them yet.
+func (sr *SectionResult) unmeasured() bool {
+	if sr.Kind != KindFlatness && sr.Kind != KindHessian && sr.Kind != KindObjectives || sr.RunsFinished == 0 {
+		return false
+	}
+	for _, r := range sr.Rows {
+		if r.Measured > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // progress says how many of the section's runs have finished.

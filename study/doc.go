@@ -48,12 +48,18 @@
 // # Report
 //
 // Collect reads every number from the run folders (summary.json, metrics.jsonl,
-// study-eval.json) and judges each section's claim: a plan with Paired (noisy) compares
-// accuracy paired by seed with Holm's correction within a claim (PairedRule: 95% intervals,
-// seeds an inconclusive comparison would need), a plan with MemoriseTrainAcc marks the
-// label-noise sections whose ERM runs did not fit their noisy labels and leaves them
-// unjudged, a Smoke plan gives no verdicts, and the rest use VerdictRule; the paper's numbers are
-// PaperClaims, the only literal result numbers in the package. WriteReport writes
+// study-eval.json; a measurement of another EvalSpec or of other weights is left out) and
+// judges each section's claim: a plan with Paired (noisy) compares accuracy, and Fig. 2's
+// flatness, the Hessian's λ1 and Table 3's objectives, paired by seed with Holm's correction
+// within a claim (PairedRule: 95% intervals, seeds an inconclusive comparison would need);
+// the sharpness tables show each mean ± its standard error over seeds with the runs'
+// Monte-Carlo standard errors. A plan with MemoriseTrainAcc lists every ERM run's final
+// noisy-train accuracy of a label-noise section against the threshold (and in the summary
+// table) and leaves a section whose ERM runs fell short unjudged. A partial report says per
+// section how many of its runs have finished ("not run yet" when none), and in its header
+// what the finished runs took against their estimate. A Smoke plan gives no verdicts, and
+// the rest use VerdictRule; the paper's numbers are PaperClaims, the only literal result
+// numbers in the package. WriteReport writes
 // RESULTS.md, results.json and the figures; Options.Publish writes a copy as
 // PUBLISH/RESULTS.md with its files in PUBLISH/results/.
 package study

@@ -182,12 +182,20 @@ func fmtPaired(c Comparison) string {
 	}
 	s := fmt.Sprintf("%s%s [%s, %s] (n=%d, Holm p=%.3g)", num(p.Mean), unit, num(p.Lo), num(p.Hi), p.N, c.PHolm)
 	if !c.Counts && c.SeedsNeeded > 0 {
-		s += fmt.Sprintf(", ~%d seeds to see it", c.SeedsNeeded)
+		s += ", ~" + fmtSeedsNeeded(c.SeedsNeeded) + " seeds to see it"
 	}
 	if math.IsInf(p.Lo, 0) {
 		s = fmt.Sprintf("%s%s (n=%d)", num(p.Mean), unit, p.N)
 	}
 	return s
+}
+
+// fmtSeedsNeeded prints seedsNeeded's answer, its cap as "> 10000" (no practical number).
+func fmtSeedsNeeded(n int) string {
+	if n >= seedsNeededCap {
+		return fmt.Sprintf("> %d", seedsNeededCap)
+	}
+	return fmt.Sprint(n)
 }
 
 // fmtDiff prints a difference of the comparison's quantity: accuracy in points with two

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 
@@ -23,9 +24,29 @@ type Paired struct {
 	// (P = 1 when N < 2; P = 0 when every difference is the same non-zero number).
 	T float64 `json:"t"`
 	P float64 `json:"p"`
-	// Lo and Hi bound the 95% confidence interval of the mean difference.
+	// Lo and Hi bound the 95% confidence interval of the mean difference (−∞ and +∞ with
+	// fewer than 2 seeds; null in JSON).
 	Lo float64 `json:"ci_lo"`
 	Hi float64 `json:"ci_hi"`
+}
+
+// MarshalJSON writes T, Lo and Hi as null where they are infinite (T when every difference
+// is the same non-zero number, the interval with fewer than 2 seeds): JSON has no infinity,
+// and results.json must be written whatever the runs so far.
+func (p Paired) MarshalJSON() ([]byte, error) {
+	type plain Paired // without this method
+	finite := func(v float64) *float64 {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		plain
+		T  *float64 `json:"t"`
+		Lo *float64 `json:"ci_lo"`
+		Hi *float64 `json:"ci_hi"`
+	}{plain(p), finite(p.T), finite(p.Lo), finite(p.Hi)})
 }
 
 // pairedTest runs the paired t-test of a against b over the seeds both have.
@@ -105,12 +126,15 @@ func seedsNeeded(mean, sd, alpha, power float64) int {
 		return 0
 	}
 	ratio := sd / math.Abs(mean)
-	for n := 2; n <= 10000; n++ {
+	for n := 2; n < seedsNeededCap; n++ {
 		df := float64(n - 1)
 		need := math.Pow((tQuantile(1-alpha/2, df)+tQuantile(power, df))*ratio, 2)
 		if float64(n) >= need {
 			return n
 		}
 	}
-	return 10000
+	return seedsNeededCap
 }
+
+// seedsNeededCap is the most seeds seedsNeeded reports: "more than any study could run".
+const seedsNeededCap = 10000

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -77,5 +78,27 @@ func TestSeedsNeeded(t *testing.T) {
 	}
 	if n := seedsNeeded(0, 1, 0.05, 0.8); n != 0 {
 		t.Errorf("no difference: %d, want 0", n)
+	}
+}
+
+// TestPairedJSONWithoutInterval: a comparison with one seed (an infinite interval) or with
+// identical differences (an infinite t) still encodes, as null, so a partial report can
+// always be written.
+func TestPairedJSONWithoutInterval(t *testing.T) {
+	one := pairedTest(map[int64]float64{1: 2}, map[int64]float64{1: 1})
+	same := pairedTest(map[int64]float64{1: 2, 2: 3}, map[int64]float64{1: 1, 2: 2})
+	if !math.IsInf(same.T, 1) {
+		t.Fatalf("premise: identical differences give t = %g, want +Inf", same.T)
+	}
+	b, err := json.Marshal([]Paired{one, same})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []map[string]any
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back[0]["ci_lo"] != nil || back[0]["ci_hi"] != nil || back[1]["t"] != nil || back[1]["mean_diff"] != 1.0 || back[1]["ci_lo"] != 1.0 {
+		t.Errorf("encoded %s", b)
 	}
 }

@@ -164,6 +164,12 @@ func writeSection(b *strings.Builder, s SectionResult, ref string) {
 		pendingList(b, s, false)
 		return
 	}
+	if s.unmeasured() {
+		fmt.Fprintf(b, "**Not measured yet**: %d of %d runs finished, none with the plan's sharpness measurements (`tsam study` takes them after training).\n\n", s.RunsFinished, s.RunsPlanned)
+		memorisation(b, s)
+		pendingList(b, s, true)
+		return
+	}
 	if s.RunsFinished < s.RunsPlanned {
 		fmt.Fprintf(b, "**Partial:** %d of %d runs finished; the tables and the verdict use those.\n\n", s.RunsFinished, s.RunsPlanned)
 	}
@@ -257,6 +263,7 @@ func paperHeader(s SectionResult) string {
 }
 
 func accuracyTable(b *strings.Builder, s SectionResult) {
+	b.WriteString("Each cell is the mean ± the standard deviation over seeds (n); best-epoch accuracy is the best over the epochs a run was evaluated after (all of them, or every few for a run with an evaluation interval).\n\n")
 	fmt.Fprintf(b, "| ours | hyperparameters | final test accuracy (%%) | best-epoch test accuracy (%%) | training-label accuracy (%%) | validation accuracy (%%) | test loss | %s |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", paperHeader(s))
 	for _, r := range s.Rows {
 		label := r.Label
@@ -285,7 +292,7 @@ func comparisonsTable(b *strings.Builder, s SectionResult) {
 			interval = fmt.Sprintf("[%s, %s]", fmtDiff(c, p.Lo), fmtDiff(c, p.Hi))
 		}
 		if c.SeedsNeeded > 0 {
-			need = fmt.Sprint(c.SeedsNeeded)
+			need = fmtSeedsNeeded(c.SeedsNeeded)
 		}
 		quantity := c.Quantity
 		if quantity == "" {
@@ -352,7 +359,7 @@ func objectivesTable(b *strings.Builder, s SectionResult) {
 				switch {
 				case i >= len(objs):
 					cells = append(cells, "–")
-				case i == 2 && mc.N > 0:
+				case i == 2 && mc.N > 0 && mc.Mean > 0: // measurements older than tsam_se have none
 					cells = append(cells, fmt.Sprintf("%s; MC %.2g", pmSE(objs[i], "%.4f"), mc.Mean))
 				default:
 					cells = append(cells, pmSE(objs[i], "%.4f"))

@@ -335,7 +335,7 @@ func TestStaleMeasurementsAreNotMixed(t *testing.T) {
 	c := base("fashion-mnist", "cnn", 0.4, 640, 2, 64, 0)
 	p := &Plan{Name: "stale", Eval: EvalSpec{FlatnessDraws: 50, Seed: 1},
 		Cells:    []Cell{{Name: "erm", Label: "ERM", Config: with(c, "erm", nil), Seeds: []int64{1}, Eval: true}},
-		Sections: []Section{{ID: "s", Kind: KindBest, Title: "s", Rows: []string{"erm"}, Subject: "erm"}}}
+		Sections: []Section{{ID: "s", Kind: KindBest, Title: "s", Rows: []string{"erm"}, Subject: "erm"}, {ID: "f", Kind: KindFlatness, Title: "f", Rows: []string{"erm"}}}}
 	dir := t.TempDir()
 	rd := filepath.Join(dir, RunsDir, "erm-s1")
 	cfg, _ := resolve(c, nil, 1)
@@ -357,6 +357,11 @@ func TestStaleMeasurementsAreNotMixed(t *testing.T) {
 	}
 	if r := res.Sections[0].Rows[0]; len(r.Flatness) != 0 || len(r.Missing) != 1 || !strings.Contains(r.Missing[0], "another EvalSpec") {
 		t.Errorf("stale measurement: flatness %+v, missing %v", r.Flatness, r.Missing)
+	}
+	var b strings.Builder
+	writeSection(&b, res.Sections[1], "")
+	if f := res.Sections[1]; f.Verdict != NotRun || !strings.HasPrefix(f.Reason, "not measured yet") || !strings.Contains(b.String(), "**Not measured yet**: 1 of 1 runs finished") || strings.Contains(b.String(), "| ours |") {
+		t.Errorf("flatness section without measurements: %q (%s)\n%s", f.Verdict, f.Reason, b.String())
 	}
 	write(p.Eval)
 	res, _ = Collect(p, dir)
