@@ -141,8 +141,11 @@ func judgeRuntime(s Section, rows []RowResult) (string, string, []Subclaim) {
 		byName[r.Name] = r
 	}
 	subj, ok := byName[s.Subject]
-	if !ok || subj.WallSeconds.N == 0 || len(rows) < 2 {
-		return NotRun, "the runtime rows have no finished runs", nil
+	if !ok || len(rows) < 2 {
+		return NotRun, "the runtime section needs its first two rows and its Subject", nil
+	}
+	if subj.WallSeconds.N == 0 || rows[0].WallSeconds.N == 0 || rows[1].WallSeconds.N == 0 {
+		return NotRun, fmt.Sprintf("the claim compares %s, %s and %s, and not all of them have finished runs", rows[0].Label, rows[1].Label, subj.Label), nil
 	}
 	var t tally
 	t.want(rows[1].Label+" slower than "+rows[0].Label, rows[1].WallSeconds, rows[0].WallSeconds, 1)
