@@ -140,6 +140,9 @@ type RowResult struct {
 	// its finished runs with the plan's sharpness measurements.
 	Planned  int `json:"planned"`
 	Measured int `json:"measured"`
+	// Unconverged lists the runs whose Hessian eigenpairs did not all converge (Lanczos hit
+	// its step cap): their eigenvalues are shown but marked.
+	Unconverged []string `json:"unconverged,omitempty"`
 }
 
 // CurvePoint is the test accuracy after an epoch over the seeds that reached it. Fraction
@@ -520,6 +523,9 @@ func summariseEval(row *RowResult, runs []*runData) {
 			}
 		}
 		if rep.Hessian != nil {
+			if !rep.Hessian.Converged {
+				row.Unconverged = append(row.Unconverged, r.dir)
+			}
 			for i, val := range rep.Hessian.Values() {
 				if i >= len(eig) {
 					eig = append(eig, seeded{})

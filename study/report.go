@@ -126,10 +126,10 @@ func computeLine(res *Results) string {
 	if res.FinishedEstimate > 0 && spent > 0 {
 		ratio := spent / res.FinishedEstimate
 		line += fmt.Sprintf(" (they took %.2f× it)", ratio)
-		if left := res.Estimate.Total - res.FinishedEstimate; left > 0 {
+		if left := res.Estimate.Total - res.FinishedEstimate; left > 0 && res.Runs+res.Unused < res.Planned {
 			line += fmt.Sprintf("; the whole plan is estimated at %s, so %s remain by the estimate, ≈ %s at the pace so far", fmtDuration(res.Estimate.Total), fmtDuration(left), fmtDuration(left*ratio))
 		} else {
-			line += fmt.Sprintf("; the whole plan was estimated at %s", fmtDuration(res.Estimate.Total))
+			line += fmt.Sprintf("; every run has finished, and the whole plan was estimated at %s", fmtDuration(res.Estimate.Total))
 		}
 	} else {
 		line += fmt.Sprintf("; the whole plan is estimated at %s", fmtDuration(res.Estimate.Total))
@@ -341,7 +341,11 @@ func hessianTable(b *strings.Builder, s SectionResult) {
 		for i, e := range r.Eigen {
 			vals[i] = pmSE(e, "%.4g")
 		}
-		fmt.Fprintf(b, "| %s | %s |\n", r.Label, orDash(strings.Join(vals, ", ")))
+		label := r.Label
+		if len(r.Unconverged) > 0 {
+			label += " (Lanczos did not converge: " + strings.Join(r.Unconverged, ", ") + ")"
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", md(label), orDash(strings.Join(vals, ", ")))
 	}
 	b.WriteString("\n")
 }

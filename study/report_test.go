@@ -344,7 +344,8 @@ func TestStaleMeasurementsAreNotMixed(t *testing.T) {
 	fp, _ := Fingerprint(sum.Config)
 	write := func(spec EvalSpec) {
 		rec := EvalRecord{SpecFingerprint: spec.fingerprint(), RunFingerprint: fp, FinishedAt: sum.FinishedAt.String(),
-			Report: sharpness.RunReport{Flatness: &sharpness.FlatnessResult{M: 20, Points: []sharpness.FlatnessPoint{{Delta: 0.01, Mean: 1, Variance: 0.19, Losses: make([]float64, 20)}}}}}
+			Report: sharpness.RunReport{Flatness: &sharpness.FlatnessResult{M: 20, Points: []sharpness.FlatnessPoint{{Delta: 0.01, Mean: 1, Variance: 0.19, Losses: make([]float64, 20)}}},
+				Hessian: &sharpness.EigenResult{Pairs: []sharpness.Eigenpair{{Value: 3}}, Converged: false}}}
 		b, _ := json.Marshal(rec)
 		if err := os.WriteFile(filepath.Join(rd, EvalFile), b, 0o644); err != nil {
 			t.Fatal(err)
@@ -372,5 +373,24 @@ func TestStaleMeasurementsAreNotMixed(t *testing.T) {
 	// Recorded without mean_se: recomputed from the variance over its 20 draws, √(0.19/19).
 	if got := r.Flatness[0].MeanMCSE.Mean; math.Abs(got-0.1) > 1e-12 {
 		t.Errorf("Monte-Carlo SE %g, want 0.1", got)
+	}
+	b.Reset()
+	hessianTable(&b, SectionResult{Rows: []RowResult{r}})
+	if want := "| ERM (Lanczos did not converge: runs/erm-s1) | 3 (n=1) |"; !strings.Contains(b.String(), want) {
+		t.Errorf("Hessian table lacks %q:\n%s", want, b.String())
+	}
+}
+
+// TestComputeLine: the header compares the finished runs' wall time with their estimate and,
+// while runs remain, projects the rest of the plan at that pace.
+func TestComputeLine(t *testing.T) {
+	res := &Results{Runs: 3, Unused: 1, Planned: 10, TrainSeconds: 1500, UnusedSeconds: 300, FinishedEstimate: 1200, Estimate: PlanEstimate{Total: 3600}}
+	want := "of training wall time so far, 25m0s of it in the tables' runs; the estimate for the finished runs was 20m0s (they took 1.50× it); the whole plan is estimated at 1h0m0s, so 40m0s remain by the estimate, ≈ 1h0m0s at the pace so far"
+	if got := computeLine(res); !strings.Contains(got, want) {
+		t.Errorf("partial plan:\n%s\nwant it to contain\n%s", got, want)
+	}
+	res.Runs, res.Unused = 9, 1
+	if got := computeLine(res); !strings.Contains(got, "(they took 1.50× it); every run has finished, and the whole plan was estimated at 1h0m0s") {
+		t.Errorf("finished plan: %s", got)
 	}
 }
