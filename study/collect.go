@@ -34,8 +34,10 @@ type Results struct {
 	Unused        int     `json:"unused_runs"`
 	UnusedSeconds float64 `json:"unused_train_seconds"`
 	// FinishedEstimate is what the plan's estimate predicted for the training of the
-	// finished runs (used and unused), to compare with their wall time.
+	// finished runs (used and unused) and the measurements taken, to compare with their wall
+	// time; MeasureSeconds is the wall time of those sharpness measurements.
 	FinishedEstimate float64   `json:"finished_estimate_seconds"`
+	MeasureSeconds   float64   `json:"measure_seconds"`
 	LastFinished     string    `json:"last_finished"`
 	Failures         []Failure `json:"failures,omitempty"`
 	VerdictRule      string    `json:"verdict_rule"`
@@ -216,6 +218,12 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		res.Runs++
 		res.TrainSeconds += r.summary.WallSeconds
 		res.FinishedEstimate += estimateRun(r.summary.Config)
+		if r.eval != nil {
+			for _, sec := range r.eval.Report.Seconds {
+				res.MeasureSeconds += sec
+			}
+			res.FinishedEstimate += estimateMeasure(r.summary.Config, p.Eval)
+		}
 		if t := r.summary.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"); t > res.LastFinished {
 			res.LastFinished = t
 		}

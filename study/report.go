@@ -120,9 +120,9 @@ func statusLine(res *Results) string {
 // computeLine says what the finished runs took against what the estimate predicted for
 // those same runs, and what the plan's estimate leaves at that pace.
 func computeLine(res *Results) string {
-	spent := res.TrainSeconds + res.UnusedSeconds
-	line := fmt.Sprintf("- Compute: %s of training wall time so far, %s of it in the tables' runs; the estimate for the finished runs was %s",
-		fmtDuration(spent), fmtDuration(res.TrainSeconds), fmtDuration(res.FinishedEstimate))
+	spent := res.TrainSeconds + res.UnusedSeconds + res.MeasureSeconds
+	line := fmt.Sprintf("- Compute: %s of training wall time so far, %s of it in the tables' runs, and %s of sharpness measurements; the estimate for the finished runs and measurements was %s",
+		fmtDuration(res.TrainSeconds+res.UnusedSeconds), fmtDuration(res.TrainSeconds), fmtDuration(res.MeasureSeconds), fmtDuration(res.FinishedEstimate))
 	if res.FinishedEstimate > 0 && spent > 0 {
 		ratio := spent / res.FinishedEstimate
 		line += fmt.Sprintf(" (they took %.2f× it)", ratio)

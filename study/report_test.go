@@ -309,7 +309,7 @@ func TestPartialReport(t *testing.T) {
 	ratio := 600 / res.FinishedEstimate
 	for _, want := range []string{
 		"- Status: 2 of the plan's 8 runs have finished (25%)",
-		"the estimate for the finished runs was " + fmtDuration(res.FinishedEstimate) + fmt.Sprintf(" (they took %.2f× it)", ratio),
+		"the estimate for the finished runs and measurements was " + fmtDuration(res.FinishedEstimate) + fmt.Sprintf(" (they took %.2f× it)", ratio),
 		"| [first](#first) | ",
 		"| 2 of 4 | yes so far (1 of 2 ERM runs finished, all ≥ 99%) |",
 		"**Partial:** 2 of 4 runs finished",
@@ -384,8 +384,8 @@ func TestStaleMeasurementsAreNotMixed(t *testing.T) {
 // TestComputeLine: the header compares the finished runs' wall time with their estimate and,
 // while runs remain, projects the rest of the plan at that pace.
 func TestComputeLine(t *testing.T) {
-	res := &Results{Runs: 3, Unused: 1, Planned: 10, TrainSeconds: 1500, UnusedSeconds: 300, FinishedEstimate: 1200, Estimate: PlanEstimate{Total: 3600}}
-	want := "of training wall time so far, 25m0s of it in the tables' runs; the estimate for the finished runs was 20m0s (they took 1.50× it); the whole plan is estimated at 1h0m0s, so 40m0s remain by the estimate, ≈ 1h0m0s at the pace so far"
+	res := &Results{Runs: 3, Unused: 1, Planned: 10, TrainSeconds: 1500, UnusedSeconds: 300, MeasureSeconds: 300, FinishedEstimate: 1400, Estimate: PlanEstimate{Total: 3600}}
+	want := "30m0s of training wall time so far, 25m0s of it in the tables' runs, and 5m0s of sharpness measurements; the estimate for the finished runs and measurements was 23m20s (they took 1.50× it); the whole plan is estimated at 1h0m0s, so 36m40s remain by the estimate, ≈ 55m0s at the pace so far"
 	if got := computeLine(res); !strings.Contains(got, want) {
 		t.Errorf("partial plan:\n%s\nwant it to contain\n%s", got, want)
 	}
