@@ -13,6 +13,7 @@ import (
 	"github.com/tsamgo/tsam/backend"
 	"github.com/tsamgo/tsam/internal/atomicfile"
 	"github.com/tsamgo/tsam/sam"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // EvalTrainMax caps the number of training examples evaluated at the end of each epoch
@@ -203,7 +204,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 // it without changing any step).
 func (s *session) checkStoredMethod(ctx *context.Context) error {
 	var skip []string
-	if s.cfg.TSchedule == "" || s.cfg.TSchedule == "constant" {
+	if s.cfg.schedule() == tilt.Constant {
 		skip = append(skip, sam.ParamTotalSteps)
 	}
 	if m := MethodConfig(s.cfg, s.fullSteps).Mismatch(ctx, skip...); m != "" {

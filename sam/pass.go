@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // step builds one train step's extra passes inside the train-step graph.
@@ -122,7 +123,7 @@ func (s *step) evalAt(pert vec, wantGrad bool) (*Node, vec) {
 // tiltValue is t at this step: constant, or linear in the 0-based global step over
 // TotalSteps (reaching its end value at the last step), as tilt.Schedule.At.
 func (s *step) tiltValue() *Node {
-	if s.cfg.TSchedule == ScheduleConstant {
+	if s.cfg.TSchedule == tilt.Constant {
 		return s.scalar(s.cfg.T)
 	}
 	progress := s.scalar(1)
@@ -130,7 +131,7 @@ func (s *step) tiltValue() *Node {
 		stepNum := ConvertDType(optimizers.GetGlobalStepVar(s.ctx).ValueGraph(s.g), s.dtype)
 		progress = ClipScalar(DivScalar(stepNum, float64(s.cfg.TotalSteps-1)), 0, 1)
 	}
-	if s.cfg.TSchedule == ScheduleDecrease {
+	if s.cfg.TSchedule == tilt.LinearDown {
 		progress = OneMinus(progress)
 	}
 	return MulScalar(progress, s.cfg.T)
