@@ -221,26 +221,6 @@ func TestNewTrainerRecordsTheConfigurationInTheContext(t *testing.T) {
 	}
 }
 
-func TestBenchmarkMethodsRows(t *testing.T) {
-	p := newLinProblem()
-	setup := BenchSetup{Backend: backendForTest(t), Model: p.modelFn(&probes{}), Loss: p.lossFn,
-		Inputs: []*tensors.Tensor{tensors.FromValue(p.X)}, Labels: []*tensors.Tensor{tensors.FromValue(p.y)},
-		Steps: 3, Seed: 1}
-	rows, err := BenchmarkMethods(setup, []BenchCase{{"erm", linConfig(ERM)}, {"tsam", linConfig(TSAM)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || rows[0].TimeRatio != 1 || rows[0].EvalRatio != 1 || rows[1].GradEvals != 6 || rows[1].EvalRatio != 6 || rows[1].StepTime <= 0 {
-		t.Errorf("rows: %+v", rows)
-	}
-	if table := FormatBenchTable(rows); !strings.Contains(table, "| tsam | 6 |") {
-		t.Errorf("table:\n%s", table)
-	}
-	if _, err := BenchmarkMethods(setup, nil); err == nil {
-		t.Error("BenchmarkMethods accepted no cases")
-	}
-}
-
 // TestASAMHasItsOwnRho: ASAM's perturbation is in units of |θ|, so its radius is its own
 // (0.5, Kwon et al.'s CIFAR-10 value), not SAM's 0.05.
 func TestASAMHasItsOwnRho(t *testing.T) {
