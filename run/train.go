@@ -163,7 +163,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 		return nil, err
 	}
 	s.ds = &timedStream{trainStream: ds}
-	spe := s.ds.stepsPerEpoch()
+	spe := s.ds.NumBatches()
 	s.fullSteps = PlannedSteps(s.cfg, spe)
 	s.totalSteps = s.fullSteps
 	if s.cfg.MaxSteps > 0 {
@@ -214,10 +214,10 @@ func (s *session) checkStoredMethod(ctx *context.Context) error {
 }
 
 func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error) {
-	spe := s.ds.stepsPerEpoch()
+	spe := s.ds.NumBatches()
 	loop := train.NewLoop(s.trainer)
 	start := loop.LoopStep
-	s.ds.seek(start)
+	s.ds.Seek(start)
 	s.step, s.lastGood = start, -1
 	if start > 0 {
 		s.lastGood = start
