@@ -177,23 +177,15 @@ func imageSplits(cfg Config, full, test *data.Images) (*splits, error) {
 
 // imageSplitIndices returns the indices into full of the run's training examples (nil:
 // all of them) and of its validation examples (nil: none), chosen exactly as
-// data.Images.SplitValidation followed by subsetIndices would: SplitValidation runs on
-// a stand-in whose one-pixel images hold their own index (exact in float32 below 2²⁴
-// examples), so its seeded choice is reused without copying any pixels.
+// data.Images.SplitValidation followed by subsetIndices would (data.ValidationIndices is
+// SplitValidation's choice), without copying any pixels.
 func imageSplitIndices(cfg Config, full *data.Images) (trainIdx, valIdx []int, err error) {
 	n := full.N
 	trainIdx = firstN(n)
 	if cfg.Val > 0 {
-		ids := &data.Images{Name: full.Name, N: n, Height: 1, Width: 1, Channels: 1, NumClasses: full.NumClasses,
-			X: make([]float32, n), Y: full.Y}
-		for i := range ids.X {
-			ids.X[i] = float32(i)
+		if trainIdx, valIdx, err = data.ValidationIndices(n, cfg.Val, uint64(cfg.Seed)); err != nil {
+			return nil, nil, inputErrorf("val", "%s: %v", full.Name, err)
 		}
-		tr, va, err := ids.SplitValidation(cfg.Val, uint64(cfg.Seed))
-		if err != nil {
-			return nil, nil, inputErrorf("val", "%v", err)
-		}
-		trainIdx, valIdx = asIndices(tr.X), asIndices(va.X)
 	}
 	sub, err := subsetIndices(cfg, len(trainIdx))
 	if err != nil {
@@ -209,14 +201,6 @@ func imageSplitIndices(cfg Config, full *data.Images) (trainIdx, valIdx []int, e
 		trainIdx = nil // the whole training file, uncopied
 	}
 	return trainIdx, valIdx, nil
-}
-
-func asIndices(x []float32) []int {
-	out := make([]int, len(x))
-	for i, v := range x {
-		out[i] = int(v)
-	}
-	return out
 }
 
 func textSplits(cfg Config, full, test *data.Text) (*splits, error) {
