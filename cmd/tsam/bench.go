@@ -89,12 +89,22 @@ func (f benchFlags) config() (string, error) {
 	return "", badFlag("gemm", "only applies to the cpu backend, but -backend is %q", config)
 }
 
-// writeOut writes a benchmark's JSON to -out, whole or not at all.
-func (f benchFlags) writeOut(stdout io.Writer, marshal func() ([]byte, error)) error {
+// benchResult is what both benchmarks return: a table for the terminal and its JSON.
+type benchResult interface {
+	WriteTable(w io.Writer) error
+	MarshalIndent() ([]byte, error)
+}
+
+// report prints res's table and writes its JSON to -out, whole or not at all.
+func (f benchFlags) report(stdout io.Writer, res benchResult) error {
+	fmt.Fprintln(stdout)
+	if err := res.WriteTable(stdout); err != nil {
+		return err
+	}
 	if *f.out == "" {
 		return nil
 	}
-	data, err := marshal()
+	data, err := res.MarshalIndent()
 	if err != nil {
 		return err
 	}
@@ -120,11 +130,7 @@ func cmdBenchEngine(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout)
-	if err := res.WriteTable(stdout); err != nil {
-		return err
-	}
-	return f.writeOut(stdout, res.MarshalIndent)
+	return f.report(stdout, res)
 }
 
 func cmdBenchMethods(args []string, stdout, stderr io.Writer) error {
@@ -145,9 +151,5 @@ func cmdBenchMethods(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout)
-	if err := res.WriteTable(stdout); err != nil {
-		return err
-	}
-	return f.writeOut(stdout, res.MarshalIndent)
+	return f.report(stdout, res)
 }

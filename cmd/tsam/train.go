@@ -106,10 +106,11 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 	if tf.out == "" {
 		tf.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", cfg.Data, cfg.Method, cfg.Seed))
 	}
-	if (cfg.Optimizer == sam.BaseAdam || cfg.Optimizer == sam.BaseAdamW) && !flagGiven(fs, "lr") && !tf.resume {
+	given := givenFlags(fs)
+	if (cfg.Optimizer == sam.BaseAdam || cfg.Optimizer == sam.BaseAdamW) && !given["lr"] && !tf.resume {
 		cfg.LR = sam.DefaultLearningRate(cfg.Optimizer) // SGD's 0.05 diverges under Adam
 	}
-	if cfg.Method == string(sam.ASAM) && !flagGiven(fs, "rho") && !tf.resume {
+	if cfg.Method == string(sam.ASAM) && !given["rho"] && !tf.resume {
 		cfg.Rho = sam.DefaultConfig(sam.ASAM).Rho // ASAM's ρ is in units of |θ|: its own default
 	}
 	if tf.resume {
@@ -173,13 +174,6 @@ func checkApplies(fs *flag.FlagSet, cfg run.Config) error {
 		}
 	})
 	return err
-}
-
-// flagGiven reports whether the flag name was set on the command line.
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }
 
 // asUsageError turns the run package's input errors into usage errors (exit status 2).
