@@ -202,19 +202,18 @@ func IsInputError(err error) bool {
 	return errors.As(err, &ie)
 }
 
-// Validate checks every field and returns an *InputError naming the first bad one.
+// Validate checks every field and returns an *InputError naming the first bad one. The
+// method's own hyperparameters (s, sampler, λ, N, δ, …) are checked once, by
+// sam.Config.Validate (see validateMethod); the checks here bound what the float32 graph
+// can hold and what only a run has (data, epochs, batch, …).
 func (c Config) Validate() error {
 	checks := []func() error{
 		func() error { return oneOf("data", c.Data, DataSets) },
 		func() error { return oneOf("method", c.Method, Methods) },
-		func() error { return oneOf("sampler", c.Sampler, Samplers) },
 		func() error { return oneOf("t-schedule", c.TSchedule, TSchedules) },
 		func() error { return finiteAtLeast("t", c.T, 0) },
-		func() error { return intAtLeast("s", c.S, 1) },
 		func() error { return finiteAtLeast("rho", c.Rho, 0) },
 		func() error { return finiteAtLeast("r", c.R, 0) },
-		func() error { return inRange("lambda", c.Lambda, 0, 1) },
-		func() error { return intAtLeast("hmc-steps", c.HMCSteps, 1) },
 		func() error { return c.validateNaive() },
 		func() error { return oneOf("budget", c.Budget, Budgets) },
 		func() error { return c.validateOptimizer() },
