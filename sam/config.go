@@ -200,7 +200,12 @@ func DefaultLearningRate(base string) float64 {
 }
 
 // EffectiveDelta is δ at the target T: Delta, or T/2 when Delta is negative.
-func (c Config) EffectiveDelta() float64 { return c.deltaRatio() * c.T }
+func (c Config) EffectiveDelta() float64 {
+	if c.Delta < 0 {
+		return c.T / 2
+	}
+	return c.Delta
+}
 
 // deltaRatio is δ/t, the form the graph uses (δ(step) = ratio·t(step) under a schedule): 0.5
 // for the default δ = t/2 and whenever t = 0.
