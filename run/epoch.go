@@ -85,7 +85,13 @@ func (s *session) wallSeconds() float64 { return s.prevWall + time.Now().Sub(s.s
 const (
 	paramWallSeconds = "tsam_run_wall_seconds"
 	paramSessions    = "tsam_run_sessions"
+	// paramBatchOrder marks checkpoints whose augmented batches follow data.EpochOrder (see
+	// checkBatchOrder); plain batches always did.
+	paramBatchOrder = "tsam_run_batch_order"
 )
+
+// batchOrder is paramBatchOrder's value: the training stream's order is data.EpochOrder.
+const batchOrder = "epoch-order"
 
 // readSessionParams returns the wall time and session count stored with a checkpoint just
 // loaded into ctx, and the session count of the resuming process.

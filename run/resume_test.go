@@ -155,6 +155,30 @@ func TestResumeReadsOlderCheckpoints(t *testing.T) {
 	}
 }
 
+// TestResumeRefusesAnOlderAugmentedCheckpoint: an augmented run checkpointed before its
+// batches followed data.EpochOrder (no batch-order mark) is not continued on other batches;
+// a plain one, whose order never changed, is.
+func TestResumeRefusesAnOlderAugmentedCheckpoint(t *testing.T) {
+	for _, augment := range []bool{true, false} {
+		cfg := smallConfig()
+		cfg.Augment = augment
+		dir := filepath.Join(t.TempDir(), "run")
+		first := cfg
+		first.MaxSteps = 3
+		if _, err := Train(first, dir, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		rewriteCheckpoints(t, dir, `"Key": "`+paramBatchOrder+`"`, `"Key": "unrelated"`)
+		_, err := Train(cfg, dir, Options{Resume: true})
+		switch {
+		case augment && (!IsInputError(err) || !strings.Contains(err.Error(), "another order")):
+			t.Errorf("resuming an unmarked augmented checkpoint: %v", err)
+		case !augment && err != nil:
+			t.Errorf("resuming an unmarked plain checkpoint: %v", err)
+		}
+	}
+}
+
 // rewriteCheckpoints replaces, in every checkpoint's JSON of the run in dir, each old
 // string by its new one (pairs), failing when one is absent.
 func rewriteCheckpoints(t *testing.T, dir string, pairs ...string) {

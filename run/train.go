@@ -173,7 +173,11 @@ func (s *session) run(opts Options) (*Summary, error) {
 		if err := s.checkStoredMethod(ctx); err != nil {
 			return nil, err
 		}
+		if err := s.checkBatchOrder(ctx); err != nil {
+			return nil, err
+		}
 	}
+	ctx.SetParam(paramBatchOrder, batchOrder)
 	trainer, err := buildTrainer(s.cfg, s.fullSteps, be, ctx, model)
 	if err != nil {
 		return nil, err
@@ -211,6 +215,16 @@ func (s *session) checkStoredMethod(ctx *context.Context) error {
 		return inputErrorf("resume", "the checkpoint in %s was not written by the run %s describes (%s): restore the run's own files, or start again with -force", filepath.Join(s.dir, CheckpointDir), ConfigFile, m)
 	}
 	return nil
+}
+
+// checkBatchOrder refuses to continue an augmented run whose checkpoint predates its batches'
+// one shuffle (data.EpochOrder): its first steps saw another order, so continuing would not
+// be the run that config.json describes.
+func (s *session) checkBatchOrder(ctx *context.Context) error {
+	if _, found := ctx.GetParam(paramBatchOrder); found || !s.cfg.Augment {
+		return nil
+	}
+	return inputErrorf("resume", "the checkpoint in %s was written when -augment drew its batches in another order than now: resumed, the run would continue on other batches than it started with; start again with -force", filepath.Join(s.dir, CheckpointDir))
 }
 
 func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error) {
