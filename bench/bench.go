@@ -1,7 +1,8 @@
-// Package bench times GoMLX training steps on a backend: the engine benchmark behind
-// `tsam bench engine`. It reports each step's effective GFLOP/s (3× the forward FLOPs of its
+// Package bench times GoMLX training steps on a backend. The engine benchmark behind
+// `tsam bench engine` reports each step's effective GFLOP/s (3× the forward FLOPs of its
 // matrix products and convolutions, per step) and its ratio to the machine's float32 GEMM rate
-// measured in the same run.
+// measured in the same run; the method benchmark behind `tsam bench methods` (methods.go)
+// times each method's step against ERM's, measured in the same run.
 package bench
 
 import (
@@ -239,19 +240,16 @@ func resnet8(quick bool) model {
 }
 
 // timeTSAM times TSAM's step (s = 3, the paper's defaults) against ERM's on m, interleaved
-// round by round (sam.BenchmarkMethods), then the peer's same pair.
+// round by round (TimeMethods), then the peer's same pair.
 func timeTSAM(be backends.Backend, torch *peer, m model, steps int) (MethodResult, error) {
 	x, labels := randomBatch(m)
 	erm, tsam := sam.DefaultConfig(sam.ERM), sam.DefaultConfig(sam.TSAM)
 	erm.LabelSmoothing, tsam.LabelSmoothing = 0, 0 // the peer's plain cross-entropy
-	rows, err := sam.BenchmarkMethods(sam.BenchSetup{Backend: be,
-		Model: func(ctx *context.Context, _ any, inputs []*Node) []*Node {
-			return []*Node{m.build(ctx, inputs[0], &flopCounter{})}
-		},
+	rows, err := TimeMethods(MethodSetup{Backend: be, Model: methodModelFn(m),
 		Loss:   losses.SparseCategoricalCrossEntropyLogits,
 		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{labels},
 		Warmup: 2, Steps: steps, Seed: 1,
-	}, []sam.BenchCase{{Name: "erm", Config: erm}, {Name: "tsam s=3", Config: tsam}})
+	}, []MethodCase{{Name: "erm", Config: erm}, {Name: "tsam s=3", Config: tsam}})
 	if err != nil {
 		return MethodResult{}, fmt.Errorf("%s, batch %d, TSAM against ERM: %w", m.name, m.batch, err)
 	}

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"io"
+	"os"
 	"testing"
 
 	"github.com/tsamgo/tsam/backend"
@@ -17,6 +19,26 @@ func BenchmarkStep(b *testing.B) {
 		b.Run(m.name, func(b *testing.B) {
 			if _, err := timeModel(be, m, b.N); err != nil {
 				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkMethodTable prints `tsam bench methods`' table (each method's step against ERM's,
+// in one run) for the MLP 784-512-512-10 and the small CNN, on the default backend:
+//
+//	go test -run '^$' -bench BenchmarkMethodTable -benchtime 1x ./bench/
+func BenchmarkMethodTable(b *testing.B) {
+	for _, name := range []string{"mlp", "cnn"} {
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				t, err := RunMethods(MethodsOptions{Model: name}, io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := t.WriteTable(os.Stdout); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

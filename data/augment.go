@@ -32,15 +32,20 @@ type Normalization struct {
 
 // ChannelStats returns the per-channel mean and standard deviation of all pixels of m
 // (accumulated in float64).
-func ChannelStats(m *Images) Normalization {
-	c := m.Channels
+func ChannelStats(m *Images) Normalization { return channelStats(m.X, m.Channels) }
+
+// ChannelStats is the package function ChannelStats of an image set's examples (channels
+// last, the last of Dims).
+func (e *Examples) ChannelStats() Normalization { return channelStats(e.X, e.Dims[len(e.Dims)-1]) }
+
+func channelStats(x []float32, c int) Normalization {
 	sum := make([]float64, c)
 	sq := make([]float64, c)
-	for i, v := range m.X {
+	for i, v := range x {
 		sum[i%c] += float64(v)
 		sq[i%c] += float64(v) * float64(v)
 	}
-	n := float64(len(m.X) / c)
+	n := float64(len(x) / c)
 	out := Normalization{Mean: make([]float32, c), Std: make([]float32, c)}
 	for k := range c {
 		mean := sum[k] / n

@@ -74,7 +74,7 @@ func TestAugmentCutoutAndDatasetDeterminism(t *testing.T) {
 	m := rampImages(16, 8, 8, 3, 4)
 	norm := ChannelStats(m)
 	aug := &Augment{CropPadding: 2, Flip: true, CutoutSize: 4}
-	mk := func() *ImageDataset {
+	mk := func() *Dataset {
 		d, err := NewImageDataset(m, BatchOptions{BatchSize: 4, Shuffle: true, Seed: 5}, aug, &norm)
 		if err != nil {
 			t.Fatal(err)

@@ -19,12 +19,23 @@ func valCountOf(n int, fraction float64) int {
 	return int(fraction*float64(n) + 0.5)
 }
 
+// ValidationIndices is the seeded choice SplitValidation makes for n examples: the indices
+// of the training part and of the validation part (round(fraction·n) of them), so a caller
+// can copy only the examples it keeps.
+func ValidationIndices(n int, fraction float64, seed uint64) (train, val []int, err error) {
+	tr, va, err := splitIndices(n, valCountOf(n, fraction), seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("validation fraction %v: %w", fraction, err)
+	}
+	return tr, va, nil
+}
+
 // SplitValidation splits m at random (from seed) into a training part and a validation
 // part holding round(fraction·N) images. Both are copies; labels keep their class.
 func (m *Images) SplitValidation(fraction float64, seed uint64) (train, val *Images, err error) {
-	tr, va, err := splitIndices(m.N, valCountOf(m.N, fraction), seed)
+	tr, va, err := ValidationIndices(m.N, fraction, seed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: validation fraction %v: %w", m.Name, fraction, err)
+		return nil, nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
 	return m.Subset(m.Name+"/train-part", tr), m.Subset(m.Name+"/validation", va), nil
 }

@@ -5,9 +5,6 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
 // Reserved token ids: padding fills sentences up to MaxLen; unknown stands for words out
@@ -131,70 +128,4 @@ func (t *Tokenizer) EncodeAll(x *Text) []int32 {
 		t.Encode(out[i*t.MaxLen:(i+1)*t.MaxLen], s)
 	}
 	return out
-}
-
-// TextDataset serves a tokenized text set to GoMLX: each Yield gives inputs [B,MaxLen]
-// int32 token ids (PadID-padded) and labels [B,1] int32. It implements train.Dataset.
-type TextDataset struct {
-	name   string
-	ids    []int32
-	y      []int32
-	maxLen int
-	b      *batcher
-}
-
-var _ train.Dataset = (*TextDataset)(nil)
-
-// NewTextDataset tokenizes x with tok and returns a dataset over it.
-func NewTextDataset(x *Text, tok *Tokenizer, opts BatchOptions) (*TextDataset, error) {
-	if x.N() == 0 || len(x.Y) != x.N() {
-		return nil, fmt.Errorf("%s: %d sentences and %d labels", x.Name, x.N(), len(x.Y))
-	}
-	for i, y := range x.Y {
-		if y < 0 || int(y) >= x.NumClasses {
-			return nil, fmt.Errorf("%s: label %d of sentence %d is outside [0,%d)", x.Name, y, i, x.NumClasses)
-		}
-	}
-	if err := opts.validate(x.N()); err != nil {
-		return nil, fmt.Errorf("%s: %w", x.Name, err)
-	}
-	return &TextDataset{name: x.Name, ids: tok.EncodeAll(x), y: x.Y, maxLen: tok.MaxLen, b: newBatcher(x.N(), opts)}, nil
-}
-
-// Name returns the text set's name.
-func (d *TextDataset) Name() string { return d.name }
-
-// Reset starts the next epoch.
-func (d *TextDataset) Reset() { d.b.startEpoch(d.b.epoch + 1) }
-
-// SetEpoch restarts at the beginning of the given epoch.
-func (d *TextDataset) SetEpoch(epoch int) { d.b.startEpoch(epoch) }
-
-// NumBatches returns the number of batches in one epoch.
-func (d *TextDataset) NumBatches() int { return d.b.numBatches() }
-
-// NextBatch returns the next batch on the host: ids B×MaxLen and labels, or io.EOF.
-func (d *TextDataset) NextBatch() (ids, y []int32, err error) {
-	idx, _, err := d.b.next()
-	if err != nil {
-		return nil, nil, err
-	}
-	L := d.maxLen
-	ids, y = make([]int32, len(idx)*L), make([]int32, len(idx))
-	for j, i := range idx {
-		copy(ids[j*L:(j+1)*L], d.ids[i*L:(i+1)*L])
-		y[j] = d.y[i]
-	}
-	return ids, y, nil
-}
-
-// Yield implements train.Dataset: spec nil, inputs [B,MaxLen] int32, labels [B,1] int32.
-func (d *TextDataset) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
-	ids, y, err := d.NextBatch()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	b := len(y)
-	return nil, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(ids, b, d.maxLen)},
-		[]*tensors.Tensor{tensors.FromFlatDataAndDimensions(y, b, 1)}, nil
 }

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tsamgo/tsam/sam"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // Config is everything that defines one training run. It is stored in the run folder
@@ -29,13 +31,13 @@ type Config struct {
 	T     float64 `json:"t"`     // tilt t ≥ 0
 	S     int     `json:"s"`     // number of sampled perturbations
 	Rho   float64 `json:"rho"`   // ascent radius ρ
-	Delta float64 `json:"delta"` // sampling tilt δ ∈ [0, t]; negative means t/2
+	Delta float64 `json:"delta"` // sampling tilt δ ∈ [0, t]; negative means t/2 (sam.Config.Delta)
 	R     float64 `json:"r"`     // radius of the random perturbation z
 	// RRelative makes R relative to the weights (each variable's z has norm ≈ R·‖v‖, see
 	// sam.Config.RRelative); false is an absolute radius, as every run recorded before it.
 	RRelative bool    `json:"r_relative,omitempty"`
 	Sampler   string  `json:"sampler"`    // TSAM sampler: practical, hmc or naive
-	TSchedule string  `json:"t_schedule"` // constant, linear-up or linear-down
+	TSchedule string  `json:"t_schedule"` // a tilt.ScheduleKind's name: constant, linear-up or linear-down
 	Lambda    float64 `json:"lambda"`     // PGN mixing weight λ
 	HMCSteps  int     `json:"hmc_steps"`  // leapfrog steps N of the HMC sampler
 	// Naive is where the naive sampler draws ε: "start" (the random start of radius r, as the
@@ -122,8 +124,9 @@ var Methods = []string{"erm", "sam", "asam", "esam1", "esam2", "pgn", "rsam", "t
 // Samplers lists TSAM's samplers of perturbations (the paper's Section 4: Algorithm 3, Eq. 8, Appendix C.2).
 var Samplers = []string{"practical", "hmc", "naive"}
 
-// TSchedules lists the schedules of the tilt t over training (paper Fig. 8).
-var TSchedules = []string{"constant", "linear-up", "linear-down"}
+// TSchedules lists the schedules of the tilt t over training (paper Fig. 8): the names of
+// tilt.ScheduleKind.
+var TSchedules = tilt.ScheduleNames()
 
 // Optimizers lists the base optimizers ("sgd" is stored in Config.Optimizer as "").
 var Optimizers = []string{"sgd", "adam", "adamw"}
@@ -168,7 +171,7 @@ func DefaultConfig() Config {
 		R:               sc.R,
 		RRelative:       sc.RRelative,
 		Sampler:         sc.Sampler,
-		TSchedule:       "constant",
+		TSchedule:       tilt.Constant.String(),
 		Lambda:          sc.PGNLambda,
 		HMCSteps:        sc.HMCSteps,
 		LR:              0.05,
@@ -210,28 +213,18 @@ func IsInputError(err error) bool {
 	return errors.As(err, &ie)
 }
 
-// EffectiveDelta returns δ: the configured value, or t/2 when Delta is negative.
-func (c Config) EffectiveDelta() float64 {
-	if c.Delta < 0 {
-		return c.T / 2
-	}
-	return c.Delta
-}
-
-// Validate checks every field and returns an *InputError naming the first bad one.
+// Validate checks every field and returns an *InputError naming the first bad one. The
+// method's own hyperparameters (s, sampler, λ, N, δ, …) are checked once, by
+// sam.Config.Validate (see validateMethod); the checks here bound what the float32 graph
+// can hold and what only a run has (data, epochs, batch, …).
 func (c Config) Validate() error {
 	checks := []func() error{
 		func() error { return oneOf("data", c.Data, DataSets) },
 		func() error { return oneOf("method", c.Method, Methods) },
-		func() error { return oneOf("sampler", c.Sampler, Samplers) },
 		func() error { return oneOf("t-schedule", c.TSchedule, TSchedules) },
 		func() error { return finiteAtLeast("t", c.T, 0) },
-		func() error { return intAtLeast("s", c.S, 1) },
 		func() error { return finiteAtLeast("rho", c.Rho, 0) },
 		func() error { return finiteAtLeast("r", c.R, 0) },
-		func() error { return c.validateDelta() },
-		func() error { return inRange("lambda", c.Lambda, 0, 1) },
-		func() error { return intAtLeast("hmc-steps", c.HMCSteps, 1) },
 		func() error { return c.validateNaive() },
 		func() error { return oneOf("budget", c.Budget, Budgets) },
 		func() error { return c.validateOptimizer() },
@@ -262,21 +255,18 @@ func (c Config) Validate() error {
 	return validateMethod(c)
 }
 
+// schedule is the t schedule TSchedule names. Validate refuses an unknown name; "" (never
+// written by this version) reads as constant.
+func (c Config) schedule() tilt.ScheduleKind {
+	k, _ := tilt.ParseScheduleKind(cmp.Or(c.TSchedule, tilt.Constant.String()))
+	return k
+}
+
 func (c Config) validateNaive() error {
 	if c.Method != "tsam" || c.Sampler != "naive" || c.Naive == "" {
 		return nil // "" is the default, start (see Canonical)
 	}
 	return oneOf("naive", c.Naive, NaiveDraws)
-}
-
-func (c Config) validateDelta() error {
-	if math.IsNaN(c.Delta) || math.IsInf(c.Delta, 0) {
-		return inputErrorf("delta", "must be a finite number, got %v", c.Delta)
-	}
-	if c.Delta > c.T {
-		return inputErrorf("delta", "the sampling tilt δ=%g must not exceed the tilt t=%g (0 ≤ δ ≤ t); use a negative value for the default t/2", c.Delta, c.T)
-	}
-	return nil
 }
 
 // Canonical is the configuration as a run stores and compares it: the default base

@@ -12,55 +12,10 @@ import (
 	"github.com/tsamgo/tsam/data"
 )
 
-// examples is an in-memory labelled set: example i is x[i*dim:(i+1)*dim] (images) or
-// ids[i*dim:(i+1)*dim] (token ids of a text set; x is then nil) with label y[i].
-type examples struct {
-	name    string
-	x       []float32
-	ids     []int32
-	y       []int32
-	dims    []int // shape of one example, e.g. [28, 28, 1], or [MaxLen] for text
-	classes int
-}
-
-func fromImages(m *data.Images) *examples {
-	return &examples{name: m.Name, x: m.X, y: m.Y, dims: []int{m.Height, m.Width, m.Channels}, classes: m.NumClasses}
-}
-
-func (e *examples) n() int { return len(e.y) }
-
-func (e *examples) dim() int {
-	d := 1
-	for _, v := range e.dims {
-		d *= v
-	}
-	return d
-}
-
-// fromText tokenizes a text set.
-func fromText(t *data.Text, tok *data.Tokenizer) *examples {
-	return &examples{name: t.Name, ids: tok.EncodeAll(t), y: t.Y, dims: []int{tok.MaxLen}, classes: t.NumClasses}
-}
-
-// subset returns the examples at indices, copied.
-func (e *examples) subset(name string, indices []int) *examples {
-	d := e.dim()
-	out := &examples{name: name, dims: e.dims, classes: e.classes, y: make([]int32, 0, len(indices))}
-	for _, i := range indices {
-		if e.ids != nil {
-			out.ids = append(out.ids, e.ids[i*d:(i+1)*d]...)
-		} else {
-			out.x = append(out.x, e.x[i*d:(i+1)*d]...)
-		}
-		out.y = append(out.y, e.y[i])
-	}
-	return out
-}
-
 // splits are the three parts of a run's data, and for text the vocabulary size and
 // sequence length of its tokenizer (built from the run's training sentences).
 type splits struct {
-	train, val, test *examples
+	train, val, test *data.Examples
 	vocab, maxLen    int
 	classNames       []string // the classes in label order ("" where a set names none)
 }
@@ -147,28 +102,28 @@ func loadSplits(cfg Config) (*splits, error) {
 	}
 	s.classNames = classNames(trainSet)
 	if cfg.TestSubset > 0 {
-		if cfg.TestSubset > s.test.n() {
-			return nil, inputErrorf("test-subset", "asks for %d test examples but the test split has %d; use a smaller -test-subset, or 0 for all", cfg.TestSubset, s.test.n())
+		if cfg.TestSubset > s.test.N() {
+			return nil, inputErrorf("test-subset", "asks for %d test examples but the test split has %d; use a smaller -test-subset, or 0 for all", cfg.TestSubset, s.test.N())
 		}
-		s.test = s.test.subset(s.test.name, testSubsetIndices(s.test.n(), cfg.TestSubset))
+		s.test = s.test.Subset(s.test.Name, testSubsetIndices(s.test.N(), cfg.TestSubset))
 	}
-	if maxTestExamples > 0 && s.test.n() > maxTestExamples {
-		s.test = s.test.subset(s.test.name, firstN(maxTestExamples))
+	if maxTestExamples > 0 && s.test.N() > maxTestExamples {
+		s.test = s.test.Subset(s.test.Name, firstN(maxTestExamples))
 	}
-	if s.train.n() < cfg.Batch {
-		return nil, inputErrorf("batch", "%d is larger than the %d training examples; use a smaller -batch or a larger -subset", cfg.Batch, s.train.n())
+	if s.train.N() < cfg.Batch {
+		return nil, inputErrorf("batch", "%d is larger than the %d training examples; use a smaller -batch or a larger -subset", cfg.Batch, s.train.N())
 	}
-	if cfg.Normalize && s.train.x != nil {
+	if cfg.Normalize && !s.train.IsText() {
 		if err := normalize(s); err != nil {
 			return nil, inputErrorf("normalize", "%s: %v; train with -normalize=false", cfg.Data, err)
 		}
 	}
 	if cfg.Noise > 0 {
-		y, _, err := data.SymmetricNoise(s.train.y, s.train.classes, cfg.Noise, uint64(cfg.Seed))
+		y, _, err := data.SymmetricNoise(s.train.Y, s.train.NumClasses, cfg.Noise, uint64(cfg.Seed))
 		if err != nil {
 			return nil, inputErrorf("noise", "%v", err)
 		}
-		s.train.y = y
+		s.train.Y = y
 	}
 	// The loaded files (the whole CIFAR-10 training set is 600 MB of float32, plus the
 	// file read to decode it) are garbage now when the run keeps a subset; hand that memory
@@ -228,32 +183,24 @@ func imageSplits(cfg Config, full, test *data.Images) (*splits, error) {
 	if valIdx != nil {
 		val = full.Subset(full.Name+"/validation", valIdx)
 	}
-	s := &splits{train: fromImages(train), test: fromImages(test)}
+	s := &splits{train: train.Examples(), test: test.Examples()}
 	if val != nil {
-		s.val = fromImages(val)
+		s.val = val.Examples()
 	}
 	return s, nil
 }
 
 // imageSplitIndices returns the indices into full of the run's training examples (nil:
 // all of them) and of its validation examples (nil: none), chosen exactly as
-// data.Images.SplitValidation followed by subsetIndices would: SplitValidation runs on
-// a stand-in whose one-pixel images hold their own index (exact in float32 below 2²⁴
-// examples), so its seeded choice is reused without copying any pixels.
+// data.Images.SplitValidation followed by subsetIndices would (data.ValidationIndices is
+// SplitValidation's choice), without copying any pixels.
 func imageSplitIndices(cfg Config, full *data.Images) (trainIdx, valIdx []int, err error) {
 	n := full.N
 	trainIdx = firstN(n)
 	if cfg.Val > 0 {
-		ids := &data.Images{Name: full.Name, N: n, Height: 1, Width: 1, Channels: 1, NumClasses: full.NumClasses,
-			X: make([]float32, n), Y: full.Y}
-		for i := range ids.X {
-			ids.X[i] = float32(i)
+		if trainIdx, valIdx, err = data.ValidationIndices(n, cfg.Val, uint64(cfg.Seed)); err != nil {
+			return nil, nil, inputErrorf("val", "%s: %v", full.Name, err)
 		}
-		tr, va, err := ids.SplitValidation(cfg.Val, uint64(cfg.Seed))
-		if err != nil {
-			return nil, nil, inputErrorf("val", "%v", err)
-		}
-		trainIdx, valIdx = asIndices(tr.X), asIndices(va.X)
 	}
 	sub, err := subsetIndices(cfg, len(trainIdx))
 	if err != nil {
@@ -269,14 +216,6 @@ func imageSplitIndices(cfg Config, full *data.Images) (trainIdx, valIdx []int, e
 		trainIdx = nil // the whole training file, uncopied
 	}
 	return trainIdx, valIdx, nil
-}
-
-func asIndices(x []float32) []int {
-	out := make([]int, len(x))
-	for i, v := range x {
-		out[i] = int(v)
-	}
-	return out
 }
 
 func textSplits(cfg Config, full, test *data.Text) (*splits, error) {
@@ -298,9 +237,9 @@ func textSplits(cfg Config, full, test *data.Text) (*splits, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &splits{train: fromText(train, tok), test: fromText(test, tok), vocab: tok.VocabSize(), maxLen: tok.MaxLen}
+	s := &splits{train: tok.Examples(train), test: tok.Examples(test), vocab: tok.VocabSize(), maxLen: tok.MaxLen}
 	if val != nil {
-		s.val = fromText(val, tok)
+		s.val = tok.Examples(val)
 	}
 	return s, nil
 }
@@ -321,13 +260,13 @@ func subsetIndices(cfg Config, n int) ([]int, error) {
 // and deviation of the training set, so no statistic of validation or test data leaks into
 // training. The arrays are the run's own (freshly decoded or copied by subset).
 func normalize(s *splits) error {
-	c := s.train.dims[len(s.train.dims)-1]
-	stats := data.ChannelStats(&data.Images{X: s.train.x, Channels: c})
-	for _, ex := range []*examples{s.train, s.val, s.test} {
+	c := s.train.Dims[len(s.train.Dims)-1]
+	stats := s.train.ChannelStats()
+	for _, ex := range []*data.Examples{s.train, s.val, s.test} {
 		if ex == nil {
 			continue
 		}
-		if err := stats.Apply(ex.x, c); err != nil {
+		if err := stats.Apply(ex.X, c); err != nil {
 			return err
 		}
 	}
@@ -339,12 +278,12 @@ func normalize(s *splits) error {
 func (s *splits) describe() string {
 	val := 0
 	if s.val != nil {
-		val = s.val.n()
+		val = s.val.N()
 	}
 	names := strings.Join(s.classNames, ", ")
 	if len(s.classNames) > 20 {
 		names = strings.Join(s.classNames[:20], ", ") + fmt.Sprintf(", … (%d more)", len(s.classNames)-20)
 	}
 	return fmt.Sprintf("data %s: %d training, %d validation, %d test examples of shape %v; %d classes: %s",
-		s.train.name, s.train.n(), val, s.test.n(), s.train.dims, len(s.classNames), names)
+		s.train.Name, s.train.N(), val, s.test.N(), s.train.Dims, len(s.classNames), names)
 }

@@ -45,20 +45,20 @@ func TestNormalizeUsesTrainingStatistics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mean, std := meanStd(norm.train.x, 1, 0)
+	mean, std := meanStd(norm.train.X, 1, 0)
 	if math.Abs(mean) > 1e-4 || math.Abs(std-1) > 1e-4 {
 		t.Fatalf("normalised training pixels: mean %g, deviation %g; want 0 and 1", mean, std)
 	}
-	m, s := meanStd(raw.train.x, 1, 0)
-	for _, pair := range [][2]*examples{{raw.val, norm.val}, {raw.test, norm.test}} {
-		for i := range pair[0].x {
-			want := (float64(pair[0].x[i]) - m) / s
-			if d := math.Abs(float64(pair[1].x[i]) - want); d > 1e-4 {
-				t.Fatalf("%s pixel %d: %g, want (x − train mean)/train deviation = %g", pair[1].name, i, pair[1].x[i], want)
+	m, s := meanStd(raw.train.X, 1, 0)
+	for _, pair := range [][2]*data.Examples{{raw.val, norm.val}, {raw.test, norm.test}} {
+		for i := range pair[0].X {
+			want := (float64(pair[0].X[i]) - m) / s
+			if d := math.Abs(float64(pair[1].X[i]) - want); d > 1e-4 {
+				t.Fatalf("%s pixel %d: %g, want (x − train mean)/train deviation = %g", pair[1].Name, i, pair[1].X[i], want)
 			}
 		}
 	}
-	if vm, _ := meanStd(norm.test.x, 1, 0); vm == 0 {
+	if vm, _ := meanStd(norm.test.X, 1, 0); vm == 0 {
 		t.Fatalf("test pixels have mean exactly 0: normalised with their own statistics?")
 	}
 }
@@ -116,10 +116,10 @@ func TestImageSplitsMatchCopyingSplit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(got.train.x, want.X) || !slices.Equal(got.train.y, want.Y) || got.train.name != want.Name {
+		if !slices.Equal(got.train.X, want.X) || !slices.Equal(got.train.Y, want.Y) || got.train.Name != want.Name {
 			t.Errorf("val %g subset %d: training examples differ from the copying split", c.val, c.subset)
 		}
-		if wantVal != nil && (!slices.Equal(got.val.x, wantVal.X) || !slices.Equal(got.val.y, wantVal.Y)) {
+		if wantVal != nil && (!slices.Equal(got.val.X, wantVal.X) || !slices.Equal(got.val.Y, wantVal.Y)) {
 			t.Errorf("val %g subset %d: validation examples differ", c.val, c.subset)
 		}
 	}

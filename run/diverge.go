@@ -64,7 +64,7 @@ func (s *session) divergedLoss(loss float64) bool {
 }
 
 func (s *session) lossLimit() float64 {
-	return divergenceFactor * math.Log(float64(max(s.data.train.classes, 2)))
+	return divergenceFactor * math.Log(float64(max(s.data.train.NumClasses, 2)))
 }
 
 // divergence returns the error that stops the loop at step.

@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/data"
 )
 
 // onStep accumulates the step's numbers and, at the end of an epoch or of the run,
@@ -20,7 +21,7 @@ func (s *session) onStep(loop *train.Loop, stepMetrics []*tensors.Tensor) error 
 	if loss := scalar(stepMetrics[0]); s.divergedLoss(loss) {
 		return s.divergence(step, "training batch loss", loss)
 	}
-	spe := s.ds.stepsPerEpoch()
+	spe := s.ds.NumBatches()
 	if step == s.totalSteps || step%spe == 0 && (step/spe)%max(s.cfg.EvalEvery, 1) == 0 {
 		return s.endEpoch(step, step%spe != 0)
 	}
@@ -84,7 +85,13 @@ func (s *session) wallSeconds() float64 { return s.prevWall + time.Now().Sub(s.s
 const (
 	paramWallSeconds = "tsam_run_wall_seconds"
 	paramSessions    = "tsam_run_sessions"
+	// paramBatchOrder marks checkpoints whose augmented batches follow data.EpochOrder (see
+	// checkBatchOrder); plain batches always did.
+	paramBatchOrder = "tsam_run_batch_order"
 )
+
+// batchOrder is paramBatchOrder's value: the training stream's order is data.EpochOrder.
+const batchOrder = "epoch-order"
 
 // readSessionParams returns the wall time and session count stored with a checkpoint just
 // loaded into ctx, and the session count of the resuming process.
@@ -107,7 +114,7 @@ func (s *session) endEpoch(step int, partial bool) error {
 	if s.divergedLoss(m.TrainLoss) {
 		return s.divergence(step, "loss on the training set", m.TrainLoss)
 	}
-	spe := s.ds.stepsPerEpoch()
+	spe := s.ds.NumBatches()
 	m.Epoch, m.Step, m.Partial = (step+spe-1)/spe, step, partial
 	if a := s.acc; a.steps > 0 {
 		m.BatchLoss = a.batchLoss / float64(a.steps)
@@ -154,12 +161,12 @@ const notLearning = 0.99
 // (the CIFAR-10 CNN stays at loss 2.3024 = ln 10 with lr 0.05): the run goes on, since a
 // later epoch may still start, but a user should not wait hours for nothing.
 func (s *session) warnIfNotLearning(m EpochMetrics) {
-	uniform := math.Log(float64(max(s.data.train.classes, 2)))
+	uniform := math.Log(float64(max(s.data.train.NumClasses, 2)))
 	if m.TrainLoss < notLearning*uniform {
 		return
 	}
 	fmt.Fprintf(s.log, "warning: after epoch %d the training loss %.4f is still that of a uniform guess (ln %d = %.4f): the model is not learning; try another -lr (a tenth, or ten times, %g)\n",
-		m.Epoch, m.TrainLoss, s.data.train.classes, uniform, s.cfg.LR)
+		m.Epoch, m.TrainLoss, s.data.train.NumClasses, uniform, s.cfg.LR)
 }
 
 // evaluate measures loss and accuracy on the training (up to EvalTrainMax), validation and
@@ -167,9 +174,7 @@ func (s *session) warnIfNotLearning(m EpochMetrics) {
 func (s *session) evaluate() (EpochMetrics, error) {
 	var m EpochMetrics
 	trainEx := s.data.train
-	if trainEx.n() > EvalTrainMax {
-		trainEx = trainEx.subset(trainEx.name, firstN(EvalTrainMax))
-	}
+	trainEx = trainEx.Head(EvalTrainMax)
 	var err error
 	if m.TrainLoss, m.TrainAcc, err = s.evalSet(trainEx); err != nil {
 		return m, err
@@ -187,14 +192,17 @@ func (s *session) evaluate() (EpochMetrics, error) {
 
 // evalSet returns the mean loss (without regularization) and accuracy of ex, showing its
 // progress (an evaluation of a large model takes minutes).
-func (s *session) evalSet(ex *examples) (loss, acc float64, err error) {
-	d := &evalBatches{ex: ex, batch: evalBatch}
+func (s *session) evalSet(ex *data.Examples) (loss, acc float64, err error) {
+	d, err := evalStream(ex)
+	if err != nil {
+		return 0, 0, err
+	}
 	if p := s.progress; p != nil {
-		d.onBatch = p.evaluating
+		d.OnBatch(func(batch, batches int) { p.evaluating(ex.Name, batch, batches) })
 	}
 	res, err := s.trainer.Eval(d)
 	if err != nil {
-		return 0, 0, fmt.Errorf("evaluating %s: %w", ex.name, err)
+		return 0, 0, fmt.Errorf("evaluating %s: %w", ex.Name, err)
 	}
 	// Eval returns [mean loss+regularization, mean loss, accuracy, ...].
 	return scalar(res[1]), scalar(res[2]), nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tsamgo/tsam/internal/atomicfile"
 	"github.com/tsamgo/tsam/internal/folderlock"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // LockFile in a run folder holds the process id of the Train working in it.
@@ -95,7 +96,7 @@ func extendEpochs(stored *Config, cfg Config, dir string) error {
 	switch {
 	case cfg.Epochs < stored.Epochs:
 		return inputErrorf("epochs", "%d is fewer than the %d epochs of the run being resumed in %s; a run can be extended, not shortened: drop -epochs or start a new run in another folder", cfg.Epochs, stored.Epochs, dir)
-	case stored.TSchedule != "" && stored.TSchedule != "constant":
+	case stored.schedule() != tilt.Constant:
 		return inputErrorf("epochs", "the run in %s stretches its -t-schedule %s over %d epochs, so it cannot be extended to %d; start a new run in another folder", dir, stored.TSchedule, stored.Epochs, cfg.Epochs)
 	case stored.Method == "esam1" || stored.Budget == "tsam":
 		return inputErrorf("epochs", "an esam1 run's steps, like those of a -budget tsam run, are a budget set by its -epochs (%d), so it cannot be extended to %d; start a new run in another folder", stored.Epochs, cfg.Epochs)

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"errors"
 	"math"
 
 	"github.com/gomlx/gomlx/backends"
@@ -16,12 +17,8 @@ import (
 func MethodConfig(cfg Config, fullSteps int) sam.Config {
 	sc := sam.DefaultConfig(sam.Method(cfg.Method))
 	sc.Rho, sc.S, sc.T, sc.R, sc.RRelative = cfg.Rho, cfg.S, cfg.T, cfg.R, cfg.RRelative
-	sc.DeltaRatio = 0.5
-	if cfg.T > 0 && cfg.Delta >= 0 {
-		sc.DeltaRatio = cfg.Delta / cfg.T
-	}
-	sc.TSchedule = map[string]string{"constant": sam.ScheduleConstant, "linear-up": sam.ScheduleIncrease,
-		"linear-down": sam.ScheduleDecrease}[cfg.TSchedule]
+	sc.Delta = cfg.Delta
+	sc.TSchedule = cfg.schedule()
 	sc.TotalSteps = fullSteps
 	sc.Sampler = cfg.Sampler
 	sc.HMCSteps = cfg.HMCSteps
@@ -69,13 +66,28 @@ func budgetEvals(cfg Config) (budget, own int) {
 	return MethodConfig(ref, steps).GradEvalsPerStep(), own
 }
 
-// validateMethod checks the method's hyperparameters with the sam package, as an
-// *InputError naming -method (the sam package names the field at fault).
+// methodFlags names the flag of each sam.Config field a run sets; a field not listed (one the
+// run leaves at sam's default) is blamed on -method.
+var methodFlags = map[string]string{
+	"Method": "method", "Rho": "rho", "S": "s", "T": "t", "Delta": "delta", "TSchedule": "t-schedule",
+	"Sampler": "sampler", "R": "r", "Naive": "naive", "HMCSteps": "hmc-steps", "PGNLambda": "lambda",
+	"Base": "optimizer", "LearningRate": "lr", "Momentum": "momentum", "WeightDecay": "weight-decay",
+	"LabelSmoothing": "label-smoothing",
+}
+
+// validateMethod checks the method's hyperparameters with the sam package (the one
+// validation of a method), as an *InputError naming the flag of the first field at fault.
 func validateMethod(cfg Config) error {
-	if err := MethodConfig(cfg, max(1, cfg.Epochs)).Validate(); err != nil {
-		return inputErrorf("method", "%v", err)
+	err := MethodConfig(cfg, max(1, cfg.Epochs)).Validate()
+	if err == nil {
+		return nil
 	}
-	return nil
+	flag := "method"
+	var fe *sam.FieldError
+	if errors.As(err, &fe) && methodFlags[fe.Field] != "" {
+		flag = methodFlags[fe.Field]
+	}
+	return inputErrorf(flag, "%v", err)
 }
 
 // buildTrainer builds the GoMLX trainer of cfg's method: a sam.Optimizer (every method,

@@ -13,12 +13,12 @@ import (
 // ... (models.MLP; the default run's "mlp-256" trains fast on two cores). Text data sets
 // need a text model and image data sets an image model. Failures are *InputError for -model.
 func modelFn(cfg Config, d *splits) (train.ModelFn, error) {
-	text := d.train.ids != nil
+	text := d.train.IsText()
 	if text != models.IsText(cfg.Model) {
 		kind := map[bool]string{true: "a text model (transformer)", false: "an image model (mlp-256, mlp, cnn, resnet20, vit, ...)"}[text]
 		return nil, inputErrorf("model", "%s does not fit the data set %s, which needs %s", cfg.Model, cfg.Data, kind)
 	}
-	numClasses := d.train.classes
+	numClasses := d.train.NumClasses
 	if widths, ok, err := mlpWidths(cfg.Model); ok {
 		if err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package run
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,7 +68,11 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	}
 }
 
-func testResume(t *testing.T, cfg Config) {
+func testResume(t *testing.T, cfg Config) { testResumeAfter(t, cfg, nil) }
+
+// testResumeAfter is testResume calling between (when not nil) on the stopped run's folder
+// before it is resumed.
+func testResumeAfter(t *testing.T, cfg Config, between func(dir string)) {
 	whole := filepath.Join(t.TempDir(), "whole")
 	if _, err := Train(cfg, whole, Options{}); err != nil {
 		t.Fatal(err)
@@ -81,6 +86,9 @@ func testResume(t *testing.T, cfg Config) {
 	}
 	if sum.Steps != 13 || sum.Complete {
 		t.Fatalf("first part: steps %d complete %v, want 13 and incomplete", sum.Steps, sum.Complete)
+	}
+	if between != nil {
+		between(split)
 	}
 	sum, err = Train(cfg, split, Options{Resume: true})
 	if err != nil {
@@ -119,6 +127,82 @@ func firstDifferentVariable(a, b map[string][]float64) (name, diff string) {
 		}
 	}
 	return "", ""
+}
+
+// TestResumeReadsOlderCheckpoints: a checkpoint written before the t schedules had one
+// vocabulary names linear-up "increase" and stores δ as sam_delta_ratio; it resumes to the
+// uninterrupted run bit for bit. One whose "decrease" contradicts config.json is refused.
+func TestResumeReadsOlderCheckpoints(t *testing.T) {
+	cfg := smallConfig()
+	cfg.TSchedule = "linear-up"
+	olden := func(schedule string) func(dir string) {
+		return func(dir string) {
+			rewriteCheckpoints(t, dir, `"Value": "linear-up"`, `"Value": "`+schedule+`"`, `"Key": "sam_delta",`, `"Key": "sam_delta_ratio",`)
+		}
+	}
+	testResumeAfter(t, cfg, olden("increase"))
+
+	dir := filepath.Join(t.TempDir(), "contradicted")
+	first := cfg
+	first.MaxSteps = 3
+	if _, err := Train(first, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	olden("decrease")(dir)
+	_, err := Train(cfg, dir, Options{Resume: true})
+	if !IsInputError(err) || !strings.Contains(err.Error(), "sam_t_schedule = linear-down in the checkpoint") {
+		t.Errorf("resuming a checkpoint of a decreasing t under linear-up: %v", err)
+	}
+}
+
+// TestResumeRefusesAnOlderAugmentedCheckpoint: an augmented run checkpointed before its
+// batches followed data.EpochOrder (no batch-order mark) is not continued on other batches;
+// a plain one, whose order never changed, is.
+func TestResumeRefusesAnOlderAugmentedCheckpoint(t *testing.T) {
+	for _, augment := range []bool{true, false} {
+		cfg := smallConfig()
+		cfg.Augment = augment
+		dir := filepath.Join(t.TempDir(), "run")
+		first := cfg
+		first.MaxSteps = 3
+		if _, err := Train(first, dir, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		rewriteCheckpoints(t, dir, `"Key": "`+paramBatchOrder+`"`, `"Key": "unrelated"`)
+		_, err := Train(cfg, dir, Options{Resume: true})
+		switch {
+		case augment && (!IsInputError(err) || !strings.Contains(err.Error(), "another order")):
+			t.Errorf("resuming an unmarked augmented checkpoint: %v", err)
+		case !augment && err != nil:
+			t.Errorf("resuming an unmarked plain checkpoint: %v", err)
+		}
+	}
+}
+
+// rewriteCheckpoints replaces, in every checkpoint's JSON of the run in dir, each old
+// string by its new one (pairs), failing when one is absent.
+func rewriteCheckpoints(t *testing.T, dir string, pairs ...string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, CheckpointDir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no checkpoint JSON in %s: %v", dir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for i := 0; i < len(pairs); i += 2 {
+			if !strings.Contains(s, pairs[i]) {
+				t.Fatalf("%s holds no %s", f, pairs[i])
+			}
+			s = strings.ReplaceAll(s, pairs[i], pairs[i+1])
+		}
+		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // TestResumeExtendsFinishedRun finishes a 1-epoch run, resumes it asking for 2 epochs,

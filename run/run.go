@@ -45,6 +45,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/data"
 )
 
 // Run is a trained run read back from its folder by Open.
@@ -68,7 +69,7 @@ type Run struct {
 	// Train, Val and Test serve each set once per Reset, in order, in batches of
 	// EvalBatch: inputs as Model takes them, labels [B, 1] int32. Train has the run's
 	// (possibly noisy) training labels; Val is nil when the run held out none.
-	Train, Val, Test train.Dataset
+	Train, Val, Test *data.Dataset
 	// NumTrain, NumVal and NumTest are the sizes of the three sets.
 	NumTrain, NumVal, NumTest int
 }
@@ -90,7 +91,7 @@ func Open(dir string) (*Run, error) {
 	if r.Metrics, err = ReadMetrics(dir); err != nil {
 		return nil, err
 	}
-	data, err := loadSplits(cfg)
+	sp, err := loadSplits(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -101,18 +102,24 @@ func Open(dir string) (*Run, error) {
 	if _, err := loadCheckpoint(r.Context, dir, ""); err != nil {
 		return nil, err
 	}
-	if r.Model, err = modelFn(cfg, data); err != nil {
+	if r.Model, err = modelFn(cfg, sp); err != nil {
 		return nil, err
 	}
 	if r.Loss, err = lossFn(cfg); err != nil {
 		return nil, err
 	}
-	r.Train = &evalBatches{ex: data.train, batch: evalBatch}
-	r.Test = &evalBatches{ex: data.test, batch: evalBatch}
-	r.NumTrain, r.NumTest = data.train.n(), data.test.n()
-	if data.val != nil {
-		r.Val = &evalBatches{ex: data.val, batch: evalBatch}
-		r.NumVal = data.val.n()
+	if r.Train, err = evalStream(sp.train); err != nil {
+		return nil, err
+	}
+	if r.Test, err = evalStream(sp.test); err != nil {
+		return nil, err
+	}
+	r.NumTrain, r.NumTest = sp.train.N(), sp.test.N()
+	if sp.val != nil {
+		if r.Val, err = evalStream(sp.val); err != nil {
+			return nil, err
+		}
+		r.NumVal = sp.val.N()
 	}
 	return r, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tsamgo/tsam/backend"
 	"github.com/tsamgo/tsam/internal/atomicfile"
 	"github.com/tsamgo/tsam/sam"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // EvalTrainMax caps the number of training examples evaluated at the end of each epoch
@@ -162,7 +163,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 		return nil, err
 	}
 	s.ds = &timedStream{trainStream: ds}
-	spe := s.ds.stepsPerEpoch()
+	spe := s.ds.NumBatches()
 	s.fullSteps = PlannedSteps(s.cfg, spe)
 	s.totalSteps = s.fullSteps
 	if s.cfg.MaxSteps > 0 {
@@ -172,7 +173,11 @@ func (s *session) run(opts Options) (*Summary, error) {
 		if err := s.checkStoredMethod(ctx); err != nil {
 			return nil, err
 		}
+		if err := s.checkBatchOrder(ctx); err != nil {
+			return nil, err
+		}
 	}
+	ctx.SetParam(paramBatchOrder, batchOrder)
 	trainer, err := buildTrainer(s.cfg, s.fullSteps, be, ctx, model)
 	if err != nil {
 		return nil, err
@@ -203,7 +208,7 @@ func (s *session) run(opts Options) (*Summary, error) {
 // it without changing any step).
 func (s *session) checkStoredMethod(ctx *context.Context) error {
 	var skip []string
-	if s.cfg.TSchedule == "" || s.cfg.TSchedule == "constant" {
+	if s.cfg.schedule() == tilt.Constant {
 		skip = append(skip, sam.ParamTotalSteps)
 	}
 	if m := MethodConfig(s.cfg, s.fullSteps).Mismatch(ctx, skip...); m != "" {
@@ -212,11 +217,21 @@ func (s *session) checkStoredMethod(ctx *context.Context) error {
 	return nil
 }
 
+// checkBatchOrder refuses to continue an augmented run whose checkpoint predates its batches'
+// one shuffle (data.EpochOrder): its first steps saw another order, so continuing would not
+// be the run that config.json describes.
+func (s *session) checkBatchOrder(ctx *context.Context) error {
+	if _, found := ctx.GetParam(paramBatchOrder); found || !s.cfg.Augment {
+		return nil
+	}
+	return inputErrorf("resume", "the checkpoint in %s was written when -augment drew its batches in another order than now: resumed, the run would continue on other batches than it started with; start again with -force", filepath.Join(s.dir, CheckpointDir))
+}
+
 func (s *session) loop(backend backends.Backend, opts Options) (*Summary, error) {
-	spe := s.ds.stepsPerEpoch()
+	spe := s.ds.NumBatches()
 	loop := train.NewLoop(s.trainer)
 	start := loop.LoopStep
-	s.ds.seek(start)
+	s.ds.Seek(start)
 	s.step, s.lastGood = start, -1
 	if start > 0 {
 		s.lastGood = start

@@ -153,8 +153,8 @@ func TestTestSubset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sa.test.n() != 700 || !slices.Equal(sa.test.x, sb.test.x) || !slices.Equal(sa.test.y, sb.test.y) {
-		t.Errorf("seeds %d and %d see different test sets (%d and %d examples)", a.Seed, b.Seed, sa.test.n(), sb.test.n())
+	if sa.test.N() != 700 || !slices.Equal(sa.test.X, sb.test.X) || !slices.Equal(sa.test.Y, sb.test.Y) {
+		t.Errorf("seeds %d and %d see different test sets (%d and %d examples)", a.Seed, b.Seed, sa.test.N(), sb.test.N())
 	}
 	a.TestSubset = 10001
 	if _, err := loadSplits(a); !IsInputError(err) || !strings.Contains(err.Error(), "test-subset") {

@@ -49,17 +49,17 @@ func (c Config) ForwardOnlyPerStep() int {
 
 // ESAM1Steps returns how many SAM steps spend the gradient budget of `steps` steps of the
 // reference configuration (usually TSAM): steps·ref.GradEvalsPerStep()/2, rounded to the
-// nearest step. For an equal wall-time budget, measure both step times (BenchmarkMethods)
-// and scale by their ratio instead.
+// nearest step. For an equal wall-time budget, measure both step times (`tsam bench
+// methods`) and scale by their ratio instead.
 func ESAM1Steps(ref Config, steps int) int {
 	sam := DefaultConfig(SAM).GradEvalsPerStep()
 	return int(math.Round(float64(steps) * float64(ref.GradEvalsPerStep()) / float64(sam)))
 }
 
 // ESAM1StepsForTime returns how many SAM steps fill the wall time of `steps` steps of the
-// reference method, given both measured step times (e.g. BenchRow.StepTime from
-// BenchmarkMethods on the run's model and batch): steps·refStep/samStep, rounded. It returns 0
-// when samStep is not positive.
+// reference method, given both measured step times (e.g. bench.MethodRow.StepTime from
+// bench.TimeMethods on the run's model and batch): steps·refStep/samStep, rounded. It
+// returns 0 when samStep is not positive.
 func ESAM1StepsForTime(steps int, refStep, samStep time.Duration) int {
 	if samStep <= 0 {
 		return 0

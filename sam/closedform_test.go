@@ -151,7 +151,7 @@ func checkTSAMPractical(t *testing.T, p *linProblem, cfg Config, r stepResult) [
 		assertClose(t, "ε_j", point, axpy(cfg.Rho/norm(g), g, start), 1e-9)
 		points[j], losses[j] = point, p.loss(point)
 	}
-	w, err := tilt.Weights(losses, cfg.T, cfg.DeltaRatio*cfg.T)
+	w, err := tilt.Weights(losses, cfg.T, cfg.EffectiveDelta())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,13 +209,13 @@ func TestTSAMTiltLimits(t *testing.T) {
 
 	// δ = t: equal weights whatever t.
 	cfg = base
-	cfg.T, cfg.DeltaRatio = 50, 1
+	cfg.T, cfg.Delta = 50, 50
 	w = checkTSAMPractical(t, p, cfg, runLinStep(t, p, cfg, 11))
 	assertClose(t, "δ=t weights", w, []float64{0.25, 0.25, 0.25, 0.25}, 1e-12)
 
 	// Very large t: all weight on the largest-loss sample, finite.
 	cfg = base
-	cfg.T, cfg.DeltaRatio = 1e4, 0
+	cfg.T, cfg.Delta = 1e4, 0
 	r := runLinStep(t, p, cfg, 11)
 	w = checkTSAMPractical(t, p, cfg, r)
 	top := 0
@@ -232,7 +232,7 @@ func TestTSAMTiltLimits(t *testing.T) {
 func TestTSAMWithOneSampleNoDeltaNoRandomStartIsSAM(t *testing.T) {
 	p := newLinProblem()
 	cfg := linConfig(TSAM)
-	cfg.S, cfg.DeltaRatio, cfg.R = 1, 0, 0
+	cfg.S, cfg.Delta, cfg.R = 1, 0, 0
 	tsam := runLinStep(t, p, cfg, 1)
 	sam := runLinStep(t, p, linConfig(SAM), 1)
 	assertClose(t, "TSAM(s=1, δ=0, r=0) vs SAM", tsam.theta1, sam.theta1, 1e-12)
@@ -267,7 +267,7 @@ func TestTSAMNaiveSamplerDrawsFromMu(t *testing.T) {
 // p_0 = p_½ − (β/2)·f(ε_0), p_1 = p_½ + (β/2)·f(ε_1) with the force f(ε) = δ·∇L(θ+ε) − ε/σ_µ²;
 // σ and β are the dimension-scaled ones of hmcScales.
 func hmcHost(p *linProblem, cfg Config, th, e0, e1 []float64) (logRatio float64) {
-	delta := cfg.DeltaRatio * cfg.T
+	delta := cfg.EffectiveDelta()
 	d := math.Sqrt(float64(len(th)))
 	sigma := cfg.HMCSigma * cfg.Rho / d
 	beta := cfg.HMCBeta * cfg.Rho * sigma / d
@@ -317,7 +317,7 @@ func TestHMCRejectionRestoresTheStart(t *testing.T) {
 	p.concave = true
 	cfg := linConfig(TSAM)
 	cfg.Sampler, cfg.S, cfg.T, cfg.Mu, cfg.MuSigma = SamplerHMC, 2, 10, MuGaussian, 0.05
-	cfg.HMCSigma, cfg.HMCBeta, cfg.DeltaRatio = 0.1, 2, 0.5
+	cfg.HMCSigma, cfg.HMCBeta, cfg.Delta = 0.1, 2, -1
 	r := runLinStep(t, p, cfg, 4)
 	if r.stats.HMCAccept != 0 {
 		t.Fatalf("acceptance rate %g, want 0 (log ratios %v)", r.stats.HMCAccept, r.stats.HMCLogRatio)
@@ -325,7 +325,7 @@ func TestHMCRejectionRestoresTheStart(t *testing.T) {
 	starts := [][]float64{r.calls[1], r.calls[3]}
 	losses := []float64{p.loss(starts[0]), p.loss(starts[1])}
 	assertClose(t, "losses after rejection", r.stats.Losses, losses, 1e-9)
-	w := softmax(cfg.T*(1-cfg.DeltaRatio), losses)
+	w := softmax(cfg.T-cfg.EffectiveDelta(), losses)
 	want := axpy(w[0], p.grad(starts[0]), scaled(w[1], p.grad(starts[1])))
 	assertClose(t, "gradient after rejection", r.impliedGrad(lr), want, 1e-9)
 	for j := range cfg.S {

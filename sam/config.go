@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // Method names one optimizer of the family: the value of Config.Method and of the context
@@ -56,13 +58,6 @@ const (
 	MuGaussian = "gaussian" // N(0, MuSigma²·I)
 )
 
-// t schedules (the names of package tilt's ScheduleKind).
-const (
-	ScheduleConstant = "constant"
-	ScheduleIncrease = "increase" // t grows linearly from 0 to T over TotalSteps
-	ScheduleDecrease = "decrease" // t shrinks linearly from T to 0 over TotalSteps
-)
-
 // Base optimizers New can build by name.
 const (
 	BaseSGD   = "sgd"   // SGD with momentum and weight decay (this package's, see SGD)
@@ -83,12 +78,14 @@ type Config struct {
 	S int
 	// T is TSAM's tilt t ≥ 0 (its target value when scheduled).
 	T float64
-	// DeltaRatio sets δ = DeltaRatio·t, in [0, 1] so that 0 ≤ δ ≤ t holds under any
-	// schedule; the paper's default δ = t/2 is 0.5. The tilted weights of the practical
-	// and HMC samplers are softmax((t−δ)·L_j).
-	DeltaRatio float64
-	// TSchedule is constant, increase or decrease; the linear ones need TotalSteps.
-	TSchedule string
+	// Delta is TSAM's sampling tilt δ at the target T, in [0, T]; negative means the paper's
+	// default δ = t/2 (see EffectiveDelta). Under a t schedule δ keeps its proportion to t,
+	// δ(step) = (δ/T)·t(step), so that 0 ≤ δ ≤ t holds at every step. The HMC sampler
+	// targets exp(δ·L) and the tilted weights of the practical and HMC samplers are
+	// softmax((t−δ)·L_j).
+	Delta float64
+	// TSchedule is how t moves over training; the linear kinds need TotalSteps.
+	TSchedule tilt.ScheduleKind
 	// TotalSteps is the length of training for the linear t schedules.
 	TotalSteps int
 	// Sampler is practical, hmc or naive.
@@ -168,8 +165,8 @@ func defaultConfig(method Method) Config {
 		Rho:            0.05,
 		S:              3,
 		T:              20,
-		DeltaRatio:     0.5,
-		TSchedule:      ScheduleConstant,
+		Delta:          -1,
+		TSchedule:      tilt.Constant,
 		Sampler:        SamplerPractical,
 		R:              0.1,
 		RRelative:      true,
@@ -202,25 +199,54 @@ func DefaultLearningRate(base string) float64 {
 	return 0.01
 }
 
-// Validate refuses values no run could use, naming the field and the fix.
+// EffectiveDelta is δ at the target T: Delta, or T/2 when Delta is negative.
+func (c Config) EffectiveDelta() float64 {
+	if c.Delta < 0 {
+		return c.T / 2
+	}
+	return c.Delta
+}
+
+// deltaRatio is δ/t, the form the graph uses (δ(step) = ratio·t(step) under a schedule): 0.5
+// for the default δ = t/2 and whenever t = 0.
+func (c Config) deltaRatio() float64 {
+	if c.T > 0 && c.Delta >= 0 {
+		return c.Delta / c.T
+	}
+	return 0.5
+}
+
+// FieldError is one invalid field of a Config, as Validate reports it (joined with the
+// others): Field is the Config field's name, so callers can point at their own flag.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return "sam: " + e.Msg }
+
+// Validate refuses values no run could use, naming the field and the fix. Each problem is a
+// *FieldError; errors.As finds the first.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("sam: "+format, args...)) }
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
 	known := false
 	for _, m := range Methods {
 		known = known || c.Method == m
 	}
 	if !known {
-		bad("unknown Method %q; use one of %s", c.Method, methodList())
+		bad("Method", "unknown Method %q; use one of %s", c.Method, methodList())
 	}
 	nonNeg := func(name string, v float64) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			bad("%s = %g must be a finite number ≥ 0", name, v)
+			bad(name, "%s = %g must be a finite number ≥ 0", name, v)
 		}
 	}
 	positive := func(name string, v float64) {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-			bad("%s = %g must be a finite number > 0", name, v)
+			bad(name, "%s = %g must be a finite number > 0", name, v)
 		}
 	}
 	nonNeg("Rho", c.Rho)
@@ -236,26 +262,26 @@ func (c Config) Validate() error {
 	if c.Mu == MuGaussian {
 		positive("MuSigma", c.MuSigma)
 	}
-	if !(c.DeltaRatio >= 0 && c.DeltaRatio <= 1) {
-		bad("DeltaRatio = %g must be in [0, 1] (δ = DeltaRatio·t, the paper's δ = t/2 is 0.5)", c.DeltaRatio)
+	if math.IsNaN(c.Delta) || math.IsInf(c.Delta, 0) || c.Delta > c.T {
+		bad("Delta", "Delta: the sampling tilt δ = %g must be a finite number ≤ the tilt t = %g (0 ≤ δ ≤ t); use a negative value for the default t/2", c.Delta, c.T)
 	}
 	if !(c.Momentum >= 0 && c.Momentum < 1) {
-		bad("Momentum = %g must be in [0, 1)", c.Momentum)
+		bad("Momentum", "Momentum = %g must be in [0, 1)", c.Momentum)
 	}
 	if !(c.PGNLambda >= 0 && c.PGNLambda <= 1) {
-		bad("PGNLambda = %g must be in [0, 1]", c.PGNLambda)
+		bad("PGNLambda", "PGNLambda = %g must be in [0, 1]", c.PGNLambda)
 	}
 	if !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1) {
-		bad("LabelSmoothing = %g must be in [0, 1)", c.LabelSmoothing)
+		bad("LabelSmoothing", "LabelSmoothing = %g must be in [0, 1)", c.LabelSmoothing)
 	}
 	if c.S < 1 {
-		bad("S = %d must be ≥ 1 (the paper uses 3 or 5)", c.S)
+		bad("S", "S = %d must be ≥ 1 (the paper uses 3 or 5)", c.S)
 	}
 	if c.HMCSteps < 1 {
-		bad("HMCSteps = %d must be ≥ 1 (the paper uses 1 to 3)", c.HMCSteps)
+		bad("HMCSteps", "HMCSteps = %d must be ≥ 1 (the paper uses 1 to 3)", c.HMCSteps)
 	}
 	if len(c.ESAM2Scales) == 0 {
-		bad("ESAM2Scales is empty; give at least one multiple of ρ, e.g. 0.5,1,2")
+		bad("ESAM2Scales", "ESAM2Scales is empty; give at least one multiple of ρ, e.g. 0.5,1,2")
 	}
 	for _, s := range c.ESAM2Scales {
 		nonNeg("ESAM2Scales entry", s)
@@ -265,15 +291,17 @@ func (c Config) Validate() error {
 	oneOf(&errs, "Mu", c.Mu, MuBall, MuGaussian)
 	oneOf(&errs, "Naive", c.Naive, NaiveStart, NaiveMu)
 	if c.RRelative && c.R > 1 {
-		bad("R = %g is relative to the weights (RRelative), a random start %g times as long as θ itself: use a fraction such as 0.1, or set RRelative = false for an absolute radius", c.R, c.R)
+		bad("R", "R = %g is relative to the weights (RRelative), a random start %g times as long as θ itself: use a fraction such as 0.1, or set RRelative = false for an absolute radius", c.R, c.R)
 	}
 	if c.Method == TSAM && c.Sampler == SamplerNaive && c.Naive == NaiveStart && c.R == 0 {
-		bad("the naive sampler draws at the random-start radius R, which is 0: set R > 0 (e.g. 5) or Naive = %q", NaiveMu)
+		bad("R", "the naive sampler draws at the random-start radius R, which is 0: set R > 0 (e.g. 5) or Naive = %q", NaiveMu)
 	}
-	oneOf(&errs, "TSchedule", c.TSchedule, ScheduleConstant, ScheduleIncrease, ScheduleDecrease)
+	if _, err := tilt.ParseScheduleKind(c.TSchedule.String()); err != nil {
+		bad("TSchedule", "TSchedule: %v", err)
+	}
 	oneOf(&errs, "Base", c.Base, BaseSGD, BaseAdam, BaseAdamW)
-	if c.TSchedule != ScheduleConstant && c.TotalSteps < 1 {
-		bad("TSchedule %q needs TotalSteps ≥ 1 (the number of training steps)", c.TSchedule)
+	if c.TSchedule != tilt.Constant && c.TotalSteps < 1 {
+		bad("TotalSteps", "TSchedule %s needs TotalSteps ≥ 1 (the number of training steps)", c.TSchedule)
 	}
 	return errors.Join(errs...)
 }
@@ -284,7 +312,7 @@ func oneOf(errs *[]error, field, value string, allowed ...string) {
 			return
 		}
 	}
-	*errs = append(*errs, fmt.Errorf("sam: unknown %s %q; use one of %s", field, value, strings.Join(allowed, ", ")))
+	*errs = append(*errs, &FieldError{Field: field, Msg: fmt.Sprintf("unknown %s %q; use one of %s", field, value, strings.Join(allowed, ", "))})
 }
 
 func methodList() string {

@@ -1,6 +1,7 @@
 package sam
 
 import (
+	"errors"
 	"math"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -21,7 +23,7 @@ func TestDefaultsAreValid(t *testing.T) {
 		}
 	}
 	c := DefaultConfig(TSAM)
-	if c.S != 3 || c.T != 20 || c.DeltaRatio != 0.5 || c.Momentum != 0.9 || c.WeightDecay != 5e-4 || c.LabelSmoothing != 0.1 {
+	if c.S != 3 || c.T != 20 || c.Delta != -1 || c.EffectiveDelta() != 10 || c.Momentum != 0.9 || c.WeightDecay != 5e-4 || c.LabelSmoothing != 0.1 {
 		t.Errorf("paper defaults changed: %+v", c)
 	}
 }
@@ -35,14 +37,15 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		{"Rho", func(c *Config) { c.Rho = -1 }},
 		{"T", func(c *Config) { c.T = math.NaN() }},
 		{"T", func(c *Config) { c.T = math.Inf(1) }},
-		{"DeltaRatio", func(c *Config) { c.DeltaRatio = 1.5 }},
+		{"Delta", func(c *Config) { c.Delta = 30 }}, // above T = 20
+		{"Delta", func(c *Config) { c.Delta = math.NaN() }},
 		{"S", func(c *Config) { c.S = 0 }},
 		{"Sampler", func(c *Config) { c.Sampler = "gibbs" }},
 		{"Noise", func(c *Config) { c.Noise = "laplace" }},
 		{"HMCSteps", func(c *Config) { c.HMCSteps = 0 }},
 		{"HMCSigma", func(c *Config) { c.HMCSigma = 0 }},
-		{"TSchedule", func(c *Config) { c.TSchedule = "increase" }}, // without TotalSteps
-		{"TSchedule", func(c *Config) { c.TSchedule = "cosine" }},
+		{"TotalSteps", func(c *Config) { c.TSchedule = tilt.LinearUp }}, // without TotalSteps
+		{"TSchedule", func(c *Config) { c.TSchedule = 7 }},
 		{"LearningRate", func(c *Config) { c.LearningRate = 0 }},
 		{"Momentum", func(c *Config) { c.Momentum = 1 }},
 		{"PGNLambda", func(c *Config) { c.PGNLambda = 2 }},
@@ -53,8 +56,9 @@ func TestValidateNamesTheBadField(t *testing.T) {
 		c := DefaultConfig(TSAM)
 		tc.edit(&c)
 		err := c.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.field) {
-			t.Errorf("%s: Validate() = %v, want an error naming %s", tc.field, err, tc.field)
+		var fe *FieldError
+		if err == nil || !strings.Contains(err.Error(), tc.field) || !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: Validate() = %v, want a *FieldError naming %s", tc.field, err, tc.field)
 		}
 		if _, err := New(c); err == nil {
 			t.Errorf("%s: New accepted an invalid config", tc.field)
@@ -64,7 +68,7 @@ func TestValidateNamesTheBadField(t *testing.T) {
 
 func TestContextParametersRoundTrip(t *testing.T) {
 	c := DefaultConfig(ESAM2)
-	c.Rho, c.S, c.T, c.DeltaRatio, c.TSchedule, c.TotalSteps = 0.1, 5, 7, 0.25, ScheduleDecrease, 100
+	c.Rho, c.S, c.T, c.Delta, c.TSchedule, c.TotalSteps = 0.1, 5, 7, 1.75, tilt.LinearDown, 100
 	c.Sampler, c.R, c.RRelative, c.Noise, c.Mu, c.MuSigma, c.Naive = SamplerHMC, 3, false, NoiseSphere, MuGaussian, 0.2, NaiveMu
 	c.HMCSteps, c.HMCSigma, c.HMCBeta, c.ASAMEta = 3, 0.5, 0.02, 0.1
 	c.ESAM2Scales, c.PGNLambda, c.RSAMLambda, c.RSAMGamma = []float64{0.25, 1.5}, 0.9, 2, 0.05
@@ -217,26 +221,6 @@ func TestNewTrainerRecordsTheConfigurationInTheContext(t *testing.T) {
 	}
 }
 
-func TestBenchmarkMethodsRows(t *testing.T) {
-	p := newLinProblem()
-	setup := BenchSetup{Backend: backendForTest(t), Model: p.modelFn(&probes{}), Loss: p.lossFn,
-		Inputs: []*tensors.Tensor{tensors.FromValue(p.X)}, Labels: []*tensors.Tensor{tensors.FromValue(p.y)},
-		Steps: 3, Seed: 1}
-	rows, err := BenchmarkMethods(setup, []BenchCase{{"erm", linConfig(ERM)}, {"tsam", linConfig(TSAM)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 2 || rows[0].TimeRatio != 1 || rows[0].EvalRatio != 1 || rows[1].GradEvals != 6 || rows[1].EvalRatio != 6 || rows[1].StepTime <= 0 {
-		t.Errorf("rows: %+v", rows)
-	}
-	if table := FormatBenchTable(rows); !strings.Contains(table, "| tsam | 6 |") {
-		t.Errorf("table:\n%s", table)
-	}
-	if _, err := BenchmarkMethods(setup, nil); err == nil {
-		t.Error("BenchmarkMethods accepted no cases")
-	}
-}
-
 // TestASAMHasItsOwnRho: ASAM's perturbation is in units of |θ|, so its radius is its own
 // (0.5, Kwon et al.'s CIFAR-10 value), not SAM's 0.05.
 func TestASAMHasItsOwnRho(t *testing.T) {
@@ -270,5 +254,20 @@ func TestMismatchNamesTheDifferingParameter(t *testing.T) {
 	old.SetParam(ParamT, 20.0) // a checkpoint that has only some of the parameters
 	if m := c.Mismatch(old); m != "" {
 		t.Errorf("absent parameters compared: %s", m)
+	}
+	// Checkpoints written before the one schedule vocabulary name linear-up "increase".
+	up := c
+	up.TSchedule, up.TotalSteps = tilt.LinearUp, 10
+	old.SetParam(ParamTSchedule, "increase")
+	if m := up.Mismatch(old); m != "" {
+		t.Errorf("a stored \"increase\" is not linear-up: %s", m)
+	}
+	if m := c.Mismatch(old); !strings.Contains(m, "linear-up") {
+		t.Errorf("a stored \"increase\" against a constant t: %q, want it named as linear-up", m)
+	}
+	old.SetParam(ParamTSchedule, "decrease")
+	old.SetParam(ParamTotalSteps, 10)
+	if got, err := FromContext(old); err != nil || got.TSchedule != tilt.LinearDown {
+		t.Errorf("FromContext of a stored \"decrease\": %v, %v", got.TSchedule, err)
 	}
 }

@@ -18,13 +18,13 @@ import (
 func TestHMCSamplesTheTiltedDensity(t *testing.T) {
 	p := newLinProblem()
 	cfg := linConfig(TSAM)
-	cfg.Sampler, cfg.S, cfg.T, cfg.DeltaRatio = SamplerHMC, 8, 20, 0.5
+	cfg.Sampler, cfg.S, cfg.T, cfg.Delta = SamplerHMC, 8, 20, 10
 	cfg.Mu, cfg.MuSigma, cfg.HMCSteps, cfg.HMCSigma = MuGaussian, 0.05, 10, 1
 	cfg.LearningRate = 1e-12 // θ stays put: every step samples the same density
 	th := p.theta0()
 	d := float64(len(th))
 	cfg.HMCBeta = math.Pi / 2 * cfg.MuSigma * math.Sqrt(d) / (float64(cfg.HMCSteps) * cfg.Rho)
-	mean, cov := tiltedGaussian(p, th, cfg.DeltaRatio*cfg.T, cfg.MuSigma)
+	mean, cov := tiltedGaussian(p, th, cfg.EffectiveDelta(), cfg.MuSigma)
 
 	samples, accept := hmcSamples(t, p, cfg, 30)
 	n := float64(len(samples))

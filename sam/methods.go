@@ -142,7 +142,7 @@ func (s *step) tsamPractical() vec {
 			grads = append(grads, grads[0])
 		}
 	}
-	return s.tilted(losses, grads, 1-s.cfg.DeltaRatio)
+	return s.tilted(losses, grads, 1-s.cfg.deltaRatio())
 }
 
 // tsamNaive draws ε_j at the random-start radius R (Naive = NaiveStart, the paper's public
@@ -178,7 +178,7 @@ func (s *step) tilted(losses []*Node, grads []vec, tiltFactor float64) vec {
 // gradients by softmax((t−δ)·L(θ+ε_j)). See hmcSample for one chain.
 func (s *step) tsamHMC() vec {
 	t := s.tiltValue()
-	delta := MulScalar(t, s.cfg.DeltaRatio)
+	delta := MulScalar(t, s.cfg.deltaRatio())
 	losses := make([]*Node, s.cfg.S)
 	grads := make([]vec, s.cfg.S)
 	accepts := make([]*Node, s.cfg.S)
@@ -188,7 +188,7 @@ func (s *step) tsamHMC() vec {
 		losses[j], grads[j], accepts[j], s.logRatios[j], s.epsCos[j] = s.hmcSample(delta)
 	}
 	s.accept = ReduceAllMean(Stack(accepts, 0))
-	return s.tilted(losses, grads, 1-s.cfg.DeltaRatio)
+	return s.tilted(losses, grads, 1-s.cfg.deltaRatio())
 }
 
 // hmcScales returns the momentum scale σ and step length β of the HMC sampler in the

@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/tsamgo/tsam/internal/floatlist"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // Context parameter names (all in the context's root scope). ToContext writes them and
@@ -19,7 +20,7 @@ const (
 	ParamRho            = "sam_rho"
 	ParamS              = "sam_s"
 	ParamT              = "sam_t"
-	ParamDeltaRatio     = "sam_delta_ratio"
+	ParamDelta          = "sam_delta"
 	ParamTSchedule      = "sam_t_schedule"
 	ParamTotalSteps     = "sam_total_steps"
 	ParamSampler        = "sam_sampler"
@@ -65,6 +66,9 @@ func (c Config) Mismatch(ctx *context.Context, skip ...string) string {
 		if !found || slices.Contains(skip, k) {
 			continue
 		}
+		if name, ok := got.(string); ok && k == ParamTSchedule {
+			got = storedSchedule(name)
+		}
 		if g, w := fmt.Sprint(got), fmt.Sprint(want[k]); g != w {
 			return fmt.Sprintf("%s = %s in the checkpoint, %s in the configuration", k, g, w)
 		}
@@ -76,7 +80,7 @@ func (c Config) Mismatch(ctx *context.Context, skip ...string) string {
 func (c Config) params() map[string]any {
 	return map[string]any{
 		ParamMethod: string(c.Method), ParamRho: c.Rho, ParamS: c.S, ParamT: c.T,
-		ParamDeltaRatio: c.DeltaRatio, ParamTSchedule: c.TSchedule, ParamTotalSteps: c.TotalSteps,
+		ParamDelta: c.Delta, ParamTSchedule: c.TSchedule.String(), ParamTotalSteps: c.TotalSteps,
 		ParamSampler: c.Sampler, ParamR: c.R, ParamRRelative: c.RRelative, ParamNoise: c.Noise, ParamMu: c.Mu, ParamMuSigma: c.MuSigma, ParamNaive: c.Naive,
 		ParamHMCSteps: c.HMCSteps, ParamHMCSigma: c.HMCSigma, ParamHMCBeta: c.HMCBeta,
 		ParamASAMEta: c.ASAMEta, ParamESAM2Scales: floatlist.Format(c.ESAM2Scales),
@@ -84,6 +88,18 @@ func (c Config) params() map[string]any {
 		ParamBase: c.Base, optimizers.ParamLearningRate: c.LearningRate, ParamMomentum: c.Momentum,
 		ParamWeightDecay: c.WeightDecay, ParamLabelSmoothing: c.LabelSmoothing,
 	}
+}
+
+// storedSchedule reads a stored sam_t_schedule: checkpoints written before the t schedules had
+// one vocabulary name tilt.LinearUp "increase" and tilt.LinearDown "decrease".
+func storedSchedule(name string) string {
+	switch name {
+	case "increase":
+		return tilt.LinearUp.String()
+	case "decrease":
+		return tilt.LinearDown.String()
+	}
+	return name
 }
 
 // FromContext reads the configuration from context parameters: DefaultConfig of the
@@ -108,8 +124,10 @@ func FromContext(ctx *context.Context) (cfg Config, err error) {
 	f(ParamRho, &c.Rho)
 	i(ParamS, &c.S)
 	f(ParamT, &c.T)
-	f(ParamDeltaRatio, &c.DeltaRatio)
-	s(ParamTSchedule, &c.TSchedule)
+	f(ParamDelta, &c.Delta)
+	if c.TSchedule, err = tilt.ParseScheduleKind(storedSchedule(context.GetParamOr(ctx, ParamTSchedule, c.TSchedule.String()))); err != nil {
+		return Config{}, fmt.Errorf("sam: context parameter %s: %w", ParamTSchedule, err)
+	}
 	i(ParamTotalSteps, &c.TotalSteps)
 	s(ParamSampler, &c.Sampler)
 	f(ParamR, &c.R)

@@ -10,6 +10,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/tsamgo/tsam/internal/perturb"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // step builds one train step's extra passes inside the train-step graph.
@@ -72,21 +74,31 @@ func (s *step) eval(eps vec, wantGrad bool) (*Node, vec) {
 	return s.evalAt(s.theta.add(eps), wantGrad)
 }
 
-// evalAt is eval at the absolute point pert = θ+ε.
+// evalAt is eval at the absolute point pert = θ+ε: perturb.At sets the weights to pert and
+// puts back, after the pass, every variable the graph had read (θ, and the state the pass
+// changed).
 func (s *step) evalAt(pert vec, wantGrad bool) (*Node, vec) {
 	ctx, g := s.rec.ctx, s.g
-	saved := make(map[*context.Variable]*Node)
-	for v := range ctx.IterVariables() {
-		if !v.Trainable && v.InUseByGraph(g) {
-			saved[v] = v.ValueGraph(g)
+	var loss *Node
+	perturb.At(g, perturb.InUse(ctx, g), s.vars, pert, func() {
+		if s.rec.rng0 != nil {
+			rngStateVar(ctx).SetValueGraph(s.rec.rng0)
 		}
+		loss = s.passLoss()
+	})
+	if !wantGrad {
+		s.forwards++
+		return loss, nil
 	}
-	for i, v := range s.vars {
-		v.SetValueGraph(pert[i])
-	}
-	if s.rec.rng0 != nil {
-		rngStateVar(ctx).SetValueGraph(s.rec.rng0)
-	}
+	s.gradEvals++
+	return loss, Gradient(loss, pert...)
+}
+
+// passLoss re-runs the model and loss on the step's inputs and labels, with the terms the
+// model adds with train.AddLoss counted in this pass's loss and the trainer's accumulator left
+// as it was.
+func (s *step) passLoss() *Node {
+	ctx, g := s.rec.ctx, s.g
 	trainerCtx := ctx.InAbsPath(train.TrainerAbsoluteScope)
 	prevLoss, hadLoss := trainerCtx.GetGraphParam(g, train.TrainerLossGraphParamKey)
 	// Start the loss accumulator at 0 so the pass's own AddLoss terms can be read back.
@@ -101,28 +113,16 @@ func (s *step) evalAt(pert vec, wantGrad bool) (*Node, vec) {
 		}
 		loss = Add(loss, ConvertDType(base, s.dtype))
 	}
-
 	if hadLoss {
 		trainerCtx.SetGraphParam(g, train.TrainerLossGraphParamKey, prevLoss)
 	}
-	for i, v := range s.vars {
-		v.SetValueGraph(s.theta[i])
-	}
-	for v, value := range saved {
-		v.SetValueGraph(value)
-	}
-	if !wantGrad {
-		s.forwards++
-		return loss, nil
-	}
-	s.gradEvals++
-	return loss, Gradient(loss, pert...)
+	return loss
 }
 
 // tiltValue is t at this step: constant, or linear in the 0-based global step over
 // TotalSteps (reaching its end value at the last step), as tilt.Schedule.At.
 func (s *step) tiltValue() *Node {
-	if s.cfg.TSchedule == ScheduleConstant {
+	if s.cfg.TSchedule == tilt.Constant {
 		return s.scalar(s.cfg.T)
 	}
 	progress := s.scalar(1)
@@ -130,7 +130,7 @@ func (s *step) tiltValue() *Node {
 		stepNum := ConvertDType(optimizers.GetGlobalStepVar(s.ctx).ValueGraph(s.g), s.dtype)
 		progress = ClipScalar(DivScalar(stepNum, float64(s.cfg.TotalSteps-1)), 0, 1)
 	}
-	if s.cfg.TSchedule == ScheduleDecrease {
+	if s.cfg.TSchedule == tilt.LinearDown {
 		progress = OneMinus(progress)
 	}
 	return MulScalar(progress, s.cfg.T)

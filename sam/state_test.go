@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/tilt"
 )
 
 // runningStatModel is the linear model plus two non-trainable variables its forward pass
@@ -149,12 +150,12 @@ func flatFloat32(t *tensors.Tensor) []float32 {
 func TestTScheduleFollowsTheGlobalStep(t *testing.T) {
 	p := newLinProblem()
 	for _, tc := range []struct {
-		schedule string
+		schedule tilt.ScheduleKind
 		want     []float64
 	}{
-		{ScheduleConstant, []float64{10, 10, 10}},
-		{ScheduleIncrease, []float64{0, 5, 10}},
-		{ScheduleDecrease, []float64{10, 5, 0}},
+		{tilt.Constant, []float64{10, 10, 10}},
+		{tilt.LinearUp, []float64{0, 5, 10}},
+		{tilt.LinearDown, []float64{10, 5, 0}},
 	} {
 		cfg := linConfig(TSAM)
 		cfg.T, cfg.TSchedule, cfg.TotalSteps, cfg.S, cfg.R = 10, tc.schedule, 3, 2, 0.1
@@ -175,7 +176,7 @@ func TestTScheduleFollowsTheGlobalStep(t *testing.T) {
 			}
 			got = append(got, st.T)
 		}
-		assertClose(t, tc.schedule+" t per step", got, tc.want, 1e-12)
+		assertClose(t, tc.schedule.String()+" t per step", got, tc.want, 1e-12)
 	}
 }
 

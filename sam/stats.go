@@ -4,10 +4,10 @@ import (
 	"fmt"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:revive // the graph DSL reads best unqualified
-	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
+	"github.com/tsamgo/tsam/internal/tensorfloat"
 )
 
 // StatsScope is the absolute context scope of the per-step statistics variables. After each
@@ -100,7 +100,11 @@ func ReadStats(ctx *context.Context) (Stats, error) {
 		if err != nil {
 			return nil, err
 		}
-		return floats(t)
+		vals, err := tensorfloat.Float64s(t)
+		if err != nil {
+			return nil, fmt.Errorf("sam: statistic %q: %w", name, err)
+		}
+		return vals, nil
 	}
 	var st Stats
 	var err error
@@ -137,25 +141,6 @@ func ReadStats(ctx *context.Context) (Stats, error) {
 	}
 	st.GradEvals, st.Forwards = int(evals), int(forwards)
 	return st, nil
-}
-
-// floats returns a float32 or float64 tensor's values as float64.
-func floats(t *tensors.Tensor) ([]float64, error) {
-	switch v := t.Value().(type) {
-	case float64:
-		return []float64{v}, nil
-	case float32:
-		return []float64{float64(v)}, nil
-	case []float64:
-		return append([]float64(nil), v...), nil
-	case []float32:
-		out := make([]float64, len(v))
-		for i, x := range v {
-			out[i] = float64(x)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("sam: statistic of dtype %s is not float32 or float64", t.DType())
 }
 
 // StatMetrics returns train metrics that report this step's scalar statistics in the

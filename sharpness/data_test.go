@@ -1,41 +1,55 @@
 package sharpness
 
 import (
+	"errors"
 	"io"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
-// countingDataset yields nb batches of b examples: x[i] = (i, −i) float32, y[i] = i int32.
-type countingDataset struct{ b, nb, pos int }
+// countingDataset yields batches of at most b of its n examples: x[i] = (i, −i) float32,
+// y[i] = i int32.
+type countingDataset struct{ b, n, pos int }
 
 func (d *countingDataset) Name() string { return "counting" }
 func (d *countingDataset) Reset()       { d.pos = 0 }
 func (d *countingDataset) Yield() (any, []*tensors.Tensor, []*tensors.Tensor, error) {
-	if d.pos >= d.b*d.nb {
+	if d.pos >= d.n {
 		return nil, nil, nil, io.EOF
 	}
-	x, y := make([]float32, 0, 2*d.b), make([]int32, 0, d.b)
-	for i := d.pos; i < d.pos+d.b; i++ {
+	size := min(d.b, d.n-d.pos)
+	x, y := make([]float32, 0, 2*size), make([]int32, 0, size)
+	for i := d.pos; i < d.pos+size; i++ {
 		x = append(x, float32(i), -float32(i))
 		y = append(y, int32(i))
 	}
-	d.pos += d.b
-	return nil, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(x, d.b, 2)}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(y, d.b, 1)}, nil
+	d.pos += size
+	return nil, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(x, size, 2)}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(y, size, 1)}, nil
 }
 
-// TestBatchesFrom: the first n examples, in order, re-cut into the requested batch size.
-func TestBatchesFrom(t *testing.T) {
-	ds := &countingDataset{b: 5, nb: 3}
-	ds.Yield() // BatchesFrom must Reset first
+// countingSource is a Source over n counting examples, as data.Dataset.Head serves them.
+type countingSource struct {
+	n   int
+	err error
+}
+
+func (s countingSource) Head(n, batch int) (train.Dataset, int, error) {
+	if n <= 0 || n > s.n {
+		n = s.n
+	}
+	ds := &countingDataset{b: batch, n: n, pos: n} // at its end: batchesOf must Reset first
+	return ds, n, s.err
+}
+
+// TestBatchesOf: the first n examples, in order, in the requested batch size.
+func TestBatchesOf(t *testing.T) {
+	src := countingSource{n: 15}
 	for _, c := range []struct{ n, batch, got int }{{12, 4, 12}, {0, 4, 15}, {7, 100, 7}, {40, 6, 15}} {
-		bs, got, err := BatchesFrom(ds, c.n, c.batch)
+		bs, err := batchesOf(src, c.n, c.batch)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if got != c.got {
-			t.Errorf("n=%d: read %d examples, want %d", c.n, got, c.got)
 		}
 		var ys []int32
 		var xs []float32
@@ -48,19 +62,23 @@ func TestBatchesFrom(t *testing.T) {
 			x, _ := tensors.CopyFlatData[float32](b.Inputs[0])
 			ys, xs = append(ys, y...), append(xs, x...)
 		}
+		if len(ys) != c.got {
+			t.Fatalf("n=%d: %d examples, want %d", c.n, len(ys), c.got)
+		}
 		for i := range c.got {
 			if ys[i] != int32(i) || xs[2*i] != float32(i) || xs[2*i+1] != -float32(i) {
 				t.Fatalf("n=%d: example %d is (%v, %v), y=%v", c.n, i, xs[2*i], xs[2*i+1], ys[i])
 			}
 		}
-		if len(ys) != c.got {
-			t.Errorf("n=%d: %d labels", c.n, len(ys))
-		}
 	}
-	if _, _, err := BatchesFrom(ds, 3, 0); err == nil {
+	if _, err := batchesOf(src, 3, 0); err == nil {
 		t.Error("batch size 0 accepted")
 	}
-	if _, _, err := BatchesFrom(&countingDataset{b: 2}, 3, 2); err == nil {
+	if _, err := batchesOf(countingSource{}, 3, 2); err == nil {
 		t.Error("an empty data set gave no error")
+	}
+	bad := errors.New("no such set")
+	if _, err := batchesOf(countingSource{n: 4, err: bad}, 3, 2); !errors.Is(err, bad) {
+		t.Errorf("the source's error: %v", err)
 	}
 }

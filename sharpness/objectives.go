@@ -6,11 +6,9 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/tsamgo/tsam/internal/tensorfloat"
 	"github.com/tsamgo/tsam/tilt"
 )
 
@@ -243,37 +241,18 @@ func (e *Evaluator) paramNorms() ([]float64, error) {
 	}
 	norms := make([]float64, len(e.params))
 	for i, v := range e.params {
-		theta, err := paramValues(v)
+		t, err := v.Value()
 		if err != nil {
 			return nil, err
+		}
+		theta, err := tensorfloat.Float64s(t)
+		if err != nil {
+			return nil, fmt.Errorf("sharpness: variable %q: %w", v.ScopeAndName(), err)
 		}
 		norms[i] = norm(theta)
 	}
 	e.norms = norms
 	return norms, nil
-}
-
-// paramValues returns a float32 or float64 variable's values as float64.
-func paramValues(v *context.Variable) ([]float64, error) {
-	t, err := v.Value()
-	if err != nil {
-		return nil, err
-	}
-	switch x := t.Value().(type) {
-	case float32:
-		return []float64{float64(x)}, nil
-	case float64:
-		return []float64{x}, nil
-	}
-	if t.DType() == dtypes.Float64 {
-		return tensors.CopyFlatData[float64](t)
-	}
-	f, err := tensors.CopyFlatData[float32](t)
-	out := make([]float64, len(f))
-	for i, x := range f {
-		out[i] = float64(x)
-	}
-	return out, err
 }
 
 // tiltedSE is the delta-method standard error of the tilted estimate L̂_t = (1/t)·log(Ā),

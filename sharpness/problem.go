@@ -32,6 +32,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/tsamgo/tsam/internal/perturb"
 )
 
 // Batch is one batch of model inputs and labels, as a train.Dataset would yield them. The
@@ -234,25 +235,23 @@ func (e *Evaluator) lossGraph(ctx *context.Context, inputs, labels []*Node) *Nod
 }
 
 // withPerturbation builds fn with each parameter's graph value replaced by orig+eps[i] (eps may
-// be nil for none), passing fn the original value nodes, then restores every used variable's
-// original node so that context.Exec writes nothing back.
+// be nil for none), passing fn the original value nodes; perturb.At then restores every used
+// variable's original node so that context.Exec writes nothing back.
 func (e *Evaluator) withPerturbation(ctx *context.Context, g *Graph, eps []*Node, fn func(orig []*Node) []*Node) []*Node {
 	ctx.SetTraining(g, false)
-	saved := make([]*Node, len(e.used))
-	for i, v := range e.used {
-		saved[i] = v.ValueGraph(g)
-	}
 	orig := make([]*Node, len(e.params))
 	for i, v := range e.params {
 		orig[i] = v.ValueGraph(g)
-		if eps != nil {
-			v.SetValueGraph(Add(orig[i], eps[i]))
+	}
+	at := orig
+	if eps != nil {
+		at = make([]*Node, len(orig))
+		for i := range orig {
+			at[i] = Add(orig[i], eps[i])
 		}
 	}
-	out := fn(orig)
-	for i, v := range e.used {
-		v.SetValueGraph(saved[i])
-	}
+	var out []*Node
+	perturb.At(g, e.used, e.params, at, func() { out = fn(orig) })
 	return out
 }
 

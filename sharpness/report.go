@@ -5,8 +5,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
 // Settings chooses the measurements of MeasureRun and their options.
@@ -160,10 +158,10 @@ func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // describes the model (Backend, Context, Model, Spec, Loss; its Batches are ignored);
 // flatness and the Hessian spectrum are taken on the first trainN examples of trainDS, the
 // three objectives on those and on the first testN examples of testDS (skipped when testDS
-// is nil or testN is 0). Data sets are re-cut into batches of the given size.
-func MeasureDatasets(base Problem, trainDS, testDS train.Dataset, trainN, testN, batch int, s Settings) (RunReport, error) {
-	evaluatorOf := func(ds train.Dataset, n int) (*Evaluator, error) {
-		batches, _, err := BatchesFrom(ds, n, batch)
+// is nil or testN is 0), each served in batches of the given size.
+func MeasureDatasets(base Problem, trainDS, testDS Source, trainN, testN, batch int, s Settings) (RunReport, error) {
+	evaluatorOf := func(ds Source, n int) (*Evaluator, error) {
+		batches, err := batchesOf(ds, n, batch)
 		if err != nil {
 			return nil, err
 		}

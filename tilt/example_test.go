@@ -16,7 +16,7 @@ func Example() {
 	}
 	obj, _ := tilt.Objective(losses, t) // (1/t)·log mean exp(t·L)
 	mean, sharp, _ := tilt.Moments(losses, t)
-	sched, _ := tilt.NewSchedule("increase", t)
+	sched, _ := tilt.NewSchedule("linear-up", t)
 	fmt.Printf("weights %.3f, ESS %.2f\n", w, tilt.ESS(w))
 	fmt.Printf("L_t %.4f, t-weighted mean %.4f, t-sharpness %.4f\n", obj, mean, sharp)
 	fmt.Printf("t at steps 0, 50, 100 of 101: %g %g %g\n", sched.At(0, 101), sched.At(50, 101), sched.At(100, 101))

@@ -6,19 +6,24 @@ import (
 	"strings"
 )
 
-// ScheduleKind says how t moves over training (the paper's Fig. 8 compares the three).
+// ScheduleKind says how t moves over training (the paper's Fig. 8 compares the three). Its
+// names ("constant", "linear-up", "linear-down") are the one vocabulary of t schedules: the
+// -t-schedule flag, a run's stored configuration and the optimizer's context parameter.
 type ScheduleKind int
 
 const (
 	// Constant keeps t fixed at its target value.
 	Constant ScheduleKind = iota
-	// Increase grows t linearly from 0 at the first step to the target at the last step.
-	Increase
-	// Decrease shrinks t linearly from the target at the first step to 0 at the last step.
-	Decrease
+	// LinearUp grows t linearly from 0 at the first step to the target at the last step.
+	LinearUp
+	// LinearDown shrinks t linearly from the target at the first step to 0 at the last step.
+	LinearDown
 )
 
-var scheduleNames = [...]string{Constant: "constant", Increase: "increase", Decrease: "decrease"}
+var scheduleNames = [...]string{Constant: "constant", LinearUp: "linear-up", LinearDown: "linear-down"}
+
+// ScheduleNames lists the names of the kinds, in the order of their values.
+func ScheduleNames() []string { return append([]string(nil), scheduleNames[:]...) }
 
 // String returns the name ParseScheduleKind accepts.
 func (k ScheduleKind) String() string {
@@ -28,8 +33,8 @@ func (k ScheduleKind) String() string {
 	return scheduleNames[k]
 }
 
-// ParseScheduleKind parses "constant", "increase" or "decrease" (case-insensitive, surrounding
-// spaces ignored), for command-line flags.
+// ParseScheduleKind parses "constant", "linear-up" or "linear-down" (case-insensitive,
+// surrounding spaces ignored).
 func ParseScheduleKind(s string) (ScheduleKind, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
 	for k, n := range scheduleNames {
@@ -37,11 +42,11 @@ func ParseScheduleKind(s string) (ScheduleKind, error) {
 			return ScheduleKind(k), nil
 		}
 	}
-	return 0, fmt.Errorf("tilt: unknown t schedule %q; use one of constant, increase, decrease", s)
+	return 0, fmt.Errorf("tilt: unknown t schedule %q; use one of %s", s, strings.Join(scheduleNames[:], ", "))
 }
 
 // Schedule is a t schedule over training: a kind and the target tilt T (the constant value,
-// the end of an increase, the start of a decrease). The zero value is the constant t = 0.
+// the end of LinearUp, the start of LinearDown). The zero value is the constant t = 0.
 type Schedule struct {
 	Kind ScheduleKind
 	T    float64
@@ -60,14 +65,14 @@ func NewSchedule(kind string, t float64) (Schedule, error) {
 }
 
 // At returns t at step (0-based) of totalSteps steps. The linear schedules reach their
-// endpoints exactly: Increase gives 0 at step 0 and T at step totalSteps−1, Decrease the
+// endpoints exactly: LinearUp gives 0 at step 0 and T at step totalSteps−1, LinearDown the
 // reverse. Steps outside [0, totalSteps−1] are clamped to the nearest endpoint; a run of a
 // single step (totalSteps ≤ 1) is treated as being at its last step.
 func (s Schedule) At(step, totalSteps int) float64 {
 	switch s.Kind {
-	case Increase:
+	case LinearUp:
 		return s.T * progress(step, totalSteps)
-	case Decrease:
+	case LinearDown:
 		return s.T * (1 - progress(step, totalSteps))
 	default:
 		return s.T

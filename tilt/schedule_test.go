@@ -2,6 +2,7 @@ package tilt
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -13,8 +14,8 @@ func TestScheduleEndpoints(t *testing.T) {
 		last, beyond float64
 	}{
 		{"constant", 20, 20, 20, 20},
-		{"increase", 0, 10, 20, 20},
-		{"decrease", 20, 10, 0, 0},
+		{"linear-up", 0, 10, 20, 20},
+		{"linear-down", 20, 10, 0, 0},
 	}
 	for _, c := range cases {
 		s, err := NewSchedule(c.kind, 20)
@@ -36,8 +37,8 @@ func TestScheduleEndpoints(t *testing.T) {
 }
 
 func TestScheduleMonotone(t *testing.T) {
-	inc := Schedule{Kind: Increase, T: 5}
-	dec := Schedule{Kind: Decrease, T: 5}
+	inc := Schedule{Kind: LinearUp, T: 5}
+	dec := Schedule{Kind: LinearDown, T: 5}
 	for i := 1; i < 100; i++ {
 		if inc.At(i, 100) < inc.At(i-1, 100) || dec.At(i, 100) > dec.At(i-1, 100) {
 			t.Fatalf("schedules not monotone at step %d", i)
@@ -46,7 +47,7 @@ func TestScheduleMonotone(t *testing.T) {
 }
 
 func TestParseSchedule(t *testing.T) {
-	for _, name := range []string{"constant", " Increase", "DECREASE "} {
+	for _, name := range []string{"constant", " Linear-Up", "LINEAR-DOWN "} {
 		k, err := ParseScheduleKind(name)
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)
@@ -55,13 +56,18 @@ func TestParseSchedule(t *testing.T) {
 			t.Errorf("%q does not round-trip through String", name)
 		}
 	}
-	if _, err := ParseScheduleKind("linear"); err == nil {
-		t.Error("unknown kind accepted")
+	for _, name := range []string{"linear", "increase", "decrease"} {
+		if _, err := ParseScheduleKind(name); err == nil || !strings.Contains(err.Error(), "linear-up") {
+			t.Errorf("%q: %v, want an error naming the kinds", name, err)
+		}
+	}
+	if got := ScheduleNames(); len(got) != 3 || got[LinearDown] != "linear-down" {
+		t.Errorf("ScheduleNames() = %v", got)
 	}
 	if _, err := NewSchedule("constant", -1); err == nil {
 		t.Error("negative t accepted")
 	}
-	if _, err := NewSchedule("increase", math.NaN()); err == nil {
+	if _, err := NewSchedule("linear-up", math.NaN()); err == nil {
 		t.Error("NaN t accepted")
 	}
 }

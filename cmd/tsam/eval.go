@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -100,8 +99,7 @@ func parseEvalFlags(args []string, stderr io.Writer) (*evalFlags, error) {
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	ef.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { ef.set[f.Name] = true })
+	ef.set = givenFlags(fs)
 	return ef, ef.validate()
 }
 

@@ -77,6 +77,15 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 var errHelp = errors.New("help requested")
 
+// givenFlags is the set of the flags fs's command line set (by name), parsed already: a
+// default a command adapts (Adam's learning rate, the measured run's radii) only where no
+// flag gave a value.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "tsam: Tilted Sharpness-Aware Minimization for GoMLX")
 	fmt.Fprintln(w, "\nusage: tsam COMMAND [flags]   (tsam COMMAND -h for its flags)\n\ncommands:")

@@ -49,7 +49,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.Float64Var(&cfg.R, "r", cfg.R, "TSAM: radius of the random perturbation before the ascent step, relative to each weight tensor's norm (see -r-relative)")
 	fs.BoolVar(&cfg.RRelative, "r-relative", cfg.RRelative, "TSAM: -r is relative (each variable's random start has norm ≈ r·‖v‖); -r-relative=false for an absolute radius, as the paper's r = 20")
 	fs.StringVar(&cfg.Sampler, "sampler", cfg.Sampler, "TSAM sampler: practical, hmc or naive")
-	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: constant, linear-up or linear-down")
+	fs.StringVar(&cfg.TSchedule, "t-schedule", cfg.TSchedule, "schedule of t over training: "+strings.Join(run.TSchedules, ", ")+" (linear from 0 to -t, or from -t to 0)")
 	fs.Float64Var(&cfg.Lambda, "lambda", cfg.Lambda, "PGN mixing weight λ in [0, 1]")
 	fs.IntVar(&cfg.HMCSteps, "hmc-steps", cfg.HMCSteps, "TSAM hmc sampler: leapfrog steps N per sample")
 	fs.StringVar(&cfg.Naive, "naive", cfg.Naive, "TSAM naive sampler: draw ε at the random-start radius -r (start, as the paper's code; empty means start) or in the -rho ball (mu)")
@@ -108,10 +108,11 @@ func parseTrainFlags(args []string, stderr io.Writer) (run.Config, trainFlags, e
 	if tf.out == "" {
 		tf.out = filepath.Join("runs", fmt.Sprintf("%s-%s-seed%d", cfg.Data, cfg.Method, cfg.Seed))
 	}
-	if (cfg.Optimizer == sam.BaseAdam || cfg.Optimizer == sam.BaseAdamW) && !flagGiven(fs, "lr") && !tf.resume {
+	given := givenFlags(fs)
+	if (cfg.Optimizer == sam.BaseAdam || cfg.Optimizer == sam.BaseAdamW) && !given["lr"] && !tf.resume {
 		cfg.LR = sam.DefaultLearningRate(cfg.Optimizer) // SGD's 0.05 diverges under Adam
 	}
-	if cfg.Method == string(sam.ASAM) && !flagGiven(fs, "rho") && !tf.resume {
+	if cfg.Method == string(sam.ASAM) && !given["rho"] && !tf.resume {
 		cfg.Rho = sam.DefaultConfig(sam.ASAM).Rho // ASAM's ρ is in units of |θ|: its own default
 	}
 	if tf.resume {
@@ -175,13 +176,6 @@ func checkApplies(fs *flag.FlagSet, cfg run.Config) error {
 		}
 	})
 	return err
-}
-
-// flagGiven reports whether the flag name was set on the command line.
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }
 
 // asUsageError turns the run package's input errors into usage errors (exit status 2).

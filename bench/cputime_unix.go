@@ -1,6 +1,6 @@
 //go:build unix
 
-package sam
+package bench
 
 import (
 	"syscall"
