@@ -225,6 +225,13 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return "sam: " + e.Msg }
 
+// MaxMagnitude bounds every real-valued hyperparameter. The graph computes in float32,
+// whose largest value is 3.4e38: products such as t·loss (the tilt, Eq. 3), lr·gradient or
+// ρ·ĝ overflow to Inf, and then NaN, at the first step long before that bound (t = 3e38
+// does so at step 1). 1e6 is far above any value of the paper's sweeps (t ≤ 100,
+// ρ ≤ 0.5, lr ≤ 1) and leaves 30 orders of magnitude for the losses and gradients.
+const MaxMagnitude = 1e6
+
 // Validate refuses values no run could use, naming the field and the fix. Each problem is a
 // *FieldError; errors.As finds the first.
 func (c Config) Validate() error {
@@ -240,13 +247,13 @@ func (c Config) Validate() error {
 		bad("Method", "unknown Method %q; use one of %s", c.Method, methodList())
 	}
 	nonNeg := func(name string, v float64) {
-		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-			bad(name, "%s = %g must be a finite number ≥ 0", name, v)
+		if math.IsNaN(v) || v < 0 || v > MaxMagnitude {
+			bad(name, "%s = %g must be a number between 0 and %g (the float32 graph overflows beyond)", name, v, float64(MaxMagnitude))
 		}
 	}
 	positive := func(name string, v float64) {
-		if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-			bad(name, "%s = %g must be a finite number > 0", name, v)
+		if math.IsNaN(v) || v <= 0 || v > MaxMagnitude {
+			bad(name, "%s = %g must be a number > 0 and ≤ %g (the float32 graph overflows beyond)", name, v, float64(MaxMagnitude))
 		}
 	}
 	nonNeg("Rho", c.Rho)
