@@ -130,12 +130,21 @@ func (op *convOp) inputIndexTable() [][]int {
 }
 
 func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	implicit := op.implicitReady(xb.shape.DType)
 	if op.swappedLayout() {
+		if implicit {
+			convImplicitKernelGrad(be, op, xb, kb, outb)
+			return
+		}
 		convSwappedExec[T](be, op, xb, kb, outb)
 		return
 	}
 	if op.transposedForm() {
 		convTransposedExec[T](be, op, xb, kb, outb)
+		return
+	}
+	if implicit {
+		convImplicitExec(be, op, xb, kb, outb)
 		return
 	}
 	x, kernel := flatOf[T](xb), flatOf[T](kb)

@@ -1,0 +1,329 @@
+package backend
+
+import (
+	"slices"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// Implicit-GEMM convolutions (float32, AVX2+FMA). im2col writes every input value once per
+// kernel position that reads it (9× the input for a 3×3 kernel) and the GEMM then packs that
+// copy again; here the patch matrix is never built. The input is copied once into a padded
+// buffer xp ([batch, padded spatial..., channels], zeros where the convolution reads padding),
+// and convTile6x16 reads each patch row straight from it: for a fixed kernel position the
+// channels are contiguous, and without kernel dilation so are the kernel positions along the
+// last axis (kernel width × channels), so one patch row is a few contiguous runs of xp
+// ("segments") at offsets that are the same for every output position. The tile keeps a 6×16
+// block of the result in registers over the whole sum.
+
+const (
+	tileRows = 6  // rows of convTile6x16's block
+	tileCols = 16 // columns: two YMM registers of float32
+	// kgradChunkPositions is about how many output positions a kernel-gradient tile sums in
+	// registers before adding to the result: the output gradient rows they multiply
+	// (positions × channels floats) stay in L1/L2 while every tile of the kernel reads them.
+	kgradChunkPositions = 256
+)
+
+// convImplicitEnabled lets tests compare the implicit-GEMM paths with im2col + GEMM.
+var convImplicitEnabled = true
+
+// convImplicitRuns counts the executions of each implicit path (forward, kernel gradient),
+// so that tests can check a case really took it.
+var convImplicitRuns [2]atomic.Int64
+
+// implicitReady reports whether the tile kernel can run for these sizes: float32 with the
+// assembly tile on, no channel groups or input dilation, output channels a multiple of 16.
+func (op *convOp) implicitReady(dtype dtypes.DType) bool {
+	if !convImplicitEnabled || !simdEnabled || !convTileSupported || dtype != dtypes.Float32 ||
+		op.groups != 1 || op.cout%tileCols != 0 || len(op.outSp) == 0 {
+		return false
+	}
+	for _, d := range op.inDil {
+		if d != 1 {
+			return false
+		}
+	}
+	return op.batch > 0 && op.cin > 0 && product(op.outSp) > 0 && product(op.kSp) > 0
+}
+
+// paddedExtent is, per spatial axis, how many input positions (from −padLow on) the
+// convolution reads: (out − 1)·stride + (kernel − 1)·dilation + 1.
+func paddedExtent(outSp, kSp, strides, kDil []int) []int {
+	pd := make([]int, len(outSp))
+	for ax := range outSp {
+		pd[ax] = (outSp[ax]-1)*strides[ax] + (kSp[ax]-1)*kDil[ax] + 1
+	}
+	return pd
+}
+
+// padInput copies x ([batch, inSp..., c]) into xp ([batch, pd..., c]): xp's position q on
+// axis ax holds input position q − padLow[ax], or zeros where that is outside the input
+// (negative padding crops). Batch items are split among the workers.
+func padInput(workers int, xp, x []float32, batch, c int, inSp, padLow, pd []int) {
+	nsp := len(inSp)
+	last := nsp - 1
+	xStr := stridesOf(slices.Concat([]int{batch}, inSp, []int{c}))
+	outer := product(pd[:last])
+	lo := min(max(0, padLow[last]), pd[last])
+	hi := max(lo, min(pd[last], padLow[last]+inSp[last]))
+	rowLen := pd[last] * c
+	parallelFor(workers, batch, func(_, b int) {
+		q := make([]int, last)
+		for qo := range outer {
+			row := xp[(b*outer+qo)*rowLen:][:rowLen]
+			src, inside := b*xStr[0], true
+			for ax := range last {
+				i := q[ax] - padLow[ax]
+				if i < 0 || i >= inSp[ax] {
+					inside = false
+					break
+				}
+				src += i * xStr[1+ax]
+			}
+			incr(q, pd[:last])
+			if !inside || hi == lo {
+				clear(row)
+				continue
+			}
+			clear(row[:lo*c])
+			src += (lo - padLow[last]) * c
+			copy(row[lo*c:hi*c], x[src:src+(hi-lo)*c])
+			clear(row[hi*c:])
+		}
+	})
+}
+
+// kernelSegments lists, as (byte offset, length) pairs, the runs of xp (strides xpStr) one
+// patch row reads: a run of c channels per kernel position in row-major order, at
+// Σ k·step[ax]·xpStr[1+ax], with runs that follow each other in xp merged.
+func kernelSegments(kSp, step, xpStr []int, c int) []int {
+	var segs []int
+	k := make([]int, len(kSp))
+	for range product(kSp) {
+		off := 0
+		for ax := range kSp {
+			off += k[ax] * step[ax] * xpStr[1+ax]
+		}
+		if n := len(segs); n > 0 && segs[n-2]/4+segs[n-1] == off {
+			segs[n-1] += c
+		} else {
+			segs = append(segs, off*4, c)
+		}
+		incr(k, kSp)
+	}
+	return segs
+}
+
+// positionOffsets lists, for each position of a grid of dims (row-major), the element offset
+// Σ i·step[ax]·xpStr[1+ax] at which its patch starts in one batch item of xp.
+func positionOffsets(dims, step, xpStr []int) []int {
+	offs := make([]int, product(dims))
+	idx := make([]int, len(dims))
+	for p := range offs {
+		for ax := range dims {
+			offs[p] += idx[ax] * step[ax] * xpStr[1+ax]
+		}
+		incr(idx, dims)
+	}
+	return offs
+}
+
+// packKernelBlocks lays the kernel out as [cout/16][kernel position][cin][16]: the B operand
+// of convTile6x16, one contiguous K×16 panel per block of 16 output channels. inAxis and
+// outAxis are the kernel's input- and output-channel axes.
+func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, inAxis, outAxis, cin, cout int) {
+	kStr := stridesOf(kDims)
+	kSp := make([]int, len(spatialAxes))
+	for i, a := range spatialAxes {
+		kSp[i] = kDims[a]
+	}
+	K := product(kSp) * cin
+	kIdx := make([]int, len(kSp))
+	for kp := range product(kSp) {
+		base := 0
+		for i, a := range spatialAxes {
+			base += kIdx[i] * kStr[a]
+		}
+		for c := range cin {
+			src := base + c*kStr[inAxis]
+			kc := kp*cin + c
+			for co := range cout {
+				dst[((co/tileCols)*K+kc)*tileCols+co%tileCols] = kernel[src+co*kStr[outAxis]]
+			}
+		}
+		incr(kIdx, kSp)
+	}
+}
+
+// convImplicitExec is the forward convolution (and the input gradient of a unit-stride one,
+// which GoMLX writes as a forward convolution of the output gradient) without im2col: each
+// tile is 6 consecutive output positions × 16 output channels, its patch rows read from xp.
+func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	convImplicitRuns[0].Add(1)
+	x := flatOf[float32](xb)
+	K := product(op.kSp) * op.cin
+	nb := op.cout / tileCols
+
+	wBuf, wm := newBuffer(be, shapes.Make(dtypes.Float32, nb*K*tileCols))
+	defer sgPutBuffer(be, wBuf)
+	w := flatOf[float32](wm)
+	packKernelBlocks(w, flatOf[float32](kb), kb.shape.Dimensions, op.axes.KernelSpatial,
+		op.axes.KernelInputChannels, op.axes.KernelOutputChannels, op.cin, op.cout)
+
+	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
+	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
+		tBuf, tm := newBuffer(be, shapes.Make(dtypes.Float32, canonDims...))
+		defer sgPutBuffer(be, tBuf)
+		transposeInto(flatOf[float32](tm), x, xb.shape.Dimensions, inPerm)
+		x = flatOf[float32](tm)
+	}
+	pd := paddedExtent(op.outSp, op.kSp, op.strides, op.kDil)
+	xpDims := slices.Concat([]int{op.batch}, pd, []int{op.cin})
+	xpBuf, xpm := newBuffer(be, shapes.Make(dtypes.Float32, product(xpDims)))
+	defer sgPutBuffer(be, xpBuf)
+	xp := flatOf[float32](xpm)
+	padInput(op.eng.workers, xp, x, op.batch, op.cin, op.inSp, op.padLow, pd)
+	xpStr := stridesOf(xpDims)
+	segs := kernelSegments(op.kSp, op.kDil, xpStr, op.cin)
+	rowOff := positionOffsets(op.outSp, op.strides, xpStr)
+
+	perm := op.outputPerm()
+	res := flatOf[float32](outb)
+	if !isIdentity(perm) {
+		tBuf, tm := newBuffer(be, outb.shape)
+		defer func() {
+			transposeInto(flatOf[float32](outb), res, slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}), perm)
+			sgPutBuffer(be, tBuf)
+		}()
+		res = flatOf[float32](tm)
+	}
+
+	os := len(rowOff)
+	rows := op.batch * os
+	tiles := (rows + tileRows - 1) / tileRows
+	numChunks := min(tiles, 8*op.eng.workers)
+	perChunk := (tiles + numChunks - 1) / numChunks
+	parallelFor(op.eng.workers, numChunks, func(_, ci int) {
+		var rp, cp [tileRows]unsafe.Pointer
+		var scratch [tileRows * tileCols]float32
+		for t := ci * perChunk; t < min(tiles, (ci+1)*perChunk); t++ {
+			r0 := t * tileRows
+			for i := range tileRows {
+				if r := r0 + i; r < rows {
+					rp[i] = unsafe.Pointer(&xp[r/os*xpStr[0]+rowOff[r%os]])
+				} else {
+					rp[i] = rp[0]
+				}
+			}
+			for jb := range nb {
+				for i := range tileRows {
+					if r := r0 + i; r < rows {
+						cp[i] = unsafe.Pointer(&res[r*op.cout+jb*tileCols])
+					} else {
+						cp[i] = unsafe.Pointer(&scratch[i*tileCols])
+					}
+				}
+				convTile6x16(&rp, &segs[0], len(segs)/2, 4, &w[jb*K*tileCols], tileCols*4, &cp, 0)
+			}
+		}
+	})
+}
+
+// convImplicitKernelGrad is the kernel gradient (the swapped-layout convolution of
+// convSwappedExec: input x = [B, spatial..., C] of the forward, kernel dY = [B, output
+// spatial..., Cout]) without im2col: dW[(k, c), co] = Σ_(b,o) xp[b, o·stride + k·dilation, c]
+// · dY[b, o, co]. A tile is 6 rows (k, c) × 16 output channels; its sum runs over the output
+// positions, one segment per line of the last axis (stride × C apart in xp), in chunks of
+// about kgradChunkPositions positions added to the result in order. Workers split the tiles,
+// so every element's sum runs over the same chunks in the same order for any thread count.
+func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	convImplicitRuns[1].Add(1)
+	nsp := len(op.outSp)
+	last := nsp - 1
+	bsz, c := op.cin, op.batch                                       // the forward's batch and input channels
+	fK, fOut, fStride, fDil := op.outSp, op.kSp, op.kDil, op.strides // the forward's kernel, output, stride, dilation
+	x, dy := flatOf[float32](xb), flatOf[float32](kb)
+
+	pd := paddedExtent(fOut, fK, fStride, fDil)
+	xpDims := slices.Concat([]int{bsz}, pd, []int{c})
+	xpBuf, xpm := newBuffer(be, shapes.Make(dtypes.Float32, product(xpDims)))
+	defer sgPutBuffer(be, xpBuf)
+	xp := flatOf[float32](xpm)
+	padInput(op.eng.workers, xp, x, bsz, c, op.inSp, op.padLow, pd)
+	xpStr := stridesOf(xpDims)
+
+	// Tile rows (k, c): their offsets in xp, in bytes.
+	kOff := positionOffsets(fK, fDil, xpStr)
+	nrows := len(kOff) * c
+	rowOff := make([]int, nrows)
+	for kp, off := range kOff {
+		for ci := range c {
+			rowOff[kp*c+ci] = (off + ci) * 4
+		}
+	}
+	// Segments: one per line of output positions along the last axis.
+	lineOff := positionOffsets(fOut[:last], fStride[:last], xpStr)
+	oLast := fOut[last]
+	lines := bsz * len(lineOff)
+	segs := make([]int, 0, 2*lines)
+	for b := range bsz {
+		for _, off := range lineOff {
+			segs = append(segs, (b*xpStr[0]+off)*4, oLast)
+		}
+	}
+	astride := fStride[last] * xpStr[nsp] * 4
+
+	resDims := slices.Concat(op.outSp, []int{op.batch, op.cout})
+	perm := make([]int, nsp+2) // output axis -> axis of resDims
+	perm[op.axes.OutputBatch] = nsp
+	perm[op.axes.OutputChannels] = nsp + 1
+	for i, a := range op.axes.OutputSpatial {
+		perm[a] = i
+	}
+	res := flatOf[float32](outb)
+	if !isIdentity(perm) {
+		tBuf, tm := newBuffer(be, outb.shape)
+		defer func() {
+			transposeInto(flatOf[float32](outb), res, resDims, perm)
+			sgPutBuffer(be, tBuf)
+		}()
+		res = flatOf[float32](tm)
+	}
+	clear(res)
+
+	nb := op.cout / tileCols
+	linesPerChunk := max(1, kgradChunkPositions/max(oLast, 1))
+	tiles := (nrows + tileRows - 1) / tileRows
+	numGroups := min(tiles, 4*op.eng.workers)
+	perGroup := (tiles + numGroups - 1) / numGroups
+	xp0 := unsafe.Pointer(&xp[0])
+	parallelFor(op.eng.workers, numGroups, func(_, g int) {
+		var rp, cp [tileRows]unsafe.Pointer
+		var scratch [tileRows * tileCols]float32
+		t0, t1 := g*perGroup, min(tiles, (g+1)*perGroup)
+		for l0 := 0; l0 < lines; l0 += linesPerChunk {
+			nl := min(linesPerChunk, lines-l0)
+			for t := t0; t < t1; t++ {
+				r0 := t * tileRows
+				for i := range tileRows {
+					rp[i] = unsafe.Add(xp0, rowOff[min(r0+i, nrows-1)])
+				}
+				for jb := range nb {
+					for i := range tileRows {
+						if r := r0 + i; r < nrows {
+							cp[i] = unsafe.Pointer(&res[r*op.cout+jb*tileCols])
+						} else {
+							cp[i] = unsafe.Pointer(&scratch[i*tileCols])
+						}
+					}
+					convTile6x16(&rp, &segs[2*l0], nl, astride, &dy[l0*oLast*op.cout+jb*tileCols], op.cout*4, &cp, 1)
+				}
+			}
+		}
+	})
+}

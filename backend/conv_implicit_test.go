@@ -1,0 +1,140 @@
+package backend
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+)
+
+// implicitCases are float32 convolutions the implicit-GEMM paths take (output channels a
+// multiple of 16, no groups or input dilation): odd sizes, batch 1, strides, kernel dilation,
+// negative padding, channels-first layout, 1-D and 3-D, and a remainder tile. The swapped ones
+// are kernel gradients (input [channels, spatial..., batch] in convCase's terms, whose
+// "channels" are the forward's batch), with the forward's stride as kernel dilation and its
+// dilation as stride.
+var implicitCases = []convCase{
+	{batch: 1, cin: 3, cout: 16, groups: 1, inSp: []int{7, 9}, kSp: []int{3, 3}, pads: [][2]int{{1, 1}, {1, 1}}},
+	{batch: 2, cin: 5, cout: 32, groups: 1, inSp: []int{8, 7}, kSp: []int{3, 3}, strides: []int{2, 2}, pads: [][2]int{{1, 1}, {0, 1}}},
+	{batch: 2, cin: 4, cout: 16, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 2}, kDil: []int{2, 1}, pads: [][2]int{{2, 2}, {0, 1}}},
+	{batch: 3, cin: 17, cout: 16, groups: 1, inSp: []int{11}, kSp: []int{4}, strides: []int{3}, pads: [][2]int{{-1, 2}}},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{6, 5}, kSp: []int{3, 3}, strides: []int{2, 2}, pads: [][2]int{{1, 1}, {1, 1}}, channelsFirst: true},
+	{batch: 2, cin: 2, cout: 16, groups: 1, inSp: []int{5, 4, 6}, kSp: []int{3, 1, 3}, strides: []int{2, 1, 1}, pads: [][2]int{{1, 0}, {0, 0}, {1, 1}}},
+	{batch: 2, cin: 16, cout: 32, groups: 1, inSp: []int{7, 7}, kSp: []int{1, 1}, strides: []int{2, 2}, pads: [][2]int{{0, 0}, {0, 0}}},
+	{batch: 2, cin: 16, cout: 16, groups: 1, inSp: []int{13, 13}, kSp: []int{3, 3}, pads: [][2]int{{1, 1}, {1, 1}}},
+	{batch: 3, cin: 2, cout: 16, groups: 1, inSp: []int{7, 8}, kSp: []int{7, 8}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 5, cin: 3, cout: 32, groups: 1, inSp: []int{9, 8}, kSp: []int{5, 4}, kDil: []int{2, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 4, cin: 2, cout: 16, groups: 1, inSp: []int{9, 10}, kSp: []int{5, 6}, strides: []int{2, 2}, pads: [][2]int{{0, 1}, {2, 1}}, swapped: true},
+	{batch: 1, cin: 1, cout: 16, groups: 1, inSp: []int{6, 7}, kSp: []int{4, 4}, kDil: []int{2, 2}, strides: []int{1, 2}, pads: [][2]int{{1, 1}, {-1, 2}}, swapped: true},
+	{batch: 3, cin: 2, cout: 16, groups: 1, inSp: []int{12}, kSp: []int{4}, kDil: []int{3}, pads: [][2]int{{1, 0}}, swapped: true},
+}
+
+// asFloat32 runs fn on float32 copies of its (float64) inputs and returns a float64 result.
+func asFloat32(fn func(xs []*Node) *Node) func(xs []*Node) *Node {
+	return func(xs []*Node) *Node {
+		ys := make([]*Node, len(xs))
+		for i, x := range xs {
+			ys[i] = ConvertDType(x, dtypes.Float32)
+		}
+		return ConvertDType(fn(ys), dtypes.Float64)
+	}
+}
+
+// withImplicit runs f with the implicit-GEMM paths on or off and returns how many times each
+// of them ran.
+func withImplicit(on bool, f func()) (forward, kernelGrad int64) {
+	saved := convImplicitEnabled
+	convImplicitEnabled = on
+	defer func() { convImplicitEnabled = saved }()
+	f0, k0 := convImplicitRuns[0].Load(), convImplicitRuns[1].Load()
+	f()
+	return convImplicitRuns[0].Load() - f0, convImplicitRuns[1].Load() - k0
+}
+
+// TestConvImplicitMatchesDefinition checks the implicit-GEMM forward and kernel-gradient
+// convolutions against the float64 definition (referenceConv), within float32 rounding of
+// sums of up to a few hundred products, and that each case really ran them.
+func TestConvImplicitMatchesDefinition(t *testing.T) {
+	if !simdEnabled || !convTileSupported {
+		t.Skip("the implicit-GEMM convolution needs AVX2 and FMA (and TSAM_NO_SIMD unset)")
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	be := newTestBackend(t, "threads=2")
+	for ci, c := range implicitCases {
+		t.Run(fmt.Sprint(ci), func(t *testing.T) {
+			xDims, kDims := c.dims()
+			x, k := randArg(rng, xDims...), randArg(rng, kDims...)
+			fn := asFloat32(func(xs []*Node) *Node {
+				return ConvGeneral(xs[0], xs[1], c.axes(), c.strides, c.pads, c.inDil, c.kDil, c.groups, 1)
+			})
+			var got []float64
+			var outDims []int
+			fw, kg := withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) })
+			if want := map[bool][2]int64{false: {1, 0}, true: {0, 1}}[c.swapped]; fw != want[0] || kg != want[1] {
+				t.Fatalf("implicit runs (forward, kernel gradient) = (%d, %d), want %v", fw, kg, want)
+			}
+			closeTo(t, "implicit ConvGeneral", got, referenceConv(c, x, k, outDims), 2e-6)
+		})
+	}
+}
+
+// TestConvImplicitGradients compares a float32 convolution's gradients (GoMLX builds the input
+// gradient as a forward convolution and the kernel gradient as a swapped one, both implicit
+// here for 16 channels) with those of im2col + GEMM.
+func TestConvImplicitGradients(t *testing.T) {
+	if !simdEnabled || !convTileSupported {
+		t.Skip("the implicit-GEMM convolution needs AVX2 and FMA (and TSAM_NO_SIMD unset)")
+	}
+	rng := rand.New(rand.NewPCG(33, 34))
+	be := newTestBackend(t, "threads=2")
+	for _, stride := range []int{1, 2} {
+		x, k, r := randArg(rng, 3, 11, 10, 16), randArg(rng, 3, 3, 16, 32), randArg(rng, 3, (11+stride-1)/stride, (10+stride-1)/stride, 32)
+		grads := func(xs []*Node) []*Node {
+			y := Convolve(xs[0], xs[1]).Strides(stride).PadSame().Done()
+			return Gradient(ReduceAllSum(Mul(y, xs[2])), xs[0], xs[1])
+		}
+		for gi, what := range []string{"∂x", "∂kernel"} {
+			fn := asFloat32(func(xs []*Node) *Node { return grads(xs)[gi] })
+			var got, want []float64
+			fw, kg := withImplicit(true, func() { got, _ = eval(t, be, fn, x, k, r) })
+			withImplicit(false, func() { want, _ = eval(t, be, fn, x, k, r) })
+			if gi == 1 && kg != 1 || gi == 0 && stride == 1 && fw != 1 {
+				t.Fatalf("stride %d %s: implicit runs (forward, kernel gradient) = (%d, %d)", stride, what, fw, kg)
+			}
+			closeTo(t, fmt.Sprintf("stride %d %s", stride, what), got, want, 1e-5)
+		}
+	}
+}
+
+// TestConvImplicitKernelGradientIgnoresThreadCount requires the same bits from the implicit
+// kernel gradient on 1 to 4 threads: the workers split the tiles, never an element's sum.
+func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
+	if !simdEnabled || !convTileSupported {
+		t.Skip("the implicit-GEMM convolution needs AVX2 and FMA (and TSAM_NO_SIMD unset)")
+	}
+	c := convCase{batch: 16, cin: 8, cout: 32, groups: 1, inSp: []int{20, 20}, kSp: []int{20, 20}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true}
+	xDims, kDims := c.dims()
+	rng := rand.New(rand.NewPCG(35, 36))
+	x, k := randArg(rng, xDims...), randArg(rng, kDims...)
+	fn := asFloat32(func(xs []*Node) *Node { return ConvGeneral(xs[0], xs[1], c.axes(), nil, c.pads, nil, nil, 1, 1) })
+	var ref []float64
+	for _, threads := range []int{1, 2, 3, 4} {
+		be := newTestBackend(t, fmt.Sprintf("threads=%d", threads))
+		var got []float64
+		if _, kg := withImplicit(true, func() { got, _ = eval(t, be, fn, x, k) }); kg != 1 {
+			t.Fatalf("threads=%d: the implicit kernel gradient ran %d times, want 1", threads, kg)
+		}
+		if ref == nil {
+			ref = got
+			continue
+		}
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(ref[i]) {
+				t.Fatalf("threads=%d: element %d is %v, on one thread %v", threads, i, got[i], ref[i])
+			}
+		}
+	}
+}

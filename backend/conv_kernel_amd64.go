@@ -1,0 +1,21 @@
+package backend
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// convTileSupported: the implicit-GEMM convolution tile uses AVX2 loads and broadcasts and
+// FMA multiply-adds.
+var convTileSupported = simdSupported && cpu.X86.HasFMA
+
+// convTile6x16 accumulates a 6×16 block of C = A·B in registers and stores it (add = 0) or
+// adds it to C (add ≠ 0). Row i of A is not stored: its elements are read at
+// rows[i] + off + t·astride bytes for each segment (off, len) of segs (nseg pairs of
+// byte offset and length, t < len), in segment order; each such element multiplies the next
+// row of B (16 floats, rows ldb bytes apart, starting at b). Row i of C is the 16 floats at
+// c[i]. The products are fused multiply-adds, in the order of the segments.
+//
+//go:noescape
+func convTile6x16(rows *[6]unsafe.Pointer, segs *int, nseg, astride int, b *float32, ldb int, c *[6]unsafe.Pointer, add int)

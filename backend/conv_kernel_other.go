@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package backend
+
+import "unsafe"
+
+// Without the assembly tile the implicit-GEMM convolutions decline (convImplicitOK) and
+// im2col + GEMM runs.
+const convTileSupported = false
+
+func convTile6x16(*[6]unsafe.Pointer, *int, int, int, *float32, int, *[6]unsafe.Pointer, int) {
+	panic("convTile6x16: no assembly kernel on this architecture")
+}
