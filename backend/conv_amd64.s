@@ -122,3 +122,81 @@ store:
 	VMOVUPS Y11, 32(R8)
 	VZEROUPPER
 	RET
+
+// func convTile8x16Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)
+// AVX-512: an 8×16 block in Z0–Z7, rows of A (and of C) rs (ldc) bytes apart, each element
+// broadcast by the FMA itself.
+TEXT ·convTile8x16Z(SB), NOSPLIT, $0-80
+	MOVQ a+0(FP), R12
+	MOVQ rs+8(FP), R9
+	MOVQ segs+16(FP), SI
+	MOVQ nseg+24(FP), CX
+	MOVQ astride+32(FP), AX
+	MOVQ b+40(FP), DX
+	MOVQ ldb+48(FP), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+zseg:
+	TESTQ CX, CX
+	JZ zdone
+	MOVQ 0(SI), DI
+	MOVQ 8(SI), R14
+	ADDQ $16, SI
+	DECQ CX
+	TESTQ R14, R14
+	JZ zseg
+	LEAQ (R12)(DI*1), R8
+	LEAQ (R9)(R9*2), DI
+	LEAQ (R8)(DI*1), R10
+	LEAQ (R10)(DI*1), R11
+zinner:
+	VMOVUPS (DX), Z16
+	VFMADD231PS.BCST (R8), Z16, Z0
+	VFMADD231PS.BCST (R8)(R9*1), Z16, Z1
+	VFMADD231PS.BCST (R8)(R9*2), Z16, Z2
+	VFMADD231PS.BCST (R10), Z16, Z3
+	VFMADD231PS.BCST (R10)(R9*1), Z16, Z4
+	VFMADD231PS.BCST (R10)(R9*2), Z16, Z5
+	VFMADD231PS.BCST (R11), Z16, Z6
+	VFMADD231PS.BCST (R11)(R9*1), Z16, Z7
+	ADDQ BX, DX
+	ADDQ AX, R8
+	ADDQ AX, R10
+	ADDQ AX, R11
+	DECQ R14
+	JNZ zinner
+	JMP zseg
+zdone:
+	MOVQ c+56(FP), R8
+	MOVQ ldc+64(FP), R9
+	LEAQ (R9)(R9*2), DI
+	LEAQ (R8)(DI*1), R10
+	LEAQ (R10)(DI*1), R11
+	MOVQ add+72(FP), CX
+	TESTQ CX, CX
+	JZ zstore
+	VADDPS (R8), Z0, Z0
+	VADDPS (R8)(R9*1), Z1, Z1
+	VADDPS (R8)(R9*2), Z2, Z2
+	VADDPS (R10), Z3, Z3
+	VADDPS (R10)(R9*1), Z4, Z4
+	VADDPS (R10)(R9*2), Z5, Z5
+	VADDPS (R11), Z6, Z6
+	VADDPS (R11)(R9*1), Z7, Z7
+zstore:
+	VMOVUPS Z0, (R8)
+	VMOVUPS Z1, (R8)(R9*1)
+	VMOVUPS Z2, (R8)(R9*2)
+	VMOVUPS Z3, (R10)
+	VMOVUPS Z4, (R10)(R9*1)
+	VMOVUPS Z5, (R10)(R9*2)
+	VMOVUPS Z6, (R11)
+	VMOVUPS Z7, (R11)(R9*1)
+	VZEROUPPER
+	RET

@@ -29,8 +29,12 @@ const (
 	kgradChunkPositions = 256
 )
 
-// convImplicitEnabled lets tests compare the implicit-GEMM paths with im2col + GEMM.
-var convImplicitEnabled = true
+// convImplicitEnabled lets tests compare the implicit-GEMM paths with im2col + GEMM, and
+// convTileZEnabled the AVX-512 tile with the AVX2 one.
+var (
+	convImplicitEnabled = true
+	convTileZEnabled    = convTileZSupported
+)
 
 // convImplicitRuns counts the executions of each implicit path (forward, kernel gradient),
 // so that tests can check a case really took it.
@@ -96,6 +100,30 @@ func padInput(workers int, xp, x []float32, batch, c int, inSp, padLow, pd []int
 			clear(row[hi*c:])
 		}
 	})
+}
+
+// paddedView returns the input as convTile's kernels read it: xp[base + Σ q·xpStr[1+ax] + c]
+// (plus b·xpStr[0]) is input position q − padLow on each axis, for q < pd. When the
+// convolution reads no padding (padLow ≤ 0 and pd − padLow ≤ inSp: 1×1 kernels, valid
+// convolutions) that is x itself, from −padLow on; otherwise a padded copy, from the buffer
+// pool (release returns it).
+func paddedView(be *simplego.Backend, workers int, x []float32, batch, c int, inSp, padLow, pd []int) (xp []float32, base int, xpStr []int, release func()) {
+	inside := true
+	for ax := range inSp {
+		inside = inside && padLow[ax] <= 0 && pd[ax]-padLow[ax] <= inSp[ax]
+	}
+	if inside {
+		xpStr = stridesOf(slices.Concat([]int{batch}, inSp, []int{c}))
+		for ax := range inSp {
+			base -= padLow[ax] * xpStr[1+ax]
+		}
+		return x, base, xpStr, func() {}
+	}
+	xpDims := slices.Concat([]int{batch}, pd, []int{c})
+	buf, m := newBuffer(be, shapes.Make(dtypes.Float32, product(xpDims)))
+	xp = flatOf[float32](m)
+	padInput(workers, xp, x, batch, c, inSp, padLow, pd)
+	return xp, 0, stridesOf(xpDims), func() { sgPutBuffer(be, buf) }
 }
 
 // kernelSegments lists, as (byte offset, length) pairs, the runs of xp (strides xpStr) one
@@ -183,12 +211,8 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 		x = flatOf[float32](tm)
 	}
 	pd := paddedExtent(op.outSp, op.kSp, op.strides, op.kDil)
-	xpDims := slices.Concat([]int{op.batch}, pd, []int{op.cin})
-	xpBuf, xpm := newBuffer(be, shapes.Make(dtypes.Float32, product(xpDims)))
-	defer sgPutBuffer(be, xpBuf)
-	xp := flatOf[float32](xpm)
-	padInput(op.eng.workers, xp, x, op.batch, op.cin, op.inSp, op.padLow, pd)
-	xpStr := stridesOf(xpDims)
+	xp, xpBase, xpStr, releaseXP := paddedView(be, op.eng.workers, x, op.batch, op.cin, op.inSp, op.padLow, pd)
+	defer releaseXP()
 	segs := kernelSegments(op.kSp, op.kDil, xpStr, op.cin)
 	rowOff := positionOffsets(op.outSp, op.strides, xpStr)
 
@@ -204,31 +228,26 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 	}
 
 	os := len(rowOff)
-	rows := op.batch * os
-	tiles := (rows + tileRows - 1) / tileRows
+	run := tileRun{
+		a:       func(r int) unsafe.Pointer { return unsafe.Pointer(&xp[xpBase+r/os*xpStr[0]+rowOff[r%os]]) },
+		c:       func(r int) unsafe.Pointer { return unsafe.Pointer(&res[r*op.cout]) },
+		rs:      op.strides[len(op.strides)-1] * op.cin * 4,
+		ldc:     op.cout * 4,
+		segs:    segs,
+		astride: 4,
+		ldb:     tileCols * 4,
+	}
+	plan := newTilePlan(op.batch*os, op.outSp[len(op.outSp)-1], convTileZEnabled)
+	tiles := plan.count()
 	numChunks := min(tiles, 8*op.eng.workers)
 	perChunk := (tiles + numChunks - 1) / numChunks
 	parallelFor(op.eng.workers, numChunks, func(_, ci int) {
-		var rp, cp [tileRows]unsafe.Pointer
-		var scratch [tileRows * tileCols]float32
-		for t := ci * perChunk; t < min(tiles, (ci+1)*perChunk); t++ {
-			r0 := t * tileRows
-			for i := range tileRows {
-				if r := r0 + i; r < rows {
-					rp[i] = unsafe.Pointer(&xp[r/os*xpStr[0]+rowOff[r%os]])
-				} else {
-					rp[i] = rp[0]
-				}
-			}
+		var scratch tileScratch
+		var job tileJob
+		for j := ci * perChunk; j < min(tiles, (ci+1)*perChunk); j++ {
+			plan.job(j, &job)
 			for jb := range nb {
-				for i := range tileRows {
-					if r := r0 + i; r < rows {
-						cp[i] = unsafe.Pointer(&res[r*op.cout+jb*tileCols])
-					} else {
-						cp[i] = unsafe.Pointer(&scratch[i*tileCols])
-					}
-				}
-				convTile6x16(&rp, &segs[0], len(segs)/2, 4, &w[jb*K*tileCols], tileCols*4, &cp, 0)
+				run.do(&job, 0, len(segs)/2, &w[jb*K*tileCols], jb*tileCols*4, &scratch)
 			}
 		}
 	})
@@ -250,12 +269,8 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 	x, dy := flatOf[float32](xb), flatOf[float32](kb)
 
 	pd := paddedExtent(fOut, fK, fStride, fDil)
-	xpDims := slices.Concat([]int{bsz}, pd, []int{c})
-	xpBuf, xpm := newBuffer(be, shapes.Make(dtypes.Float32, product(xpDims)))
-	defer sgPutBuffer(be, xpBuf)
-	xp := flatOf[float32](xpm)
-	padInput(op.eng.workers, xp, x, bsz, c, op.inSp, op.padLow, pd)
-	xpStr := stridesOf(xpDims)
+	xp, xpBase, xpStr, releaseXP := paddedView(be, op.eng.workers, x, bsz, c, op.inSp, op.padLow, pd)
+	defer releaseXP()
 
 	// Tile rows (k, c): their offsets in xp, in bytes.
 	kOff := positionOffsets(fK, fDil, xpStr)
@@ -298,32 +313,107 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 
 	nb := op.cout / tileCols
 	linesPerChunk := max(1, kgradChunkPositions/max(oLast, 1))
-	tiles := (nrows + tileRows - 1) / tileRows
+	xp0 := unsafe.Pointer(&xp[xpBase])
+	run := tileRun{
+		a:       func(r int) unsafe.Pointer { return unsafe.Add(xp0, rowOff[r]) },
+		c:       func(r int) unsafe.Pointer { return unsafe.Pointer(&res[r*op.cout]) },
+		rs:      4,
+		ldc:     op.cout * 4,
+		segs:    segs,
+		astride: astride,
+		ldb:     op.cout * 4,
+		add:     1,
+	}
+	plan := newTilePlan(nrows, c, convTileZEnabled)
+	tiles := plan.count()
 	numGroups := min(tiles, 4*op.eng.workers)
 	perGroup := (tiles + numGroups - 1) / numGroups
-	xp0 := unsafe.Pointer(&xp[0])
 	parallelFor(op.eng.workers, numGroups, func(_, g int) {
-		var rp, cp [tileRows]unsafe.Pointer
-		var scratch [tileRows * tileCols]float32
-		t0, t1 := g*perGroup, min(tiles, (g+1)*perGroup)
+		var scratch tileScratch
+		j0, j1 := g*perGroup, min(tiles, (g+1)*perGroup)
+		if j0 >= j1 {
+			return
+		}
+		jobs := make([]tileJob, j1-j0)
+		for j := range jobs {
+			plan.job(j0+j, &jobs[j])
+		}
 		for l0 := 0; l0 < lines; l0 += linesPerChunk {
 			nl := min(linesPerChunk, lines-l0)
-			for t := t0; t < t1; t++ {
-				r0 := t * tileRows
-				for i := range tileRows {
-					rp[i] = unsafe.Add(xp0, rowOff[min(r0+i, nrows-1)])
-				}
+			for j := range jobs {
 				for jb := range nb {
-					for i := range tileRows {
-						if r := r0 + i; r < nrows {
-							cp[i] = unsafe.Pointer(&res[r*op.cout+jb*tileCols])
-						} else {
-							cp[i] = unsafe.Pointer(&scratch[i*tileCols])
-						}
-					}
-					convTile6x16(&rp, &segs[2*l0], nl, astride, &dy[l0*oLast*op.cout+jb*tileCols], op.cout*4, &cp, 1)
+					run.do(&jobs[j], l0, nl, &dy[l0*oLast*op.cout+jb*tileCols], jb*tileCols*4, &scratch)
 				}
 			}
 		}
 	})
+}
+
+// tileJob is one register tile's rows: n rows listed in rows, or (z) the 8 consecutive rows
+// from rows[0], which convTile8x16Z takes as evenly spaced (tilePlan).
+type tileJob struct {
+	z    bool
+	n    int
+	rows [tileRows]int
+}
+
+// tileScratch receives the rows of a partial 6-row tile that are not real rows.
+type tileScratch [tileRows * tileCols]float32
+
+// tilePlan numbers the register tiles of rows taken in lines of lineLen consecutive rows,
+// without listing them. With the AVX-512 tile, each line's first nz·8 rows make nz tiles of 8
+// (evenly spaced in memory: consecutive output positions of a line, or consecutive channels
+// of a kernel position), numbered first; the rest of every line (rem rows), all lines' in
+// order, make 6-row tiles. Without it every row goes to 6-row tiles, in order.
+type tilePlan struct{ lines, lineLen, nz, rem int }
+
+func newTilePlan(rows, lineLen int, z bool) tilePlan {
+	p := tilePlan{lines: rows / lineLen, lineLen: lineLen, rem: lineLen}
+	if z {
+		p.nz, p.rem = lineLen/8, lineLen%8
+	}
+	return p
+}
+
+func (p tilePlan) count() int { return p.lines*p.nz + (p.lines*p.rem+tileRows-1)/tileRows }
+
+// job describes tile j.
+func (p tilePlan) job(j int, out *tileJob) {
+	if zt := p.lines * p.nz; j < zt {
+		out.z, out.n, out.rows[0] = true, 8, j/p.nz*p.lineLen+j%p.nz*8
+		return
+	}
+	q0 := (j - p.lines*p.nz) * tileRows
+	out.z, out.n = false, min(tileRows, p.lines*p.rem-q0)
+	for i := range out.n {
+		q := q0 + i
+		out.rows[i] = q/p.rem*p.lineLen + p.nz*8 + q%p.rem
+	}
+}
+
+// tileRun is how the tiles of one convolution find their operands: a(r) and c(r) point at
+// row r of A (in xp) and of C; rs and ldc are the bytes between consecutive rows of a z
+// tile; segs, astride, ldb and add are convTile6x16's.
+type tileRun struct {
+	a, c              func(r int) unsafe.Pointer
+	rs, ldc           int
+	segs              []int
+	astride, ldb, add int
+}
+
+// do runs one tile over segments [s0, s0+ns) with B from b, C's columns from byte cOff.
+func (t *tileRun) do(job *tileJob, s0, ns int, b *float32, cOff int, scratch *tileScratch) {
+	if job.z {
+		convTile8x16Z(t.a(job.rows[0]), t.rs, &t.segs[2*s0], ns, t.astride, b, t.ldb, unsafe.Add(t.c(job.rows[0]), cOff), t.ldc, t.add)
+		return
+	}
+	var rp, cp [tileRows]unsafe.Pointer
+	for i := range tileRows {
+		if i < job.n {
+			rp[i], cp[i] = t.a(job.rows[i]), unsafe.Add(t.c(job.rows[i]), cOff)
+		} else {
+			rp[i], cp[i] = rp[0], unsafe.Pointer(&scratch[i*tileCols])
+		}
+	}
+	convTile6x16(&rp, &t.segs[2*s0], ns, t.astride, b, t.ldb, &cp, t.add)
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // implicitCases are float32 convolutions the implicit-GEMM paths take (output channels a
-// multiple of 16, no groups or input dilation): odd sizes, batch 1, strides, kernel dilation,
-// negative padding, channels-first layout, 1-D and 3-D, and a remainder tile. The swapped ones
+// multiple of 16, no groups or input dilation): odd sizes, lines of 8 or more positions or
+// channels (AVX-512 tiles) and fewer, batch 1, strides, kernel dilation,
+// negative padding (convolutions that read no padding use the input in place), channels-first layout, 1-D and 3-D, and a remainder tile. The swapped ones
 // are kernel gradients (input [channels, spatial..., batch] in convCase's terms, whose
 // "channels" are the forward's batch), with the forward's stride as kernel dilation and its
 // dilation as stride.
@@ -30,6 +31,11 @@ var implicitCases = []convCase{
 	{batch: 4, cin: 2, cout: 16, groups: 1, inSp: []int{9, 10}, kSp: []int{5, 6}, strides: []int{2, 2}, pads: [][2]int{{0, 1}, {2, 1}}, swapped: true},
 	{batch: 1, cin: 1, cout: 16, groups: 1, inSp: []int{6, 7}, kSp: []int{4, 4}, kDil: []int{2, 2}, strides: []int{1, 2}, pads: [][2]int{{1, 1}, {-1, 2}}, swapped: true},
 	{batch: 3, cin: 2, cout: 16, groups: 1, inSp: []int{12}, kSp: []int{4}, kDil: []int{3}, pads: [][2]int{{1, 0}}, swapped: true},
+	{batch: 1, cin: 5, cout: 16, groups: 1, inSp: []int{5, 17}, kSp: []int{3, 3}, strides: []int{1, 2}, pads: [][2]int{{1, 1}, {1, 1}}},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{5, 6}, kSp: []int{1, 1}, pads: [][2]int{{1, -2}, {0, 0}}},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 3}, pads: [][2]int{{-1, 0}, {0, -2}}},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 3}, pads: [][2]int{{-1, 0}, {0, -2}}, swapped: true},
+	{batch: 9, cin: 2, cout: 32, groups: 1, inSp: []int{6, 7}, kSp: []int{6, 4}, kDil: []int{1, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 }
 
 // asFloat32 runs fn on float32 copies of its (float64) inputs and returns a float64 result.
@@ -41,6 +47,23 @@ func asFloat32(fn func(xs []*Node) *Node) func(xs []*Node) *Node {
 		}
 		return ConvertDType(fn(ys), dtypes.Float64)
 	}
+}
+
+// tileModes are the register tiles to test: AVX2 alone, and AVX-512 (with AVX2 for the rows
+// left over) where the CPU has it.
+func tileModes() []bool {
+	if convTileZSupported {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// withTileZ runs f with the AVX-512 tile on or off.
+func withTileZ(on bool, f func()) {
+	saved := convTileZEnabled
+	convTileZEnabled = on
+	defer func() { convTileZEnabled = saved }()
+	f()
 }
 
 // withImplicit runs f with the implicit-GEMM paths on or off and returns how many times each
@@ -63,21 +86,24 @@ func TestConvImplicitMatchesDefinition(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(31, 32))
 	be := newTestBackend(t, "threads=2")
-	for ci, c := range implicitCases {
-		t.Run(fmt.Sprint(ci), func(t *testing.T) {
-			xDims, kDims := c.dims()
-			x, k := randArg(rng, xDims...), randArg(rng, kDims...)
-			fn := asFloat32(func(xs []*Node) *Node {
-				return ConvGeneral(xs[0], xs[1], c.axes(), c.strides, c.pads, c.inDil, c.kDil, c.groups, 1)
+	for _, z := range tileModes() {
+		for ci, c := range implicitCases {
+			t.Run(fmt.Sprintf("avx512=%v/%d", z, ci), func(t *testing.T) {
+				xDims, kDims := c.dims()
+				x, k := randArg(rng, xDims...), randArg(rng, kDims...)
+				fn := asFloat32(func(xs []*Node) *Node {
+					return ConvGeneral(xs[0], xs[1], c.axes(), c.strides, c.pads, c.inDil, c.kDil, c.groups, 1)
+				})
+				var got []float64
+				var outDims []int
+				var fw, kg int64
+				withTileZ(z, func() { fw, kg = withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) }) })
+				if want := map[bool][2]int64{false: {1, 0}, true: {0, 1}}[c.swapped]; fw != want[0] || kg != want[1] {
+					t.Fatalf("implicit runs (forward, kernel gradient) = (%d, %d), want %v", fw, kg, want)
+				}
+				closeTo(t, "implicit ConvGeneral", got, referenceConv(c, x, k, outDims), 2e-6)
 			})
-			var got []float64
-			var outDims []int
-			fw, kg := withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) })
-			if want := map[bool][2]int64{false: {1, 0}, true: {0, 1}}[c.swapped]; fw != want[0] || kg != want[1] {
-				t.Fatalf("implicit runs (forward, kernel gradient) = (%d, %d), want %v", fw, kg, want)
-			}
-			closeTo(t, "implicit ConvGeneral", got, referenceConv(c, x, k, outDims), 2e-6)
-		})
+		}
 	}
 }
 
@@ -90,21 +116,24 @@ func TestConvImplicitGradients(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(33, 34))
 	be := newTestBackend(t, "threads=2")
-	for _, stride := range []int{1, 2} {
-		x, k, r := randArg(rng, 3, 11, 10, 16), randArg(rng, 3, 3, 16, 32), randArg(rng, 3, (11+stride-1)/stride, (10+stride-1)/stride, 32)
-		grads := func(xs []*Node) []*Node {
-			y := Convolve(xs[0], xs[1]).Strides(stride).PadSame().Done()
-			return Gradient(ReduceAllSum(Mul(y, xs[2])), xs[0], xs[1])
-		}
-		for gi, what := range []string{"∂x", "∂kernel"} {
-			fn := asFloat32(func(xs []*Node) *Node { return grads(xs)[gi] })
-			var got, want []float64
-			fw, kg := withImplicit(true, func() { got, _ = eval(t, be, fn, x, k, r) })
-			withImplicit(false, func() { want, _ = eval(t, be, fn, x, k, r) })
-			if gi == 1 && kg != 1 || gi == 0 && stride == 1 && fw != 1 {
-				t.Fatalf("stride %d %s: implicit runs (forward, kernel gradient) = (%d, %d)", stride, what, fw, kg)
+	for _, z := range tileModes() {
+		for _, stride := range []int{1, 2} {
+			x, k, r := randArg(rng, 3, 11, 10, 16), randArg(rng, 3, 3, 16, 32), randArg(rng, 3, (11+stride-1)/stride, (10+stride-1)/stride, 32)
+			grads := func(xs []*Node) []*Node {
+				y := Convolve(xs[0], xs[1]).Strides(stride).PadSame().Done()
+				return Gradient(ReduceAllSum(Mul(y, xs[2])), xs[0], xs[1])
 			}
-			closeTo(t, fmt.Sprintf("stride %d %s", stride, what), got, want, 1e-5)
+			for gi, what := range []string{"∂x", "∂kernel"} {
+				fn := asFloat32(func(xs []*Node) *Node { return grads(xs)[gi] })
+				var got, want []float64
+				var fw, kg int64
+				withTileZ(z, func() { fw, kg = withImplicit(true, func() { got, _ = eval(t, be, fn, x, k, r) }) })
+				withImplicit(false, func() { want, _ = eval(t, be, fn, x, k, r) })
+				if gi == 1 && kg != 1 || gi == 0 && stride == 1 && fw != 1 {
+					t.Fatalf("stride %d %s: implicit runs (forward, kernel gradient) = (%d, %d)", stride, what, fw, kg)
+				}
+				closeTo(t, fmt.Sprintf("avx512=%v stride %d %s", z, stride, what), got, want, 1e-5)
+			}
 		}
 	}
 }
@@ -120,20 +149,24 @@ func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
 	rng := rand.New(rand.NewPCG(35, 36))
 	x, k := randArg(rng, xDims...), randArg(rng, kDims...)
 	fn := asFloat32(func(xs []*Node) *Node { return ConvGeneral(xs[0], xs[1], c.axes(), nil, c.pads, nil, nil, 1, 1) })
-	var ref []float64
-	for _, threads := range []int{1, 2, 3, 4} {
-		be := newTestBackend(t, fmt.Sprintf("threads=%d", threads))
-		var got []float64
-		if _, kg := withImplicit(true, func() { got, _ = eval(t, be, fn, x, k) }); kg != 1 {
-			t.Fatalf("threads=%d: the implicit kernel gradient ran %d times, want 1", threads, kg)
-		}
-		if ref == nil {
-			ref = got
-			continue
-		}
-		for i := range got {
-			if math.Float64bits(got[i]) != math.Float64bits(ref[i]) {
-				t.Fatalf("threads=%d: element %d is %v, on one thread %v", threads, i, got[i], ref[i])
+	for _, z := range tileModes() {
+		var ref []float64
+		for _, threads := range []int{1, 2, 3, 4} {
+			be := newTestBackend(t, fmt.Sprintf("threads=%d", threads))
+			var got []float64
+			var kg int64
+			withTileZ(z, func() { _, kg = withImplicit(true, func() { got, _ = eval(t, be, fn, x, k) }) })
+			if kg != 1 {
+				t.Fatalf("threads=%d: the implicit kernel gradient ran %d times, want 1", threads, kg)
+			}
+			if ref == nil {
+				ref = got
+				continue
+			}
+			for i := range got {
+				if math.Float64bits(got[i]) != math.Float64bits(ref[i]) {
+					t.Fatalf("avx512=%v threads=%d: element %d is %v, on one thread %v", z, threads, i, got[i], ref[i])
+				}
 			}
 		}
 	}

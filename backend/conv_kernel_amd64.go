@@ -19,3 +19,13 @@ var convTileSupported = simdSupported && cpu.X86.HasFMA
 //
 //go:noescape
 func convTile6x16(rows *[6]unsafe.Pointer, segs *int, nseg, astride int, b *float32, ldb int, c *[6]unsafe.Pointer, add int)
+
+// convTileZSupported: AVX-512F, which x/sys/cpu reports only when the OS saves the ZMM
+// registers.
+var convTileZSupported = convTileSupported && cpu.X86.HasAVX512F
+
+// convTile8x16Z is convTile6x16 for 8 rows in AVX-512 registers, the rows of A starting rs
+// bytes apart (at a, a + rs, …) and those of C ldc bytes apart (at c, c + ldc, …).
+//
+//go:noescape
+func convTile8x16Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)

@@ -11,3 +11,9 @@ const convTileSupported = false
 func convTile6x16(*[6]unsafe.Pointer, *int, int, int, *float32, int, *[6]unsafe.Pointer, int) {
 	panic("convTile6x16: no assembly kernel on this architecture")
 }
+
+const convTileZSupported = false
+
+func convTile8x16Z(unsafe.Pointer, int, *int, int, int, *float32, int, unsafe.Pointer, int, int) {
+	panic("convTile8x16Z: no assembly kernel on this architecture")
+}
