@@ -26,6 +26,7 @@ const (
 	// kgradChunkPositions is about how many output positions a kernel-gradient tile sums in
 	// registers before adding to the result: the output gradient rows they multiply
 	// (positions × channels floats) stay in L1/L2 while every tile of the kernel reads them.
+	// (Bounding them to 16 KiB instead, 64 positions for 64 channels, measured no faster.)
 	kgradChunkPositions = 256
 )
 
@@ -161,10 +162,10 @@ func positionOffsets(dims, step, xpStr []int) []int {
 	return offs
 }
 
-// packKernelBlocks lays the kernel out as [cout/16][kernel position][cin][16]: the B operand
-// of convTile6x16, one contiguous K×16 panel per block of 16 output channels. inAxis and
+// packKernelBlocks lays the kernel out as [cout/bw][kernel position][cin][bw]: the B operand
+// of the tiles, one contiguous K×bw panel per block of bw output channels. inAxis and
 // outAxis are the kernel's input- and output-channel axes.
-func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, inAxis, outAxis, cin, cout int) {
+func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, inAxis, outAxis, cin, cout, bw int) {
 	kStr := stridesOf(kDims)
 	kSp := make([]int, len(spatialAxes))
 	for i, a := range spatialAxes {
@@ -181,7 +182,7 @@ func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, inA
 			src := base + c*kStr[inAxis]
 			kc := kp*cin + c
 			for co := range cout {
-				dst[((co/tileCols)*K+kc)*tileCols+co%tileCols] = kernel[src+co*kStr[outAxis]]
+				dst[((co/bw)*K+kc)*bw+co%bw] = kernel[src+co*kStr[outAxis]]
 			}
 		}
 		incr(kIdx, kSp)
@@ -195,13 +196,14 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 	convImplicitRuns[0].Add(1)
 	x := flatOf[float32](xb)
 	K := product(op.kSp) * op.cin
-	nb := op.cout / tileCols
+	bw := blockWidth(op.cout)
+	nb := op.cout / bw
 
-	wBuf, wm := newBuffer(be, shapes.Make(dtypes.Float32, nb*K*tileCols))
+	wBuf, wm := newBuffer(be, shapes.Make(dtypes.Float32, nb*K*bw))
 	defer sgPutBuffer(be, wBuf)
 	w := flatOf[float32](wm)
 	packKernelBlocks(w, flatOf[float32](kb), kb.shape.Dimensions, op.axes.KernelSpatial,
-		op.axes.KernelInputChannels, op.axes.KernelOutputChannels, op.cin, op.cout)
+		op.axes.KernelInputChannels, op.axes.KernelOutputChannels, op.cin, op.cout, bw)
 
 	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
 	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
@@ -235,7 +237,8 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 		ldc:     op.cout * 4,
 		segs:    segs,
 		astride: 4,
-		ldb:     tileCols * 4,
+		ldb:     bw * 4,
+		bw:      bw,
 	}
 	plan := newTilePlan(op.batch*os, op.outSp[len(op.outSp)-1], convTileZEnabled)
 	tiles := plan.count()
@@ -247,7 +250,7 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 		for j := ci * perChunk; j < min(tiles, (ci+1)*perChunk); j++ {
 			plan.job(j, &job)
 			for jb := range nb {
-				run.do(&job, 0, len(segs)/2, &w[jb*K*tileCols], jb*tileCols*4, &scratch)
+				run.do(&job, 0, len(segs)/2, &w[jb*K*bw], jb*bw*4, &scratch)
 			}
 		}
 	})
@@ -311,7 +314,8 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 	}
 	clear(res)
 
-	nb := op.cout / tileCols
+	bw := blockWidth(op.cout)
+	nb := op.cout / bw
 	linesPerChunk := max(1, kgradChunkPositions/max(oLast, 1))
 	xp0 := unsafe.Pointer(&xp[xpBase])
 	run := tileRun{
@@ -322,6 +326,7 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 		segs:    segs,
 		astride: astride,
 		ldb:     op.cout * 4,
+		bw:      bw,
 		add:     1,
 	}
 	plan := newTilePlan(nrows, c, convTileZEnabled)
@@ -342,7 +347,7 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 			nl := min(linesPerChunk, lines-l0)
 			for j := range jobs {
 				for jb := range nb {
-					run.do(&jobs[j], l0, nl, &dy[l0*oLast*op.cout+jb*tileCols], jb*tileCols*4, &scratch)
+					run.do(&jobs[j], l0, nl, &dy[l0*oLast*op.cout+jb*bw], jb*bw*4, &scratch)
 				}
 			}
 		}
@@ -391,29 +396,47 @@ func (p tilePlan) job(j int, out *tileJob) {
 	}
 }
 
+// blockWidth is how many output channels a tile covers: 32 with the AVX-512 tile when they
+// come in 32s (each broadcast feeds two FMAs), else 16.
+func blockWidth(cout int) int {
+	if convTileZEnabled && cout%32 == 0 {
+		return 32
+	}
+	return tileCols
+}
+
 // tileRun is how the tiles of one convolution find their operands: a(r) and c(r) point at
 // row r of A (in xp) and of C; rs and ldc are the bytes between consecutive rows of a z
-// tile; segs, astride, ldb and add are convTile6x16's.
+// tile; segs, astride, ldb and add are the tile kernels'; bw is the block width (16 or 32
+// columns of B and C per call of do).
 type tileRun struct {
 	a, c              func(r int) unsafe.Pointer
 	rs, ldc           int
 	segs              []int
 	astride, ldb, add int
+	bw                int
 }
 
-// do runs one tile over segments [s0, s0+ns) with B from b, C's columns from byte cOff.
+// do runs one tile over segments [s0, s0+ns) for a block of bw columns: B from b, C's
+// columns from byte cOff. A 6-row tile takes the block 16 columns at a time.
 func (t *tileRun) do(job *tileJob, s0, ns int, b *float32, cOff int, scratch *tileScratch) {
 	if job.z {
-		convTile8x16Z(t.a(job.rows[0]), t.rs, &t.segs[2*s0], ns, t.astride, b, t.ldb, unsafe.Add(t.c(job.rows[0]), cOff), t.ldc, t.add)
+		kernel := convTile8x16Z
+		if t.bw == 32 {
+			kernel = convTile8x32Z
+		}
+		kernel(t.a(job.rows[0]), t.rs, &t.segs[2*s0], ns, t.astride, b, t.ldb, unsafe.Add(t.c(job.rows[0]), cOff), t.ldc, t.add)
 		return
 	}
 	var rp, cp [tileRows]unsafe.Pointer
-	for i := range tileRows {
-		if i < job.n {
-			rp[i], cp[i] = t.a(job.rows[i]), unsafe.Add(t.c(job.rows[i]), cOff)
-		} else {
-			rp[i], cp[i] = rp[0], unsafe.Pointer(&scratch[i*tileCols])
+	for h := 0; h < t.bw; h += tileCols {
+		for i := range tileRows {
+			if i < job.n {
+				rp[i], cp[i] = t.a(job.rows[i]), unsafe.Add(t.c(job.rows[i]), cOff+h*4)
+			} else {
+				rp[i], cp[i] = rp[0], unsafe.Pointer(&scratch[i*tileCols])
+			}
 		}
+		convTile6x16(&rp, &t.segs[2*s0], ns, t.astride, (*float32)(unsafe.Add(unsafe.Pointer(b), h*4)), t.ldb, &cp, t.add)
 	}
-	convTile6x16(&rp, &t.segs[2*s0], ns, t.astride, b, t.ldb, &cp, t.add)
 }

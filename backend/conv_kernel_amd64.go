@@ -29,3 +29,8 @@ var convTileZSupported = convTileSupported && cpu.X86.HasAVX512F
 //
 //go:noescape
 func convTile8x16Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)
+
+// convTile8x32Z is convTile8x16Z for 32 columns (B and C rows of 32 floats).
+//
+//go:noescape
+func convTile8x32Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)

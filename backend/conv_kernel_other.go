@@ -17,3 +17,7 @@ const convTileZSupported = false
 func convTile8x16Z(unsafe.Pointer, int, *int, int, int, *float32, int, unsafe.Pointer, int, int) {
 	panic("convTile8x16Z: no assembly kernel on this architecture")
 }
+
+func convTile8x32Z(unsafe.Pointer, int, *int, int, int, *float32, int, unsafe.Pointer, int, int) {
+	panic("convTile8x32Z: no assembly kernel on this architecture")
+}
