@@ -37,19 +37,20 @@ var (
 	convTileZEnabled    = convTileZSupported
 )
 
-// convImplicitRuns counts the executions of each implicit path (forward, kernel gradient),
-// so that tests can check a case really took it.
-var convImplicitRuns [2]atomic.Int64
+// convImplicitRuns counts the executions of each implicit path (forward, kernel gradient,
+// transposed), so that tests can check a case really took it.
+var convImplicitRuns [3]atomic.Int64
 
 // implicitReady reports whether the tile kernel can run for these sizes: float32 with the
-// assembly tile on, no channel groups or input dilation, output channels a multiple of 16.
+// assembly tile on, no channel groups, output channels a multiple of 16, and no input
+// dilation unless the convolution is transposedForm (convImplicitTransposed).
 func (op *convOp) implicitReady(dtype dtypes.DType) bool {
 	if !convImplicitEnabled || !simdEnabled || !convTileSupported || dtype != dtypes.Float32 ||
 		op.groups != 1 || op.cout%tileCols != 0 || len(op.outSp) == 0 {
 		return false
 	}
 	for _, d := range op.inDil {
-		if d != 1 {
+		if d != 1 && !op.transposedForm() {
 			return false
 		}
 	}
@@ -163,20 +164,21 @@ func positionOffsets(dims, step, xpStr []int) []int {
 }
 
 // packKernelBlocks lays the kernel out as [cout/bw][kernel position][cin][bw]: the B operand
-// of the tiles, one contiguous K×bw panel per block of bw output channels. inAxis and
+// of the tiles, one contiguous K×bw panel per block of bw output channels. taps lists, per
+// spatial axis, the kernel indices taken (all of them, or a sub-pixel phase's); inAxis and
 // outAxis are the kernel's input- and output-channel axes.
-func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, inAxis, outAxis, cin, cout, bw int) {
+func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, taps [][]int, inAxis, outAxis, cin, cout, bw int) {
 	kStr := stridesOf(kDims)
-	kSp := make([]int, len(spatialAxes))
-	for i, a := range spatialAxes {
-		kSp[i] = kDims[a]
+	nt := make([]int, len(taps))
+	for i, t := range taps {
+		nt[i] = len(t)
 	}
-	K := product(kSp) * cin
-	kIdx := make([]int, len(kSp))
-	for kp := range product(kSp) {
+	K := product(nt) * cin
+	tIdx := make([]int, len(nt))
+	for kp := range product(nt) {
 		base := 0
 		for i, a := range spatialAxes {
-			base += kIdx[i] * kStr[a]
+			base += taps[i][tIdx[i]] * kStr[a]
 		}
 		for c := range cin {
 			src := base + c*kStr[inAxis]
@@ -185,8 +187,19 @@ func packKernelBlocks(dst, kernel []float32, kDims []int, spatialAxes []int, inA
 				dst[((co/bw)*K+kc)*bw+co%bw] = kernel[src+co*kStr[outAxis]]
 			}
 		}
-		incr(kIdx, kSp)
+		incr(tIdx, nt)
 	}
+}
+
+// allTaps lists every kernel index of each axis.
+func allTaps(kSp []int) [][]int {
+	taps := make([][]int, len(kSp))
+	for ax, k := range kSp {
+		for i := range k {
+			taps[ax] = append(taps[ax], i)
+		}
+	}
+	return taps
 }
 
 // convImplicitExec is the forward convolution (and the input gradient of a unit-stride one,
@@ -203,7 +216,7 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 	defer sgPutBuffer(be, wBuf)
 	w := flatOf[float32](wm)
 	packKernelBlocks(w, flatOf[float32](kb), kb.shape.Dimensions, op.axes.KernelSpatial,
-		op.axes.KernelInputChannels, op.axes.KernelOutputChannels, op.cin, op.cout, bw)
+		allTaps(op.kSp), op.axes.KernelInputChannels, op.axes.KernelOutputChannels, op.cin, op.cout, bw)
 
 	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
 	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
@@ -438,5 +451,147 @@ func (t *tileRun) do(job *tileJob, s0, ns int, b *float32, cOff int, scratch *ti
 			}
 		}
 		convTile6x16(&rp, &t.segs[2*s0], ns, t.astride, (*float32)(unsafe.Add(unsafe.Pointer(b), h*4)), t.ldb, &cp, t.add)
+	}
+}
+
+// subPixelAxis is one output phase φ (o = φ + s·j) of a transposed convolution along one axis:
+// the kernel taps that reach it (k ≡ padLow − φ mod s), its output count J, and e, the input
+// index its first tap reads for j = 0 (tap m reads input j + m + e).
+type subPixelAxis struct {
+	phase, J, e int
+	taps        []int
+}
+
+// subPixelPhases splits each axis of a transposedForm convolution (input dilation s, unit
+// stride and kernel dilation) into its s output phases.
+func (op *convOp) subPixelPhases() [][]subPixelAxis {
+	phases := make([][]subPixelAxis, len(op.outSp))
+	for ax := range op.outSp {
+		s := op.inDil[ax]
+		for phi := range s {
+			k0 := ((op.padLow[ax]-phi)%s + s) % s
+			p := subPixelAxis{phase: phi, J: max(0, (op.outSp[ax]-phi+s-1)/s), e: (phi + k0 - op.padLow[ax]) / s}
+			for k := k0; k < op.kSp[ax]; k += s {
+				p.taps = append(p.taps, k)
+			}
+			phases[ax] = append(phases[ax], p)
+		}
+	}
+	return phases
+}
+
+// convImplicitTransposed is the input gradient of a strided convolution (transposedForm) as
+// one unit-stride convolution per output phase: output positions o = φ + s·j take only the
+// kernel taps k ≡ padLow − φ (mod s), which read input j + m + e for their m-th tap. So no
+// tile multiplies the zeros of the input dilation, and no partial product is scattered
+// (convTransposedExec adds each GEMM row into the outputs it reaches). All phases read one
+// padded copy of the input.
+func convImplicitTransposed(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	convImplicitRuns[2].Add(1)
+	nsp := len(op.outSp)
+	x := flatOf[float32](xb)
+	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
+	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
+		tBuf, tm := newBuffer(be, shapes.Make(dtypes.Float32, canonDims...))
+		defer sgPutBuffer(be, tBuf)
+		transposeInto(flatOf[float32](tm), x, xb.shape.Dimensions, inPerm)
+		x = flatOf[float32](tm)
+	}
+	perm := op.outputPerm()
+	res := flatOf[float32](outb)
+	if !isIdentity(perm) {
+		tBuf, tm := newBuffer(be, outb.shape)
+		defer func() {
+			transposeInto(flatOf[float32](outb), res, slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}), perm)
+			sgPutBuffer(be, tBuf)
+		}()
+		res = flatOf[float32](tm)
+	}
+
+	// One padded input for every phase: xp position q is input q − lo.
+	phases := op.subPixelPhases()
+	lo, pd := make([]int, nsp), make([]int, nsp)
+	empty := false // Some outputs get no tap: they are zero.
+	for ax, ps := range phases {
+		hi := 1
+		for _, p := range ps {
+			if p.J == 0 {
+				continue
+			}
+			if len(p.taps) == 0 {
+				empty = true
+				continue
+			}
+			lo[ax] = max(lo[ax], -p.e)
+			hi = max(hi, p.J+len(p.taps)-1+p.e)
+		}
+		pd[ax] = lo[ax] + hi
+	}
+	if empty {
+		clear(res)
+	}
+	xp, xpBase, xpStr, releaseXP := paddedView(be, op.eng.workers, x, op.batch, op.cin, op.inSp, lo, pd)
+	defer releaseXP()
+
+	bw := blockWidth(op.cout)
+	nb := op.cout / bw
+	ks := product(op.kSp)
+	wBuf, wm := newBuffer(be, shapes.Make(dtypes.Float32, ks*op.cin*op.cout))
+	defer sgPutBuffer(be, wBuf)
+	w := flatOf[float32](wm)
+	kernel := flatOf[float32](kb)
+	outSpStr := stridesOf(op.outSp)
+	ps := make([]subPixelAxis, nsp)
+	pIdx := make([]int, nsp)
+	for range product(op.inDil) {
+		J, taps, ones := make([]int, nsp), make([][]int, nsp), make([]int, nsp)
+		phaseBase, phaseOut, skip := xpBase, 0, false
+		for ax := range nsp {
+			ps[ax] = phases[ax][pIdx[ax]]
+			J[ax], taps[ax], ones[ax] = ps[ax].J, ps[ax].taps, 1
+			skip = skip || ps[ax].J == 0 || len(ps[ax].taps) == 0
+			phaseBase += (ps[ax].e + lo[ax]) * xpStr[1+ax]
+			phaseOut += ps[ax].phase * outSpStr[ax]
+		}
+		incr(pIdx, op.inDil)
+		if skip {
+			continue
+		}
+		nt := make([]int, nsp)
+		for ax := range nsp {
+			nt[ax] = len(taps[ax])
+		}
+		K := product(nt) * op.cin
+		packKernelBlocks(w[:K*op.cout], kernel, kb.shape.Dimensions, op.axes.KernelSpatial, taps,
+			op.axes.KernelInputChannels, op.axes.KernelOutputChannels, op.cin, op.cout, bw)
+		segs := kernelSegments(nt, ones, xpStr, op.cin)
+		aOff := positionOffsets(J, ones, xpStr)
+		outStep := slices.Clone(op.inDil)
+		cOff := positionOffsets(J, outStep, slices.Concat([]int{0}, outSpStr)) // positions in the output grid
+		nj, os := len(aOff), product(op.outSp)
+		run := tileRun{
+			a:       func(r int) unsafe.Pointer { return unsafe.Pointer(&xp[phaseBase+r/nj*xpStr[0]+aOff[r%nj]]) },
+			c:       func(r int) unsafe.Pointer { return unsafe.Pointer(&res[(r/nj*os+phaseOut+cOff[r%nj])*op.cout]) },
+			rs:      op.cin * 4,
+			ldc:     op.inDil[nsp-1] * op.cout * 4,
+			segs:    segs,
+			astride: 4,
+			ldb:     bw * 4,
+			bw:      bw,
+		}
+		plan := newTilePlan(op.batch*nj, J[nsp-1], convTileZEnabled)
+		tiles := plan.count()
+		numChunks := min(tiles, 8*op.eng.workers)
+		perChunk := (tiles + numChunks - 1) / numChunks
+		parallelFor(op.eng.workers, numChunks, func(_, ci int) {
+			var scratch tileScratch
+			var job tileJob
+			for j := ci * perChunk; j < min(tiles, (ci+1)*perChunk); j++ {
+				plan.job(j, &job)
+				for jb := range nb {
+					run.do(&job, 0, len(segs)/2, &w[jb*K*bw], jb*bw*4, &scratch)
+				}
+			}
+		})
 	}
 }

@@ -14,7 +14,8 @@ import (
 // multiple of 16, no groups or input dilation): odd sizes, lines of 8 or more positions or
 // channels (AVX-512 tiles) and fewer, batch 1, strides, kernel dilation,
 // negative padding (convolutions that read no padding use the input in place), channels-first layout, 1-D and 3-D, and a remainder tile. The swapped ones
-// are kernel gradients (input [channels, spatial..., batch] in convCase's terms, whose
+// are kernel gradients, those with input dilation transposed convolutions (the input gradient
+// of a strided one: sub-pixel phases, some with no tap), (input [channels, spatial..., batch] in convCase's terms, whose
 // "channels" are the forward's batch), with the forward's stride as kernel dilation and its
 // dilation as stride.
 var implicitCases = []convCase{
@@ -35,6 +36,13 @@ var implicitCases = []convCase{
 	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{5, 6}, kSp: []int{1, 1}, pads: [][2]int{{1, -2}, {0, 0}}},
 	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 3}, pads: [][2]int{{-1, 0}, {0, -2}}},
 	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{9, 8}, kSp: []int{3, 3}, pads: [][2]int{{-1, 0}, {0, -2}}, swapped: true},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{5, 6}, kSp: []int{3, 3}, inDil: []int{2, 2}, pads: [][2]int{{1, 2}, {1, 2}}},
+	{batch: 1, cin: 5, cout: 32, groups: 1, inSp: []int{9, 5}, kSp: []int{3, 2}, inDil: []int{2, 3}, pads: [][2]int{{2, 1}, {0, 3}}},
+	{batch: 3, cin: 2, cout: 16, groups: 1, inSp: []int{7}, kSp: []int{5}, inDil: []int{3}, pads: [][2]int{{-1, 4}}},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{8, 4}, kSp: []int{1, 1}, inDil: []int{2, 2}, pads: [][2]int{{0, 1}, {0, 1}}},
+	{batch: 2, cin: 3, cout: 16, groups: 1, inSp: []int{6, 7}, kSp: []int{3, 3}, inDil: []int{2, 1}, pads: [][2]int{{1, 1}, {2, 0}}, channelsFirst: true},
+	{batch: 2, cin: 2, cout: 16, groups: 1, inSp: []int{3, 4, 5}, kSp: []int{2, 3, 3}, inDil: []int{2, 1, 2}, pads: [][2]int{{1, 1}, {1, 1}, {1, 2}}},
+	{batch: 2, cin: 16, cout: 16, groups: 1, inSp: []int{8, 9}, kSp: []int{3, 3}, inDil: []int{2, 2}, pads: [][2]int{{1, 2}, {1, 2}}},
 	{batch: 9, cin: 2, cout: 32, groups: 1, inSp: []int{6, 7}, kSp: []int{6, 4}, kDil: []int{1, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 }
 
@@ -67,14 +75,31 @@ func withTileZ(on bool, f func()) {
 }
 
 // withImplicit runs f with the implicit-GEMM paths on or off and returns how many times each
-// of them ran.
-func withImplicit(on bool, f func()) (forward, kernelGrad int64) {
+// of them ran (forward, kernel gradient, transposed).
+func withImplicit(on bool, f func()) (runs [3]int64) {
 	saved := convImplicitEnabled
 	convImplicitEnabled = on
 	defer func() { convImplicitEnabled = saved }()
-	f0, k0 := convImplicitRuns[0].Load(), convImplicitRuns[1].Load()
+	var before [3]int64
+	for i := range runs {
+		before[i] = convImplicitRuns[i].Load()
+	}
 	f()
-	return convImplicitRuns[0].Load() - f0, convImplicitRuns[1].Load() - k0
+	for i := range runs {
+		runs[i] = convImplicitRuns[i].Load() - before[i]
+	}
+	return runs
+}
+
+// implicitPath is which implicit path a case takes: 0 forward, 1 kernel gradient, 2 transposed.
+func (c convCase) implicitPath() int {
+	switch {
+	case c.swapped:
+		return 1
+	case c.inDil != nil:
+		return 2
+	}
+	return 0
 }
 
 // TestConvImplicitMatchesDefinition checks the implicit-GEMM forward and kernel-gradient
@@ -96,10 +121,10 @@ func TestConvImplicitMatchesDefinition(t *testing.T) {
 				})
 				var got []float64
 				var outDims []int
-				var fw, kg int64
-				withTileZ(z, func() { fw, kg = withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) }) })
-				if want := map[bool][2]int64{false: {1, 0}, true: {0, 1}}[c.swapped]; fw != want[0] || kg != want[1] {
-					t.Fatalf("implicit runs (forward, kernel gradient) = (%d, %d), want %v", fw, kg, want)
+				var runs, want [3]int64
+				withTileZ(z, func() { runs = withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) }) })
+				if want[c.implicitPath()] = 1; runs != want {
+					t.Fatalf("implicit runs (forward, kernel gradient, transposed) = %v, want %v", runs, want)
 				}
 				closeTo(t, "implicit ConvGeneral", got, referenceConv(c, x, k, outDims), 2e-6)
 			})
@@ -126,11 +151,12 @@ func TestConvImplicitGradients(t *testing.T) {
 			for gi, what := range []string{"∂x", "∂kernel"} {
 				fn := asFloat32(func(xs []*Node) *Node { return grads(xs)[gi] })
 				var got, want []float64
-				var fw, kg int64
-				withTileZ(z, func() { fw, kg = withImplicit(true, func() { got, _ = eval(t, be, fn, x, k, r) }) })
+				var runs [3]int64
+				withTileZ(z, func() { runs = withImplicit(true, func() { got, _ = eval(t, be, fn, x, k, r) }) })
 				withImplicit(false, func() { want, _ = eval(t, be, fn, x, k, r) })
-				if gi == 1 && kg != 1 || gi == 0 && stride == 1 && fw != 1 {
-					t.Fatalf("stride %d %s: implicit runs (forward, kernel gradient) = (%d, %d)", stride, what, fw, kg)
+				// ∂x: a forward convolution for stride 1, a transposed one for stride 2.
+				if path := map[bool]int{true: 1, false: 2 * (stride - 1)}[gi == 1]; runs[path] != 1 {
+					t.Fatalf("stride %d %s: implicit runs (forward, kernel gradient, transposed) = %v", stride, what, runs)
 				}
 				closeTo(t, fmt.Sprintf("avx512=%v stride %d %s", z, stride, what), got, want, 1e-5)
 			}
@@ -155,7 +181,7 @@ func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
 			be := newTestBackend(t, fmt.Sprintf("threads=%d", threads))
 			var got []float64
 			var kg int64
-			withTileZ(z, func() { _, kg = withImplicit(true, func() { got, _ = eval(t, be, fn, x, k) }) })
+			withTileZ(z, func() { kg = withImplicit(true, func() { got, _ = eval(t, be, fn, x, k) })[1] })
 			if kg != 1 {
 				t.Fatalf("threads=%d: the implicit kernel gradient ran %d times, want 1", threads, kg)
 			}

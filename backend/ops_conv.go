@@ -140,6 +140,10 @@ func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, out
 		return
 	}
 	if op.transposedForm() {
+		if implicit {
+			convImplicitTransposed(be, op, xb, kb, outb)
+			return
+		}
 		convTransposedExec[T](be, op, xb, kb, outb)
 		return
 	}
