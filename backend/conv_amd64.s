@@ -124,8 +124,10 @@ store:
 	RET
 
 // func convTile8x16Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)
-// AVX-512: an 8×16 block in Z0–Z7, rows of A (and of C) rs (ldc) bytes apart, each element
-// broadcast by the FMA itself.
+// AVX-512: an 8×16 block, rows of A (and of C) rs (ldc) bytes apart, each element broadcast by
+// the FMA itself. Elements are taken two at a time, the first of each pair into Z0–Z7 and the
+// second into Z8–Z15 (16 independent sums hide the FMA latency), and the two halves are added
+// at the end.
 TEXT ·convTile8x16Z(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), R12
 	MOVQ rs+8(FP), R9
@@ -142,6 +144,14 @@ TEXT ·convTile8x16Z(SB), NOSPLIT, $0-80
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 zseg:
 	TESTQ CX, CX
 	JZ zdone
@@ -149,13 +159,44 @@ zseg:
 	MOVQ 8(SI), R14
 	ADDQ $16, SI
 	DECQ CX
-	TESTQ R14, R14
-	JZ zseg
 	LEAQ (R12)(DI*1), R8
 	LEAQ (R9)(R9*2), DI
 	LEAQ (R8)(DI*1), R10
 	LEAQ (R10)(DI*1), R11
-zinner:
+	CMPQ R14, $2
+	JB zone
+zpair:
+	VMOVUPS (DX), Z16
+	VMOVUPS (DX)(BX*1), Z17
+	VFMADD231PS.BCST (R8), Z16, Z0
+	VFMADD231PS.BCST (R8)(R9*1), Z16, Z1
+	VFMADD231PS.BCST (R8)(R9*2), Z16, Z2
+	VFMADD231PS.BCST (R10), Z16, Z3
+	VFMADD231PS.BCST (R10)(R9*1), Z16, Z4
+	VFMADD231PS.BCST (R10)(R9*2), Z16, Z5
+	VFMADD231PS.BCST (R11), Z16, Z6
+	VFMADD231PS.BCST (R11)(R9*1), Z16, Z7
+	ADDQ AX, R8
+	ADDQ AX, R10
+	ADDQ AX, R11
+	VFMADD231PS.BCST (R8), Z17, Z8
+	VFMADD231PS.BCST (R8)(R9*1), Z17, Z9
+	VFMADD231PS.BCST (R8)(R9*2), Z17, Z10
+	VFMADD231PS.BCST (R10), Z17, Z11
+	VFMADD231PS.BCST (R10)(R9*1), Z17, Z12
+	VFMADD231PS.BCST (R10)(R9*2), Z17, Z13
+	VFMADD231PS.BCST (R11), Z17, Z14
+	VFMADD231PS.BCST (R11)(R9*1), Z17, Z15
+	LEAQ (DX)(BX*2), DX
+	ADDQ AX, R8
+	ADDQ AX, R10
+	ADDQ AX, R11
+	SUBQ $2, R14
+	CMPQ R14, $2
+	JAE zpair
+zone:
+	TESTQ R14, R14
+	JZ zseg
 	VMOVUPS (DX), Z16
 	VFMADD231PS.BCST (R8), Z16, Z0
 	VFMADD231PS.BCST (R8)(R9*1), Z16, Z1
@@ -166,13 +207,16 @@ zinner:
 	VFMADD231PS.BCST (R11), Z16, Z6
 	VFMADD231PS.BCST (R11)(R9*1), Z16, Z7
 	ADDQ BX, DX
-	ADDQ AX, R8
-	ADDQ AX, R10
-	ADDQ AX, R11
-	DECQ R14
-	JNZ zinner
 	JMP zseg
 zdone:
+	VADDPS Z8, Z0, Z0
+	VADDPS Z9, Z1, Z1
+	VADDPS Z10, Z2, Z2
+	VADDPS Z11, Z3, Z3
+	VADDPS Z12, Z4, Z4
+	VADDPS Z13, Z5, Z5
+	VADDPS Z14, Z6, Z6
+	VADDPS Z15, Z7, Z7
 	MOVQ c+56(FP), R8
 	MOVQ ldc+64(FP), R9
 	LEAQ (R9)(R9*2), DI

@@ -24,7 +24,8 @@ func convTile6x16(rows *[6]unsafe.Pointer, segs *int, nseg, astride int, b *floa
 // registers.
 var convTileZSupported = convTileSupported && cpu.X86.HasAVX512F
 
-// convTile8x16Z is convTile6x16 for 8 rows in AVX-512 registers, the rows of A starting rs
+// convTile8x16Z is convTile6x16 for 8 rows in AVX-512 registers (the elements of A in two
+// interleaved partial sums, added at the end), the rows of A starting rs
 // bytes apart (at a, a + rs, …) and those of C ldc bytes apart (at c, c + ldc, …).
 //
 //go:noescape
