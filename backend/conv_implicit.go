@@ -13,12 +13,13 @@ import (
 // Implicit-GEMM convolutions (float32, AVX2+FMA). im2col writes every input value once per
 // kernel position that reads it (9× the input for a 3×3 kernel) and the GEMM then packs that
 // copy again; here the patch matrix is never built. The input is copied once into a padded
-// buffer xp ([batch, padded spatial..., channels], zeros where the convolution reads padding),
-// and convTile6x16 reads each patch row straight from it: for a fixed kernel position the
-// channels are contiguous, and without kernel dilation so are the kernel positions along the
-// last axis (kernel width × channels), so one patch row is a few contiguous runs of xp
-// ("segments") at offsets that are the same for every output position. The tile keeps a 6×16
-// block of the result in registers over the whole sum.
+// buffer xp ([batch, padded spatial..., channels], zeros where the convolution reads padding;
+// the input itself when it reads none), and the register tiles (convTile6x16 in AVX2,
+// convTile8x16Z and convTile8x32Z in AVX-512) read each patch row straight from it: for a fixed
+// kernel position the channels are contiguous, and without kernel dilation so are the kernel
+// positions along the last axis (kernel width × channels), so one patch row is a few contiguous
+// runs of xp ("segments") at offsets that are the same for every output position. A tile keeps
+// its block of the result in registers over the whole sum.
 
 const (
 	tileRows = 6  // rows of convTile6x16's block
@@ -204,7 +205,8 @@ func allTaps(kSp []int) [][]int {
 
 // convImplicitExec is the forward convolution (and the input gradient of a unit-stride one,
 // which GoMLX writes as a forward convolution of the output gradient) without im2col: each
-// tile is 6 consecutive output positions × 16 output channels, its patch rows read from xp.
+// tile is 8 (AVX-512) or 6 output positions × 16 or 32 output channels, its patch rows read
+// from xp.
 func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
 	convImplicitRuns[0].Add(1)
 	x := flatOf[float32](xb)
