@@ -55,7 +55,7 @@ func (op *convOp) implicitReady(dtype dtypes.DType) bool {
 			return false
 		}
 	}
-	return op.batch > 0 && op.cin > 0 && product(op.outSp) > 0 && product(op.kSp) > 0
+	return op.batch > 0 && op.cin > 0 && op.cout > 0 && product(op.outSp) > 0 && product(op.kSp) > 0
 }
 
 // paddedExtent is, per spatial axis, how many input positions (from −padLow on) the
