@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"unsafe"
@@ -150,6 +151,22 @@ func kernelSegments(kSp, step, xpStr []int, c int) []int {
 	return segs
 }
 
+// checkReach panics unless every element the tiles read lies inside xp (xpLen elements): the
+// tiles read, unchecked, from each row start (at most maxRow elements into xp) every segment of
+// segs (byte offset, length) with elements astride bytes apart. A wrong padded extent would
+// otherwise read other memory.
+func checkReach(xpLen, maxRow int, segs []int, astride int) {
+	end := 0
+	for i := 0; i < len(segs); i += 2 {
+		if segs[i+1] > 0 {
+			end = max(end, segs[i]+(segs[i+1]-1)*astride+4)
+		}
+	}
+	if maxRow*4+end > xpLen*4 {
+		panic(fmt.Sprintf("implicit convolution: tiles would read %d bytes past the padded input", maxRow*4+end-xpLen*4))
+	}
+}
+
 // positionOffsets lists, for each position of a grid of dims (row-major), the element offset
 // Σ i·step[ax]·xpStr[1+ax] at which its patch starts in one batch item of xp.
 func positionOffsets(dims, step, xpStr []int) []int {
@@ -245,6 +262,7 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 	}
 
 	os := len(rowOff)
+	checkReach(len(xp), xpBase+(op.batch-1)*xpStr[0]+slices.Max(rowOff), segs, 4)
 	run := tileRun{
 		a:       func(r int) unsafe.Pointer { return unsafe.Pointer(&xp[xpBase+r/os*xpStr[0]+rowOff[r%os]]) },
 		c:       func(r int) unsafe.Pointer { return unsafe.Pointer(&res[r*op.cout]) },
@@ -332,6 +350,7 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 	bw := blockWidth(op.cout)
 	nb := op.cout / bw
 	linesPerChunk := max(1, kgradChunkPositions/max(oLast, 1))
+	checkReach(len(xp), xpBase+slices.Max(rowOff)/4, segs, astride)
 	xp0 := unsafe.Pointer(&xp[xpBase])
 	run := tileRun{
 		a:       func(r int) unsafe.Pointer { return unsafe.Add(xp0, rowOff[r]) },
@@ -571,6 +590,7 @@ func convImplicitTransposed(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 		outStep := slices.Clone(op.inDil)
 		cOff := positionOffsets(J, outStep, slices.Concat([]int{0}, outSpStr)) // positions in the output grid
 		nj, os := len(aOff), product(op.outSp)
+		checkReach(len(xp), phaseBase+(op.batch-1)*xpStr[0]+slices.Max(aOff), segs, 4)
 		run := tileRun{
 			a:       func(r int) unsafe.Pointer { return unsafe.Pointer(&xp[phaseBase+r/nj*xpStr[0]+aOff[r%nj]]) },
 			c:       func(r int) unsafe.Pointer { return unsafe.Pointer(&res[(r/nj*os+phaseOut+cOff[r%nj])*op.cout]) },

@@ -197,3 +197,56 @@ func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
 		}
 	}
 }
+
+// TestConvImplicitRandomConfigs runs 60 random 2-D configurations (sizes 1–12, strides 1–3,
+// kernel dilation 1–2, padding −1 to 3, 1–9 input channels, batch 1–3) of each implicit path
+// against the definition: forward, kernel gradient (swapped layout) and transposed (input
+// dilation 2–3, unit stride and kernel dilation). Configurations with no output are redrawn.
+func TestConvImplicitRandomConfigs(t *testing.T) {
+	if !simdEnabled || !convTileSupported {
+		t.Skip("the implicit-GEMM convolution needs AVX2 and FMA (and TSAM_NO_SIMD unset)")
+	}
+	rng := rand.New(rand.NewPCG(51, 52))
+	be := newTestBackend(t, "threads=2")
+	n := func(lo, hi int) int { return lo + rng.IntN(hi-lo+1) }
+	for i := 0; i < 60; {
+		c := convCase{batch: n(1, 3), cin: n(1, 9), cout: 16 * n(1, 2), groups: 1,
+			inSp: []int{n(1, 12), n(1, 12)}, kSp: []int{n(1, 4), n(1, 4)}, pads: [][2]int{{n(-1, 3), n(-1, 3)}, {n(-1, 3), n(-1, 3)}}}
+		switch path := i % 3; path {
+		case 0:
+			c.strides, c.kDil = []int{n(1, 3), n(1, 3)}, []int{n(1, 2), n(1, 2)}
+		case 1:
+			c.swapped = true
+			c.strides, c.kDil = []int{n(1, 2), n(1, 2)}, []int{n(1, 3), n(1, 3)}
+		case 2:
+			c.inDil = []int{n(2, 3), n(2, 3)}
+		}
+		out := make([]int, 2)
+		for ax := range 2 {
+			eff := (c.inSp[ax]-1)*at(c.inDil, ax, 1) + 1 + c.pads[ax][0] + c.pads[ax][1]
+			out[ax] = (eff-(c.kSp[ax]-1)*at(c.kDil, ax, 1)-1)/at(c.strides, ax, 1) + 1
+			if eff-(c.kSp[ax]-1)*at(c.kDil, ax, 1) < 1 {
+				out[ax] = 0
+			}
+		}
+		if out[0] < 1 || out[1] < 1 {
+			continue
+		}
+		xDims, kDims := c.dims()
+		x, k := randArg(rng, xDims...), randArg(rng, kDims...)
+		fn := asFloat32(func(xs []*Node) *Node {
+			return ConvGeneral(xs[0], xs[1], c.axes(), c.strides, c.pads, c.inDil, c.kDil, c.groups, 1)
+		})
+		for _, z := range tileModes() {
+			var got []float64
+			var outDims []int
+			var runs, want [3]int64
+			withTileZ(z, func() { runs = withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) }) })
+			if want[c.implicitPath()] = 1; runs != want {
+				t.Fatalf("config %d %+v: implicit runs %v, want %v", i, c, runs, want)
+			}
+			closeTo(t, fmt.Sprintf("config %d avx512=%v %+v", i, z, c), got, referenceConv(c, x, k, outDims), 2e-6)
+		}
+		i++
+	}
+}
