@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sync/atomic"
 	"unsafe"
@@ -33,10 +34,12 @@ const (
 )
 
 // convImplicitEnabled lets tests compare the implicit-GEMM paths with im2col + GEMM, and
-// convTileZEnabled the AVX-512 tile with the AVX2 one.
+// convTileZEnabled the AVX-512 tiles with the AVX2 one. Setting TSAM_NO_AVX512 (to any value)
+// keeps the AVX2 tile: what a CPU without AVX-512 runs, and a way round CPUs whose clock
+// drops under AVX-512.
 var (
 	convImplicitEnabled = true
-	convTileZEnabled    = convTileZSupported
+	convTileZEnabled    = convTileZSupported && os.Getenv("TSAM_NO_AVX512") == ""
 )
 
 // convImplicitRuns counts the executions of each implicit path (forward, kernel gradient,
