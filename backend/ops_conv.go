@@ -130,12 +130,25 @@ func (op *convOp) inputIndexTable() [][]int {
 }
 
 func convExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
+	implicit := op.implicitReady(xb.shape.DType)
 	if op.swappedLayout() {
+		if implicit {
+			convImplicitKernelGrad(be, op, xb, kb, outb)
+			return
+		}
 		convSwappedExec[T](be, op, xb, kb, outb)
 		return
 	}
 	if op.transposedForm() {
+		if implicit {
+			convImplicitTransposed(be, op, xb, kb, outb)
+			return
+		}
 		convTransposedExec[T](be, op, xb, kb, outb)
+		return
+	}
+	if implicit {
+		convImplicitExec(be, op, xb, kb, outb)
 		return
 	}
 	x, kernel := flatOf[T](xb), flatOf[T](kb)
@@ -575,11 +588,9 @@ func convTransposedExec[T float32 | float64](be *simplego.Backend, op *convOp, x
 					}
 					pos += o * outStrides[1+ax]
 				}
-				if inside {
-					dst, src := res[pos:pos+op.cout], grow[kp*op.cout:(kp+1)*op.cout]
-					for co, v := range src {
-						dst[co] += v
-					}
+				if inside { // The same additions as a Go loop, in AVX2 for float32.
+					dst := res[pos : pos+op.cout]
+					binarySlices(backends.OpTypeAdd, dst, dst, grow[kp*op.cout:(kp+1)*op.cout])
 				}
 				incr(kIdx, op.kSp)
 			}

@@ -22,10 +22,13 @@ var simdEnabled = simdSupported && os.Getenv("TSAM_NO_SIMD") == ""
 // SIMDEnabled reports whether the float32 kernels run in assembly.
 func SIMDEnabled() bool { return simdEnabled }
 
-// simdName names the float32 kernels in use for Describe: "AVX2", or "Go" (no AVX2, or
-// TSAM_NO_SIMD set).
+// simdName names the float32 kernels in use for Describe: "AVX2", "AVX2, AVX-512 conv" (the
+// convolution tile in AVX-512), or "Go" (no AVX2, or TSAM_NO_SIMD set).
 func simdName() string {
-	if simdEnabled {
+	switch {
+	case simdEnabled && convTileZEnabled:
+		return "AVX2, AVX-512 conv"
+	case simdEnabled:
 		return "AVX2"
 	}
 	return "Go"
