@@ -365,14 +365,15 @@ ystore:
 
 // func convTile8x48Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)
 // convTile8x32Z for 48 columns: 24 accumulators Z0–Z23 (row r, column block j in Z(3r+j)),
-// B's row in Z24–Z26, each broadcast element of A feeding three FMAs.
+// B's row in Z24–Z26, each broadcast element of A feeding three FMAs. Segments are triples
+// (A byte offset, B byte offset, length): B restarts at b + its offset for each segment.
 TEXT ·convTile8x48Z(SB), NOSPLIT, $0-80
 	MOVQ a+0(FP), R12
 	MOVQ rs+8(FP), R9
 	MOVQ segs+16(FP), SI
 	MOVQ nseg+24(FP), CX
 	MOVQ astride+32(FP), AX
-	MOVQ b+40(FP), DX
+	MOVQ b+40(FP), R13
 	MOVQ ldb+48(FP), BX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -402,11 +403,13 @@ wseg:
 	TESTQ CX, CX
 	JZ wdone
 	MOVQ 0(SI), DI
-	MOVQ 8(SI), R14
-	ADDQ $16, SI
+	MOVQ 8(SI), DX
+	MOVQ 16(SI), R14
+	ADDQ $24, SI
 	DECQ CX
 	TESTQ R14, R14
 	JZ wseg
+	ADDQ R13, DX
 	LEAQ (R12)(DI*1), R8
 	LEAQ (R9)(R9*2), DI
 	LEAQ (R8)(DI*1), R10

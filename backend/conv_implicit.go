@@ -47,13 +47,10 @@ var (
 var convImplicitRuns [3]atomic.Int64
 
 // kgradSwappedRuns counts the kernel gradients computed by kgradSwapped; kgradSwapEnabled
-// lets benchmarks compare it with the (kernel position, channel)-row tiles. kgradSwapMaxCout:
-// up to 32 output channels the swapped tile measured faster (16: 1.4×, 32: 1.2–1.3×), at 64
-// slower (history, 2026-12-04).
+// lets benchmarks compare it with the (kernel position, channel)-row tiles.
 var (
 	kgradSwappedRuns atomic.Int64
 	kgradSwapEnabled = true
-	kgradSwapMaxCout = 32
 )
 
 // implicitReady reports whether the tile kernel can run for these sizes: float32 with the
@@ -409,25 +406,27 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 // over 16 channels.
 const swapCols = 48
 
-// kgradSwapped reports whether the kernel gradient (swapped layout) takes the swapped tile:
-// with 16 or 32 output channels the (kernel position, channel) × output channel tiles feed one
-// or two FMAs per broadcast, so there the rows become the output channels (in 8s) and the
-// columns contiguous runs of xp, 48 floats of the kernel width × input channels (3 FMAs per
-// broadcast), which needs that run to be a multiple of 48 and the forward's kernel dilation 1
-// along the last axis.
+// kgradSwapped reports whether the kernel gradient (swapped layout) takes the swapped tile
+// (AVX-512): the (kernel position, channel) × output channel tiles feed one FMA per broadcast
+// with 16 output channels and two with more, so the rows become the output channels (in 8s)
+// and the columns contiguous runs of xp, 48 floats of the kernel width × input channels (3
+// FMAs per broadcast). That needs the run to be a multiple of 48 (a 3×3 kernel over 16, 32,
+// 64, … channels) and the forward's kernel dilation 1 along the last axis. Measured on 3×3
+// layers at batch 64: 1.55× faster at 16 channels, 1.35× at 32, 1.1× at 64 (history,
+// 2026-12-04).
 func (op *convOp) kgradSwapped() bool {
 	last := len(op.outSp) - 1
-	return kgradSwapEnabled && convTileZEnabled && op.cout%8 == 0 && op.cout <= kgradSwapMaxCout &&
+	return kgradSwapEnabled && convTileZEnabled && op.cout%8 == 0 &&
 		op.strides[last] == 1 && op.outSp[last]*op.batch%swapCols == 0
 }
 
 // kgradSwapped computes res = dW (rows (kernel position, channel), cout columns, cleared) as
 // dWᵀ: a tile is 8 output channels × 48 of the (kernel width, channel) columns of one outer
 // kernel position ko, C = Σ_(b,o) dY[b, o, co] · xp[b, o·stride + ko, (kw, c)]. Each line of
-// output positions (contiguous in dY, strided in xp) is one tile call added to the tile's sums
-// in line order, lines taken in chunks that every tile of a worker reads while they are in
-// cache; workers split the tiles, so each element is summed in the same order on any thread
-// count.
+// output positions (contiguous in dY, strided in xp) is one segment; a tile sums a chunk of
+// about kgradChunkPositions positions in registers and adds it to its sums, chunk after chunk,
+// every tile of a worker reading a chunk while it is in cache; workers split the tiles, so
+// each element is summed in the same order on any thread count.
 func kgradSwapped(op *convOp, xp []float32, xpBase int, xpStr []int, dy, res []float32) {
 	kgradSwappedRuns.Add(1)
 	nsp := len(op.outSp)
@@ -443,7 +442,6 @@ func kgradSwapped(op *convOp, xp []float32, xpBase int, xpStr []int, dy, res []f
 	if end := lineX(lines-1) + slices.Max(koOff) + (oLast-1)*ldb/4 + run; end > len(xp) {
 		panic(fmt.Sprintf("implicit convolution: swapped tiles would read %d floats past the padded input", end-len(xp)))
 	}
-	seg := []int{0, oLast}
 	nrb, ncb := cout/8, run/swapCols // row blocks (output channels), column blocks
 	nJobs := len(koOff) * nrb * ncb
 	linesPerChunk := max(1, kgradChunkPositions/max(oLast, 1))
@@ -455,14 +453,17 @@ func kgradSwapped(op *convOp, xp []float32, xpBase int, xpStr []int, dy, res []f
 			return
 		}
 		sums := make([]float32, (j1-j0)*8*swapCols)
+		segs := make([]int, 0, 3*linesPerChunk)
 		for l0 := 0; l0 < lines; l0 += linesPerChunk {
+			// One segment per line: its dY rows (contiguous from line l0's) and its xp run.
+			segs = segs[:0]
+			for l := l0; l < min(lines, l0+linesPerChunk); l++ {
+				segs = append(segs, (l-l0)*oLast*cout*4, (lineX(l)-xpBase)*4, oLast)
+			}
 			for j := j0; j < j1; j++ {
 				ko, rb, cb := j/(nrb*ncb), j/ncb%nrb, j%ncb
-				cp := unsafe.Pointer(&sums[(j-j0)*8*swapCols])
-				for l := l0; l < min(lines, l0+linesPerChunk); l++ {
-					convTile8x48Z(unsafe.Pointer(&dy[l*oLast*cout+rb*8]), 4, &seg[0], 1, cout*4,
-						&xp[lineX(l)+koOff[ko]+cb*swapCols], ldb, cp, swapCols*4, 1)
-				}
+				convTile8x48Z(unsafe.Pointer(&dy[l0*oLast*cout+rb*8]), 4, &segs[0], len(segs)/3, cout*4,
+					&xp[xpBase+koOff[ko]+cb*swapCols], ldb, unsafe.Pointer(&sums[(j-j0)*8*swapCols]), swapCols*4, 1)
 			}
 		}
 		for j := j0; j < j1; j++ {

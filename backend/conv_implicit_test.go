@@ -51,9 +51,11 @@ var implicitCases = []convCase{
 	{batch: 16, cin: 1, cout: 16, groups: 1, inSp: []int{9, 7}, kSp: []int{5, 4}, kDil: []int{2, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 	{batch: 16, cin: 3, cout: 16, groups: 1, inSp: []int{6, 10}, kSp: []int{4, 10}, strides: []int{2, 1}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 	{batch: 48, cin: 2, cout: 16, groups: 1, inSp: []int{5, 6}, kSp: []int{5, 6}, pads: [][2]int{{0, 0}, {0, 0}}, swapped: true},
-	// and 32 output channels: over 32 channels (two blocks of 48 columns), and 16 → 32 at stride 2.
+	// and 32 output channels: over 32 channels (two blocks of 48 columns), and 16 → 32 at
+	// stride 2; 64 → 64 (four blocks), batch 1.
 	{batch: 32, cin: 2, cout: 32, groups: 1, inSp: []int{7, 6}, kSp: []int{7, 6}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 	{batch: 16, cin: 1, cout: 32, groups: 1, inSp: []int{9, 9}, kSp: []int{5, 5}, kDil: []int{2, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 64, cin: 1, cout: 64, groups: 1, inSp: []int{5, 7}, kSp: []int{5, 7}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 }
 
 // asFloat32 runs fn on float32 copies of its (float64) inputs and returns a float64 result.
@@ -145,7 +147,7 @@ func TestConvImplicitMatchesDefinition(t *testing.T) {
 				if want[c.implicitPath()] = 1; runs != want {
 					t.Fatalf("implicit runs (forward, kernel gradient, transposed) = %v, want %v", runs, want)
 				}
-				if wantSwapped := z && c.swapped && c.cout <= kgradSwapMaxCout && c.lastAxis(c.strides) == 1 && c.batch*outDims[len(outDims)-2]%swapCols == 0; (kgradSwappedRuns.Load() > swapped0) != wantSwapped {
+				if wantSwapped := z && c.swapped && c.lastAxis(c.strides) == 1 && c.batch*outDims[len(outDims)-2]%swapCols == 0; (kgradSwappedRuns.Load() > swapped0) != wantSwapped {
 					t.Fatalf("the swapped kernel-gradient tile ran: %v, want %v", !wantSwapped, wantSwapped)
 				}
 				closeTo(t, "implicit ConvGeneral", got, referenceConv(c, x, k, outDims), 2e-6)
@@ -192,9 +194,9 @@ func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
 	if !simdEnabled || !convTileSupported {
 		t.Skip("the implicit-GEMM convolution needs AVX2 and FMA (and TSAM_NO_SIMD unset)")
 	}
-	// 8 channels into 32 (tiles of (kernel position, channel) rows), 16 into 16 and 32 into 32
-	// (the swapped tile with AVX-512: 6 and 24 tiles).
-	for _, cc := range [][2]int{{8, 32}, {16, 16}, {32, 32}} {
+	// 8 channels into 32 (tiles of (kernel position, channel) rows), 16 into 16, 32 into 32 and
+	// 64 into 64 (the swapped tile with AVX-512: 6, 24 and 96 tiles).
+	for _, cc := range [][2]int{{8, 32}, {16, 16}, {32, 32}, {64, 64}} {
 		threadCountCase(t, convCase{batch: cc[0], cin: 8, cout: cc[1], groups: 1, inSp: []int{20, 20}, kSp: []int{20, 20}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true})
 	}
 }
