@@ -17,7 +17,8 @@ import (
 // copy again; here the patch matrix is never built. The input is copied once into a padded
 // buffer xp ([batch, padded spatial..., channels], zeros where the convolution reads padding;
 // the input itself when it reads none), and the register tiles (convTile6x16 in AVX2,
-// convTile8x16Z and convTile8x32Z in AVX-512) read each patch row straight from it: for a fixed
+// convTile8x16Z and convTile8x32Z in AVX-512; convTile8x48Z for kernel gradients, see
+// kgradSwapped) read each patch row straight from it: for a fixed
 // kernel position the channels are contiguous, and without kernel dilation so are the kernel
 // positions along the last axis (kernel width × channels), so one patch row is a few contiguous
 // runs of xp ("segments") at offsets that are the same for every output position. A tile keeps
@@ -306,6 +307,7 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 // positions, one segment per line of the last axis (stride × C apart in xp), in chunks of
 // about kgradChunkPositions positions added to the result in order. Workers split the tiles,
 // so every element's sum runs over the same chunks in the same order for any thread count.
+// Where kgradSwapOK, kgradSwapped computes it with the roles of rows and columns swapped.
 func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
 	convImplicitRuns[1].Add(1)
 	nsp := len(op.outSp)
@@ -356,7 +358,7 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 		res = flatOf[float32](tm)
 	}
 	clear(res)
-	if op.kgradSwapped() {
+	if op.kgradSwapOK() {
 		kgradSwapped(op, xp, xpBase, xpStr, dy, res)
 		return
 	}
@@ -406,7 +408,7 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 // over 16 channels.
 const swapCols = 48
 
-// kgradSwapped reports whether the kernel gradient (swapped layout) takes the swapped tile
+// kgradSwapOK reports whether the kernel gradient (swapped layout) takes the swapped tile
 // (AVX-512): the (kernel position, channel) × output channel tiles feed one FMA per broadcast
 // with 16 output channels and two with more, so the rows become the output channels (in 8s)
 // and the columns contiguous runs of xp, 48 floats of the kernel width × input channels (3
@@ -414,7 +416,7 @@ const swapCols = 48
 // 64, … channels) and the forward's kernel dilation 1 along the last axis. Measured on 3×3
 // layers at batch 64: 1.55× faster at 16 channels, 1.35× at 32, 1.1× at 64 (history,
 // 2026-12-04).
-func (op *convOp) kgradSwapped() bool {
+func (op *convOp) kgradSwapOK() bool {
 	last := len(op.outSp) - 1
 	return kgradSwapEnabled && convTileZEnabled && op.cout%8 == 0 &&
 		op.strides[last] == 1 && op.outSp[last]*op.batch%swapCols == 0
