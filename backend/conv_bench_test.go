@@ -14,7 +14,8 @@ import (
 // BenchmarkConvLayer times a float32 3×3 convolution's forward pass and both gradients (one
 // ResNet layer at batch 64: 32×32×16 → 16, 16×16×32 → 32, 8×8×64 → 64) on each algorithm:
 // im2col + GEMM, and the implicit GEMM with the AVX2 tile and (where the CPU has it) the
-// AVX-512 tile. Compare the sub-benchmarks of one run; cpu-ms/op (the process's CPU time,
+// AVX-512 tiles, without and with the swapped kernel-gradient tile (noswap: the kernel
+// gradient's rows are (kernel position, channel) as in the forward). Compare the sub-benchmarks of one run; cpu-ms/op (the process's CPU time,
 // all threads) is less disturbed than ns/op when other processes share the cores.
 func BenchmarkConvLayer(b *testing.B) {
 	be := newTestBackend(b, "")
@@ -36,14 +37,17 @@ func BenchmarkConvLayer(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, algo := range []struct {
-			name        string
-			implicit, z bool
-			needZ       bool
-		}{{"im2col", false, false, false}, {"implicit-avx2", true, false, false}, {"implicit-avx512", true, true, true}} {
+			name               string
+			implicit, z, noSwp bool
+			needZ              bool
+		}{{"im2col", false, false, false, false}, {"implicit-avx2", true, false, false, false},
+			{"implicit-avx512-noswap", true, true, true, true}, {"implicit-avx512", true, true, false, true}} {
 			if algo.implicit && !convTileSupported || algo.needZ && !convTileZSupported {
 				continue
 			}
 			b.Run(fmt.Sprintf("%dx%dx%d/%s", l.hw, l.hw, l.c, algo.name), func(b *testing.B) {
+				kgradSwapEnabled = !algo.noSwp
+				defer func() { kgradSwapEnabled = true }()
 				withTileZ(algo.z, func() {
 					withImplicit(algo.implicit, func() {
 						cpu0 := cpuTime()

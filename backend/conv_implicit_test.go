@@ -44,6 +44,18 @@ var implicitCases = []convCase{
 	{batch: 2, cin: 2, cout: 16, groups: 1, inSp: []int{3, 4, 5}, kSp: []int{2, 3, 3}, inDil: []int{2, 1, 2}, pads: [][2]int{{1, 1}, {1, 1}, {1, 2}}},
 	{batch: 2, cin: 16, cout: 16, groups: 1, inSp: []int{8, 9}, kSp: []int{3, 3}, inDil: []int{2, 2}, pads: [][2]int{{1, 2}, {1, 2}}},
 	{batch: 9, cin: 2, cout: 32, groups: 1, inSp: []int{6, 7}, kSp: []int{6, 4}, kDil: []int{1, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	// Kernel gradients of the swapped tile (AVX-512, 16 output channels, kernel width ×
+	// channels = 48): 3×3 over 16 channels at stride 1 and 2 (batch 1), with the forward's
+	// dilation 2 on the first axis, and a 1×1 kernel over 48 channels (read in place).
+	{batch: 16, cin: 2, cout: 16, groups: 1, inSp: []int{9, 8}, kSp: []int{9, 8}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 16, cin: 1, cout: 16, groups: 1, inSp: []int{9, 7}, kSp: []int{5, 4}, kDil: []int{2, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 16, cin: 3, cout: 16, groups: 1, inSp: []int{6, 10}, kSp: []int{4, 10}, strides: []int{2, 1}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 48, cin: 2, cout: 16, groups: 1, inSp: []int{5, 6}, kSp: []int{5, 6}, pads: [][2]int{{0, 0}, {0, 0}}, swapped: true},
+	// and 32 output channels: over 32 channels (two blocks of 48 columns), and 16 → 32 at
+	// stride 2; 64 → 64 (four blocks), batch 1.
+	{batch: 32, cin: 2, cout: 32, groups: 1, inSp: []int{7, 6}, kSp: []int{7, 6}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 16, cin: 1, cout: 32, groups: 1, inSp: []int{9, 9}, kSp: []int{5, 5}, kDil: []int{2, 2}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
+	{batch: 64, cin: 1, cout: 64, groups: 1, inSp: []int{5, 7}, kSp: []int{5, 7}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true},
 }
 
 // asFloat32 runs fn on float32 copies of its (float64) inputs and returns a float64 result.
@@ -91,6 +103,14 @@ func withImplicit(on bool, f func()) (runs [3]int64) {
 	return runs
 }
 
+// lastAxis is v's last-axis value (strides, dilations), 1 when v is nil.
+func (c convCase) lastAxis(v []int) int {
+	if v == nil {
+		return 1
+	}
+	return v[len(v)-1]
+}
+
 // implicitPath is which implicit path a case takes: 0 forward, 1 kernel gradient, 2 transposed.
 func (c convCase) implicitPath() int {
 	switch {
@@ -122,9 +142,13 @@ func TestConvImplicitMatchesDefinition(t *testing.T) {
 				var got []float64
 				var outDims []int
 				var runs, want [3]int64
+				swapped0 := kgradSwappedRuns.Load()
 				withTileZ(z, func() { runs = withImplicit(true, func() { got, outDims = eval(t, be, fn, x, k) }) })
 				if want[c.implicitPath()] = 1; runs != want {
 					t.Fatalf("implicit runs (forward, kernel gradient, transposed) = %v, want %v", runs, want)
+				}
+				if wantSwapped := z && c.swapped && c.lastAxis(c.strides) == 1 && c.batch*outDims[len(outDims)-2]%swapCols == 0; (kgradSwappedRuns.Load() > swapped0) != wantSwapped {
+					t.Fatalf("the swapped kernel-gradient tile ran: %v, want %v", !wantSwapped, wantSwapped)
 				}
 				closeTo(t, "implicit ConvGeneral", got, referenceConv(c, x, k, outDims), 2e-6)
 			})
@@ -170,7 +194,15 @@ func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
 	if !simdEnabled || !convTileSupported {
 		t.Skip("the implicit-GEMM convolution needs AVX2 and FMA (and TSAM_NO_SIMD unset)")
 	}
-	c := convCase{batch: 16, cin: 8, cout: 32, groups: 1, inSp: []int{20, 20}, kSp: []int{20, 20}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true}
+	// 8 channels into 32 (tiles of (kernel position, channel) rows), 16 into 16, 32 into 32 and
+	// 64 into 64 (the swapped tile with AVX-512: 6, 24 and 96 tiles).
+	for _, cc := range [][2]int{{8, 32}, {16, 16}, {32, 32}, {64, 64}} {
+		threadCountCase(t, convCase{batch: cc[0], cin: 8, cout: cc[1], groups: 1, inSp: []int{20, 20}, kSp: []int{20, 20}, pads: [][2]int{{1, 1}, {1, 1}}, swapped: true})
+	}
+}
+
+// threadCountCase is TestConvImplicitKernelGradientIgnoresThreadCount for one kernel gradient c.
+func threadCountCase(t *testing.T, c convCase) {
 	xDims, kDims := c.dims()
 	rng := rand.New(rand.NewPCG(35, 36))
 	x, k := randArg(rng, xDims...), randArg(rng, kDims...)
@@ -191,7 +223,7 @@ func TestConvImplicitKernelGradientIgnoresThreadCount(t *testing.T) {
 			}
 			for i := range got {
 				if math.Float64bits(got[i]) != math.Float64bits(ref[i]) {
-					t.Fatalf("avx512=%v threads=%d: element %d is %v, on one thread %v", z, threads, i, got[i], ref[i])
+					t.Fatalf("cout %d avx512=%v threads=%d: element %d is %v, on one thread %v", c.cout, z, threads, i, got[i], ref[i])
 				}
 			}
 		}

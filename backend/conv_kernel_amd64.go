@@ -35,3 +35,11 @@ func convTile8x16Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *fl
 //
 //go:noescape
 func convTile8x32Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)
+
+// convTile8x48Z is convTile8x32Z for 48 columns (B and C rows of 48 floats), each element of A
+// feeding three FMAs, with segments of three ints (A byte offset, B byte offset, length): B
+// restarts at b + its offset for each segment. The swapped kernel gradient (kgradSwapped)
+// uses it, A being the output gradient and B the padded input.
+//
+//go:noescape
+func convTile8x48Z(a unsafe.Pointer, rs int, segs *int, nseg, astride int, b *float32, ldb int, c unsafe.Pointer, ldc int, add int)

@@ -21,3 +21,7 @@ func convTile8x16Z(unsafe.Pointer, int, *int, int, int, *float32, int, unsafe.Po
 func convTile8x32Z(unsafe.Pointer, int, *int, int, int, *float32, int, unsafe.Pointer, int, int) {
 	panic("convTile8x32Z: no assembly kernel on this architecture")
 }
+
+func convTile8x48Z(unsafe.Pointer, int, *int, int, int, *float32, int, unsafe.Pointer, int, int) {
+	panic("convTile8x48Z: no assembly kernel on this architecture")
+}
