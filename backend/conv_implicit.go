@@ -284,20 +284,7 @@ func convImplicitExec(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirr
 		ldb:     bw * 4,
 		bw:      bw,
 	}
-	plan := newTilePlan(op.batch*os, op.outSp[len(op.outSp)-1], convTileZEnabled)
-	tiles := plan.count()
-	numChunks := min(tiles, 8*op.eng.workers)
-	perChunk := (tiles + numChunks - 1) / numChunks
-	parallelFor(op.eng.workers, numChunks, func(_, ci int) {
-		var scratch tileScratch
-		var job tileJob
-		for j := ci * perChunk; j < min(tiles, (ci+1)*perChunk); j++ {
-			plan.job(j, &job)
-			for jb := range nb {
-				run.do(&job, 0, len(segs)/2, &w[jb*K*bw], jb*bw*4, &scratch)
-			}
-		}
-	})
+	runTiles(op, newTilePlan(op.batch*os, op.outSp[len(op.outSp)-1], convTileZEnabled), run, w, nb, K, bw, len(segs)/2)
 }
 
 // convImplicitKernelGrad is the kernel gradient (the swapped-layout convolution of
@@ -341,13 +328,7 @@ func convImplicitKernelGrad(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 	}
 	astride := fStride[last] * xpStr[nsp] * 4
 
-	resDims := slices.Concat(op.outSp, []int{op.batch, op.cout})
-	perm := make([]int, nsp+2) // output axis -> axis of resDims
-	perm[op.axes.OutputBatch] = nsp
-	perm[op.axes.OutputChannels] = nsp + 1
-	for i, a := range op.axes.OutputSpatial {
-		perm[a] = i
-	}
+	resDims, perm := op.kernelGradLayout()
 	res := flatOf[float32](outb)
 	if !isIdentity(perm) {
 		tBuf, tm := newBuffer(be, outb.shape)
@@ -601,24 +582,8 @@ func (op *convOp) subPixelPhases() [][]subPixelAxis {
 func convImplicitTransposed(be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
 	convImplicitRuns[2].Add(1)
 	nsp := len(op.outSp)
-	x := flatOf[float32](xb)
-	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
-	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
-		tBuf, tm := newBuffer(be, shapes.Make(dtypes.Float32, canonDims...))
-		defer sgPutBuffer(be, tBuf)
-		transposeInto(flatOf[float32](tm), x, xb.shape.Dimensions, inPerm)
-		x = flatOf[float32](tm)
-	}
-	perm := op.outputPerm()
-	res := flatOf[float32](outb)
-	if !isIdentity(perm) {
-		tBuf, tm := newBuffer(be, outb.shape)
-		defer func() {
-			transposeInto(flatOf[float32](outb), res, slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}), perm)
-			sgPutBuffer(be, tBuf)
-		}()
-		res = flatOf[float32](tm)
-	}
+	x, res, finish := canonicalLayout(be, op, xb, outb, flatOf[float32](xb))
+	defer finish()
 
 	// One padded input for every phase: xp position q is input q − lo.
 	phases := op.subPixelPhases()
@@ -692,19 +657,25 @@ func convImplicitTransposed(be *simplego.Backend, op *convOp, xb, kb, outb *buff
 			ldb:     bw * 4,
 			bw:      bw,
 		}
-		plan := newTilePlan(op.batch*nj, J[nsp-1], convTileZEnabled)
-		tiles := plan.count()
-		numChunks := min(tiles, 8*op.eng.workers)
-		perChunk := (tiles + numChunks - 1) / numChunks
-		parallelFor(op.eng.workers, numChunks, func(_, ci int) {
-			var scratch tileScratch
-			var job tileJob
-			for j := ci * perChunk; j < min(tiles, (ci+1)*perChunk); j++ {
-				plan.job(j, &job)
-				for jb := range nb {
-					run.do(&job, 0, len(segs)/2, &w[jb*K*bw], jb*bw*4, &scratch)
-				}
-			}
-		})
+		runTiles(op, newTilePlan(op.batch*nj, J[nsp-1], convTileZEnabled), run, w, nb, K, bw, len(segs)/2)
 	}
+}
+
+// runTiles runs every tile of plan over all nb column blocks of the packed kernel w (K rows
+// of bw columns each, nsegs segments per tile), in chunks spread over the workers: each
+// output tile is written by one worker, so the result does not depend on their number.
+func runTiles(op *convOp, plan tilePlan, run tileRun, w []float32, nb, K, bw, nsegs int) {
+	tiles := plan.count()
+	numChunks := min(tiles, 8*op.eng.workers)
+	perChunk := (tiles + numChunks - 1) / numChunks
+	parallelFor(op.eng.workers, numChunks, func(_, ci int) {
+		var scratch tileScratch
+		var job tileJob
+		for j := ci * perChunk; j < min(tiles, (ci+1)*perChunk); j++ {
+			plan.job(j, &job)
+			for jb := range nb {
+				run.do(&job, 0, nsegs, &w[jb*K*bw], jb*bw*4, &scratch)
+			}
+		}
+	})
 }

@@ -355,7 +355,6 @@ func (op *convOp) swappedLayout() bool {
 // keep, made the last bits of every kernel gradient change from run to run.)
 func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, kb, outb *bufferMirror) {
 	x, w := flatOf[T](xb), flatOf[T](kb)
-	nsp := len(op.outSp)
 	view := &convOp{batch: op.cin, cin: op.batch, groups: 1, inSp: op.inSp, effInSp: op.effInSp, padLow: op.padLow,
 		inDil: op.inDil, outSp: op.kSp, kSp: op.outSp, strides: op.kDil, kDil: op.strides}
 	rows := view.batch * product(view.outSp) // (c, k)
@@ -363,13 +362,7 @@ func convSwappedExec[T float32 | float64](be *simplego.Backend, op *convOp, xb, 
 	xStrides := stridesOf(xb.shape.Dimensions)
 	table := view.inputIndexTable()
 
-	resDims := slices.Concat(op.outSp, []int{op.batch, op.cout})
-	perm := make([]int, nsp+2) // output axis -> axis of resDims
-	perm[op.axes.OutputBatch] = nsp
-	perm[op.axes.OutputChannels] = nsp + 1
-	for i, a := range op.axes.OutputSpatial {
-		perm[a] = i
-	}
+	resDims, perm := op.kernelGradLayout()
 	res := flatOf[T](outb)
 	var tmpBuf *simplego.Buffer
 	if !isIdentity(perm) {
@@ -529,23 +522,8 @@ func convTransposedExec[T float32 | float64](be *simplego.Backend, op *convOp, x
 		incr(kIdx, op.kSp)
 	}
 
-	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
-	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
-		tBuf, tm := newBuffer(be, shapes.Make(xb.shape.DType, canonDims...))
-		defer sgPutBuffer(be, tBuf)
-		transposeInto(flatOf[T](tm), x, xb.shape.Dimensions, inPerm)
-		x = flatOf[T](tm)
-	}
-	perm := op.outputPerm()
-	res := flatOf[T](outb)
-	if !isIdentity(perm) {
-		tBuf, tm := newBuffer(be, outb.shape)
-		defer func() {
-			transposeInto(flatOf[T](outb), res, slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}), perm)
-			sgPutBuffer(be, tBuf)
-		}()
-		res = flatOf[T](tm)
-	}
+	x, res, finish := canonicalLayout(be, op, xb, outb, x)
+	defer finish()
 	clear(res)
 
 	// Output position reached from input index i by kernel index k, per axis (−1: outside).
@@ -597,4 +575,53 @@ func convTransposedExec[T float32 | float64](be *simplego.Backend, op *convOp, x
 			incr(iIdx, op.inSp)
 		}
 	})
+}
+
+// canonicalLayout returns the input x in (batch, spatial..., channels) order and the slice
+// to write the result into in (batch, output spatial..., output channels) order: outb's own
+// data when its layout is that one, else a scratch buffer. finish copies such a scratch
+// result into outb's layout and frees the scratch buffers; call it once the result is
+// written (defer finish()).
+func canonicalLayout[T any](be *simplego.Backend, op *convOp, xb, outb *bufferMirror, x []T) (xc, res []T, finish func()) {
+	var free []*simplego.Buffer
+	canonDims := slices.Concat([]int{op.batch}, op.inSp, []int{op.cin})
+	if inPerm := slices.Concat([]int{op.axes.InputBatch}, op.axes.InputSpatial, []int{op.axes.InputChannels}); !isIdentity(inPerm) {
+		tBuf, tm := newBuffer(be, shapes.Make(xb.shape.DType, canonDims...))
+		free = append(free, tBuf)
+		transposeInto(flatOf[T](tm), x, xb.shape.Dimensions, inPerm)
+		x = flatOf[T](tm)
+	}
+	perm := op.outputPerm()
+	res = flatOf[T](outb)
+	scratch := false
+	if !isIdentity(perm) {
+		tBuf, tm := newBuffer(be, outb.shape)
+		free = append(free, tBuf)
+		res, scratch = flatOf[T](tm), true
+	}
+	finish = func() {
+		if scratch {
+			transposeInto(flatOf[T](outb), res, slices.Concat([]int{op.batch}, op.outSp, []int{op.cout}), perm)
+		}
+		for _, b := range free {
+			sgPutBuffer(be, b)
+		}
+	}
+	return x, res, finish
+}
+
+// kernelGradLayout is the layout a kernel gradient is computed in, (the op's output
+// spatial..., batch, output channels) — the kernel's (spatial..., input channels, output
+// channels) for the convolution the gradient is — and, for each axis of the op's output
+// layout, the axis of that layout it is.
+func (op *convOp) kernelGradLayout() (resDims, perm []int) {
+	nsp := len(op.outSp)
+	resDims = slices.Concat(op.outSp, []int{op.batch, op.cout})
+	perm = make([]int, nsp+2)
+	perm[op.axes.OutputBatch] = nsp
+	perm[op.axes.OutputChannels] = nsp + 1
+	for i, a := range op.axes.OutputSpatial {
+		perm[a] = i
+	}
+	return resDims, perm
 }
