@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/tsamgo/tsam/run"
-	"github.com/tsamgo/tsam/sam"
 	"github.com/tsamgo/tsam/sharpness"
 )
 
@@ -205,48 +204,15 @@ func addNoisyAblations(p *Plan, seeds []int64, mainRows []string) {
 	abl := base("fashion-mnist", "cnn", noisyColumns[0].noise, noisyAblSubset, noisyFMEpochs, noisyBatch, 0)
 	abl.LR, abl.Normalize, abl.Rho, abl.T, abl.S, abl.R = noisyLR, true, 0.05, 20, 3, noisyR
 	abl.TestSubset = noisyTestSubset
-	tsam := func(change func(*run.Config)) run.Config { return with(abl, "tsam", change) }
-	cell := func(name, label string, c run.Config, extra map[string]any, eval bool) Cell {
-		return Cell{Name: name, Label: label, Config: c, Extra: extra, Seeds: seeds, Eval: eval}
-	}
-	sampler := func(s string, n int) func(*run.Config) { return func(c *run.Config) { c.Sampler, c.S = s, n } }
-	p.Cells = append(p.Cells,
-		cell("abl-erm", "ERM", with(abl, "erm", nil), nil, true),
-		cell("abl-sam", "SAM", with(abl, "sam", nil), nil, true),
-		cell("abl-t0", "t=0", tsam(tilt(0)), nil, false),
-		cell("abl-t1", "t=1", tsam(tilt(1)), nil, false),
-		cell("abl-t5", "t=5", tsam(tilt(5)), nil, false),
-		cell("abl-t20", "t=20", tsam(nil), nil, true),
-		cell("abl-t100", "t=100", tsam(tilt(100)), nil, false),
-		cell("abl-s5", "TSAM, s=5", tsam(func(c *run.Config) { c.S = 5 }), nil, false),
-		cell("abl-hmc-n2", "N = 2 (s = 3)", tsam(sampler(sam.SamplerHMC, 3)), map[string]any{"hmc_steps": 2}, false),
-		cell("abl-hmc-n3", "N = 3 (s = 3)", tsam(sampler(sam.SamplerHMC, 3)), map[string]any{"hmc_steps": 3}, false),
-		cell("abl-naive-s3", "naive sampling (s=3)", tsam(sampler(sam.SamplerNaive, 3)), nil, false),
-		cell("abl-naive-s10", "naive sampling (s=10)", tsam(sampler(sam.SamplerNaive, 10)), nil, false),
-		cell("abl-t-up", "increase t", tsam(func(c *run.Config) { c.TSchedule = "linear-up" }), nil, false),
-		cell("abl-t-down", "decrease t", tsam(func(c *run.Config) { c.TSchedule = "linear-down" }), nil, false),
-	)
+	p.Cells = append(p.Cells, ablationCells(abl, seeds)...)
 	setup := fmt.Sprintf("Fashion-MNIST, 40%% label noise, %d training examples, small CNN, %d epochs (past ERM's memorisation), 3 seeds; TSAM t = 20, s = 3, ρ = 0.05, r = %d unless the row says otherwise; paper: ",
 		noisyAblSubset, noisyFMEpochs, noisyR)
-	sharp := []string{"abl-erm", "abl-sam", "abl-t20"}
-	sharpLabels := map[string]string{"abl-t20": "TSAM"}
 	measured := fmt.Sprintf(" Measured after the last epoch (the memorised models) on the first %d training (and test) examples; Table 3's objectives use ρ = 0.05 and t = 20, the TSAM objective at the points Algorithm 3 samples (random start r = %d, one ascent step).", noisyEvalExamples, noisyR)
-	p.Sections = append(p.Sections,
-		Section{ID: "table2", MemorisedBy: "abl-erm", Kind: KindBeatsRef, Title: "number of sampled perturbations s", Setup: setup + "noisy CIFAR-100, ResNet18.",
-			Rows: []string{"abl-sam", "abl-t20", "abl-s5"}, Labels: map[string]string{"abl-t20": "TSAM, s=3"}},
-		Section{ID: "table4", MemorisedBy: "abl-erm", Kind: KindNoGain, Title: "HMC sampler with N leapfrog steps", Setup: setup + "CIFAR-100, ResNet18. The N = 1 rows are the practical sampler of Algorithm 3, the N = 2, 3 rows the HMC sampler (Eq. 8).",
-			Rows: []string{"abl-t20", "abl-s5", "abl-hmc-n2", "abl-hmc-n3"}, Labels: map[string]string{"abl-t20": "N = 1 (s = 3)", "abl-s5": "N = 1 (s = 5)"}},
-		Section{ID: "fig5", MemorisedBy: "abl-erm", Kind: KindBest, Title: "naive sampling vs the proposed sampler", Setup: setup + "CIFAR-100.",
-			Rows: []string{"abl-naive-s3", "abl-naive-s10", "abl-t20"}, Labels: map[string]string{"abl-t20": "TSAM, proposed alg."}, Subject: "abl-t20", Curves: true,
-			Greater: [][2]string{{"abl-naive-s10", "abl-naive-s3"}}},
-		Section{ID: "fig7", MemorisedBy: "abl-erm", Kind: KindSomeBeatsRef, Title: "the tilt t against SAM", Setup: setup + "noisy CIFAR-100, CIFAR-100 and DTD.",
-			Rows: []string{"abl-sam", "abl-t0", "abl-t1", "abl-t5", "abl-t20", "abl-t100"}, Curves: true},
-		Section{ID: "fig8", MemorisedBy: "abl-erm", Kind: KindNoDifference, Title: "scheduling t", Setup: setup + "noisy CIFAR-100. t grows from 0 to 20 or shrinks from 20 to 0 linearly over the run.",
-			Rows: []string{"abl-t20", "abl-t-up", "abl-t-down"}, Labels: map[string]string{"abl-t20": "fix t"}, Curves: true},
-		Section{ID: "table5", Kind: KindRuntime, Title: "runtime and gradient evaluations", Setup: "the chosen runs of the main column (Fashion-MNIST, 40% noise, small CNN); ESAM1 runs SAM for TSAM's gradient budget; paper: CIFAR-100, ResNet18, minutes per run.",
+	p.Sections = append(p.Sections, ablationSections(ablationText{
+		setup: setup, measured: measured, memorisedBy: "abl-erm",
+		fig2: "flatness of the memorised solutions", hessian: "top-5 Hessian eigenvalues of the memorised solutions",
+		table4: ", the N = 2, 3 rows the HMC sampler (Eq. 8).",
+		table5: Section{ID: "table5", Kind: KindRuntime, Title: "runtime and gradient evaluations", Setup: "the chosen runs of the main column (Fashion-MNIST, 40% noise, small CNN); ESAM1 runs SAM for TSAM's gradient budget; paper: CIFAR-100, ResNet18, minutes per run.",
 			Rows: mainRows, Subject: mainRows[len(mainRows)-1]},
-		Section{ID: "fig2", Kind: KindFlatness, Title: "flatness of the memorised solutions", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
-		Section{ID: "hessian", Kind: KindHessian, Title: "top-5 Hessian eigenvalues of the memorised solutions", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
-		Section{ID: "table3", Kind: KindObjectives, Title: "losses under the ERM, SAM and TSAM objectives", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
-	)
+	})...)
 }

@@ -277,17 +277,27 @@ func sharedFile(name string) string {
 func addAblations(p *Plan, seeds []int64, table1a []string) {
 	abl := base("fashion-mnist", paperModel, paperNoise, ablSubset, ablEpochs, paperBatch, paperVal)
 	abl.Rho, abl.LR, abl.T, abl.S, abl.R = ablationRho, ablationLR, ablationT, ablationS, scaledR
+	p.Cells = append(p.Cells, ablationCells(abl, seeds)...)
+	setup := "Fashion-MNIST, 20% label noise, 10,000 training examples, MLP 784-256-256-10, 5 epochs, 3 seeds; TSAM t = 20, s = 3, ρ = 0.05, r = 5 unless the row says otherwise; paper: "
+	measured := fmt.Sprintf(" Measured on the first %d training (and test) examples with batch-norm in inference mode; Table 3's objectives use ρ = %g and t = %g, the TSAM objective at the points Algorithm 3 samples (random start r = %g, one ascent step), as the paper's evaluation code measures it.", paperEvalExamples, paperEvalRho, float64(paperEvalT), float64(scaledR))
+	p.Sections = append(p.Sections, ablationSections(ablationText{
+		setup: setup, measured: measured, fig2: "flatness of the solutions", hessian: "top-5 Hessian eigenvalues",
+		table4: " (HMC with one step, zero initial momentum, every proposal accepted; the paper's N = 1 rows equal its Table 2), the N = 2, 3 rows the HMC sampler (Eq. 8, σ and β scaled to the dimension).",
+		table5: Section{ID: "table5", Kind: KindRuntime, Title: "runtime and gradient evaluations", Setup: "the chosen table1a runs (CIFAR-10 with noise, MLP); ESAM1 runs SAM for TSAM's gradient budget; paper: CIFAR-100, ResNet18, minutes per run.",
+			Rows: table1a, Subject: "table1a-tsam"},
+	})...)
+}
+
+// ablationCells are the ablation rows of Tables 2, 4, 5 and Figs. 2, 5, 7, 8 on the
+// setting abl (TSAM at its t, s, ρ and r), each on seeds; ERM, SAM and TSAM at t = 20 are
+// measured (Fig. 2, the Hessian, Table 3).
+func ablationCells(abl run.Config, seeds []int64) []Cell {
 	tsam := func(change func(*run.Config)) run.Config { return with(abl, "tsam", change) }
-	hmc := func(s int) func(*run.Config) {
-		return func(c *run.Config) { c.Sampler, c.S = sam.SamplerHMC, s }
-	}
-	naive := func(s int) func(*run.Config) {
-		return func(c *run.Config) { c.Sampler, c.S = sam.SamplerNaive, s }
-	}
+	sampler := func(s string, n int) func(*run.Config) { return func(c *run.Config) { c.Sampler, c.S = s, n } }
 	cell := func(name, label string, c run.Config, extra map[string]any, eval bool) Cell {
 		return Cell{Name: name, Label: label, Config: c, Extra: extra, Seeds: seeds, Eval: eval}
 	}
-	p.Cells = append(p.Cells,
+	return []Cell{
 		cell("abl-erm", "ERM", with(abl, "erm", nil), nil, true),
 		cell("abl-sam", "SAM", with(abl, "sam", nil), nil, true),
 		cell("abl-t0", "t=0", tsam(tilt(0)), nil, false),
@@ -296,33 +306,44 @@ func addAblations(p *Plan, seeds []int64, table1a []string) {
 		cell("abl-t20", "t=20", tsam(nil), nil, true),
 		cell("abl-t100", "t=100", tsam(tilt(100)), nil, false),
 		cell("abl-s5", "TSAM, s=5", tsam(func(c *run.Config) { c.S = 5 }), nil, false),
-		cell("abl-hmc-n2", "N = 2 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 2}, false),
-		cell("abl-hmc-n3", "N = 3 (s = 3)", tsam(hmc(3)), map[string]any{"hmc_steps": 3}, false),
-		cell("abl-naive-s3", "naive sampling (s=3)", tsam(naive(3)), nil, false),
-		cell("abl-naive-s10", "naive sampling (s=10)", tsam(naive(10)), nil, false),
+		cell("abl-hmc-n2", "N = 2 (s = 3)", tsam(sampler(sam.SamplerHMC, 3)), map[string]any{"hmc_steps": 2}, false),
+		cell("abl-hmc-n3", "N = 3 (s = 3)", tsam(sampler(sam.SamplerHMC, 3)), map[string]any{"hmc_steps": 3}, false),
+		cell("abl-naive-s3", "naive sampling (s=3)", tsam(sampler(sam.SamplerNaive, 3)), nil, false),
+		cell("abl-naive-s10", "naive sampling (s=10)", tsam(sampler(sam.SamplerNaive, 10)), nil, false),
 		cell("abl-t-up", "increase t", tsam(func(c *run.Config) { c.TSchedule = "linear-up" }), nil, false),
 		cell("abl-t-down", "decrease t", tsam(func(c *run.Config) { c.TSchedule = "linear-down" }), nil, false),
-	)
-	setup := "Fashion-MNIST, 20% label noise, 10,000 training examples, MLP 784-256-256-10, 5 epochs, 3 seeds; TSAM t = 20, s = 3, ρ = 0.05, r = 5 unless the row says otherwise; paper: "
+	}
+}
+
+// ablationText is what a plan's ablation sections say of their setting.
+type ablationText struct {
+	setup, measured string // the setting, ending "paper: "; how the sharpness rows were measured
+	fig2, hessian   string // the titles of Fig. 2's and the Hessian's sections
+	table4          string // Table 4's note on its N = 1 rows, after "practical sampler of Algorithm 3"
+	memorisedBy     string // the ERM row whose memorisation the accuracy sections depend on, or ""
+	table5          Section
+}
+
+// ablationSections are the sections of ablationCells' rows.
+func ablationSections(a ablationText) []Section {
 	sharp := []string{"abl-erm", "abl-sam", "abl-t20"}
 	sharpLabels := map[string]string{"abl-t20": "TSAM"}
-	measured := fmt.Sprintf(" Measured on the first %d training (and test) examples with batch-norm in inference mode; Table 3's objectives use ρ = %g and t = %g, the TSAM objective at the points Algorithm 3 samples (random start r = %g, one ascent step), as the paper's evaluation code measures it.", paperEvalExamples, paperEvalRho, float64(paperEvalT), float64(scaledR))
-	p.Sections = append(p.Sections,
-		Section{ID: "table2", Kind: KindBeatsRef, Title: "number of sampled perturbations s", Setup: setup + "noisy CIFAR-100, ResNet18.",
+	m := a.memorisedBy
+	return []Section{
+		{ID: "table2", MemorisedBy: m, Kind: KindBeatsRef, Title: "number of sampled perturbations s", Setup: a.setup + "noisy CIFAR-100, ResNet18.",
 			Rows: []string{"abl-sam", "abl-t20", "abl-s5"}, Labels: map[string]string{"abl-t20": "TSAM, s=3"}},
-		Section{ID: "table4", Kind: KindNoGain, Title: "HMC sampler with N leapfrog steps", Setup: setup + "CIFAR-100, ResNet18. The N = 1 rows are the practical sampler of Algorithm 3 (HMC with one step, zero initial momentum, every proposal accepted; the paper's N = 1 rows equal its Table 2), the N = 2, 3 rows the HMC sampler (Eq. 8, σ and β scaled to the dimension).",
+		{ID: "table4", MemorisedBy: m, Kind: KindNoGain, Title: "HMC sampler with N leapfrog steps", Setup: a.setup + "CIFAR-100, ResNet18. The N = 1 rows are the practical sampler of Algorithm 3" + a.table4,
 			Rows: []string{"abl-t20", "abl-s5", "abl-hmc-n2", "abl-hmc-n3"}, Labels: map[string]string{"abl-t20": "N = 1 (s = 3)", "abl-s5": "N = 1 (s = 5)"}},
-		Section{ID: "fig5", Kind: KindBest, Title: "naive sampling vs the proposed sampler", Setup: setup + "CIFAR-100.",
+		{ID: "fig5", MemorisedBy: m, Kind: KindBest, Title: "naive sampling vs the proposed sampler", Setup: a.setup + "CIFAR-100.",
 			Rows: []string{"abl-naive-s3", "abl-naive-s10", "abl-t20"}, Labels: map[string]string{"abl-t20": "TSAM, proposed alg."}, Subject: "abl-t20", Curves: true,
 			Greater: [][2]string{{"abl-naive-s10", "abl-naive-s3"}}},
-		Section{ID: "fig7", Kind: KindSomeBeatsRef, Title: "the tilt t against SAM", Setup: setup + "noisy CIFAR-100, CIFAR-100 and DTD.",
+		{ID: "fig7", MemorisedBy: m, Kind: KindSomeBeatsRef, Title: "the tilt t against SAM", Setup: a.setup + "noisy CIFAR-100, CIFAR-100 and DTD.",
 			Rows: []string{"abl-sam", "abl-t0", "abl-t1", "abl-t5", "abl-t20", "abl-t100"}, Curves: true},
-		Section{ID: "fig8", Kind: KindNoDifference, Title: "scheduling t", Setup: setup + "noisy CIFAR-100. t grows from 0 to 20 or shrinks from 20 to 0 linearly over the run.",
+		{ID: "fig8", MemorisedBy: m, Kind: KindNoDifference, Title: "scheduling t", Setup: a.setup + "noisy CIFAR-100. t grows from 0 to 20 or shrinks from 20 to 0 linearly over the run.",
 			Rows: []string{"abl-t20", "abl-t-up", "abl-t-down"}, Labels: map[string]string{"abl-t20": "fix t"}, Curves: true},
-		Section{ID: "table5", Kind: KindRuntime, Title: "runtime and gradient evaluations", Setup: "the chosen table1a runs (CIFAR-10 with noise, MLP); ESAM1 runs SAM for TSAM's gradient budget; paper: CIFAR-100, ResNet18, minutes per run.",
-			Rows: table1a, Subject: "table1a-tsam"},
-		Section{ID: "fig2", Kind: KindFlatness, Title: "flatness of the solutions", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
-		Section{ID: "hessian", Kind: KindHessian, Title: "top-5 Hessian eigenvalues", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
-		Section{ID: "table3", Kind: KindObjectives, Title: "losses under the ERM, SAM and TSAM objectives", Setup: setup + "CIFAR-100, ResNet18." + measured, Rows: sharp, Labels: sharpLabels},
-	)
+		a.table5,
+		{ID: "fig2", Kind: KindFlatness, Title: a.fig2, Setup: a.setup + "CIFAR-100, ResNet18." + a.measured, Rows: sharp, Labels: sharpLabels},
+		{ID: "hessian", Kind: KindHessian, Title: a.hessian, Setup: a.setup + "CIFAR-100, ResNet18." + a.measured, Rows: sharp, Labels: sharpLabels},
+		{ID: "table3", Kind: KindObjectives, Title: "losses under the ERM, SAM and TSAM objectives", Setup: a.setup + "CIFAR-100, ResNet18." + a.measured, Rows: sharp, Labels: sharpLabels},
+	}
 }
