@@ -8,8 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 
 	"github.com/tsamgo/tsam/internal/floatlist"
 	"github.com/tsamgo/tsam/toy"
@@ -46,10 +44,10 @@ func runToy(args []string, stdout, stderr io.Writer) error {
 	fset.Float64Var(&f.start, "start", d1.GD.Start, "Figure 1 start point θ, in [0.2, 2.5]")
 	fset.IntVar(&f.steps, "steps", d1.GD.Steps, "Figure 1 maximum gradient steps (≥ 1)")
 	fset.Float64Var(&f.tol, "tol", d1.GD.Tol, "stop a run once a step moves θ by less than this (≥ 0; 0 runs all steps)")
-	fset.StringVar(&f.ts, "t", toyJoinFloats(d1.Ts), "comma-separated TSAM tilts t ≥ 0 for Figure 1")
+	fset.StringVar(&f.ts, "t", floatlist.Format(d1.Ts), "comma-separated TSAM tilts t ≥ 0 for Figure 1")
 	fset.Float64Var(&f.sign, "sign", d1.Sign, "sign (+1 or -1) of the oscillating term of the Figure 1 loss (see docs/TOY.md)")
 	fset.IntVar(&f.quad, "quad", d1.Quad.Nodes, "Gauss–Legendre nodes over the perturbation ball (≥ 1)")
-	fset.StringVar(&f.fig3Rhos, "fig3-rho", toyJoinFloats(d3.Rhos), "comma-separated radii ρ ≥ 0 for Figures 3/4")
+	fset.StringVar(&f.fig3Rhos, "fig3-rho", floatlist.Format(d3.Rhos), "comma-separated radii ρ ≥ 0 for Figures 3/4")
 	fset.Float64Var(&f.fig3T, "fig3-t", d3.T, "TSAM tilt t ≥ 0 of Figure 4")
 	if err := parseFlags(fset, args); err != nil {
 		return err
@@ -143,13 +141,4 @@ func toyFloatList(name, s string) ([]float64, error) {
 		return nil, badFlag(name, "empty; pass at least one value")
 	}
 	return out, nil
-}
-
-// toyJoinFloats renders a list as the comma-separated text toyFloatList reads.
-func toyJoinFloats(xs []float64) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	return strings.Join(parts, ",")
 }
