@@ -22,8 +22,12 @@ const (
 	noisyAblSubset                     = 1000     // the ablations: 1,200 examples memorised as fast per epoch (≥ 99% from epoch 27, measured)
 	noisyCleanEpochs                   = 6        // the clean column has no noise to memorise
 	noisyLR, noisyBatch, noisyVal      = 0.03, 64, 0.05
-	noisySST2Subset, noisySST2Epochs   = 5120, 3 // 4,096 phrases × 3 epochs reached ≤ 77% (measured)
-	noisyEvalExamples                  = 500
+	// noisySST2Subset and noisySST2Epochs: ERM on 20,480 phrases for one epoch reached 78.6%,
+	// 78.0% and 78.8% (seeds 1–3) on the 1,821 labelled test sentences; 5,120 phrases × 3
+	// epochs reached 75.5% and 10,240 × 2 77.8% (seed 1, measured on the 2-core machine) at
+	// about the same cost: the phrases' vocabulary, not more passes over them, is what helps.
+	noisySST2Subset, noisySST2Epochs = 20480, 1
+	noisyEvalExamples                = 500
 	// noisyTestSubset is the image columns' test set: the same 5,000 of the 10,000 test
 	// images for every run (accuracy's standard error ≤ 0.71 points, less for the paired
 	// differences the verdicts use), since evaluating all 10,000 after every epoch was
@@ -33,7 +37,7 @@ const (
 	// the MLPs: 20·√(0.42/11.2) ≈ 3.9.
 	noisyR = 4
 	// noisyHours is the plan's estimate as its Doc states it (a test keeps them equal).
-	noisyHours = 9.3
+	noisyHours = 9.6
 	// MemorisedTrainAcc is the noisy-train accuracy at which a label-noise column's ERM run
 	// counts as having memorised its labels.
 	MemorisedTrainAcc = 0.99
@@ -97,7 +101,7 @@ func Noisy() *Plan {
 			fmt.Sprintf("Each image column trains the small CNN of models.CNN (0.42M parameters) with SGD at lr %g, batch %d, inputs standardised: ", float64(noisyLR), noisyBatch) +
 			fmt.Sprintf("%d Fashion-MNIST or %d CIFAR-10 training examples with 20%% and 40%% symmetric label noise for %d or %d epochs, and a clean Fashion-MNIST column for %d epochs; ", noisyFMSubset, noisyCIFARSubset, noisyFMEpochs, noisyCIFAREpochs, noisyCleanEpochs) +
 			fmt.Sprintf("ERM is meant to fit ≥ %.0f%% of the noisy training labels (measured with 40%% noise, one seed: Fashion-MNIST 99.2%% at epoch 27 and 99.85%% at epoch 30; CIFAR-10, 1,200 examples, 99.4%% at epoch 21), and the report marks every label-noise column whose ERM runs did not. ", 100*MemorisedTrainAcc) +
-			fmt.Sprintf("SST-2: the text transformer on %d phrases for %d epochs with Adam (lr 0.001), sized so ERM is well above chance (4,096 phrases × 3 epochs reached ≤ 77%%). ", noisySST2Subset, noisySST2Epochs) +
+			fmt.Sprintf("SST-2: the text transformer on %d phrases for %s with Adam (lr 0.001), sized so ERM is well above chance (measured, ERM: 78.0–78.8%% on the 1,821 test sentences over 3 seeds; 5,120 phrases × 3 epochs reached 75.5%%, 10,240 × 2 77.8%%). ", noisySST2Subset, epochCount(noisySST2Epochs)) +
 			"Table 1 has all seven methods (SST-2 the five the paper reports there); ESAM1 runs SAM for TSAM's gradient budget and ESAM2, PGN and RSAM get it too (run's -budget tsam), as the paper gave them TSAM's runtime (its Table 5). " +
 			fmt.Sprintf("In the main column (Fashion-MNIST, 40%% noise) each method's hyperparameters are chosen on a %.0f%% validation split from the written grid (ρ ∈ {0.05, 0.1}, λ ∈ {0.5, 0.9}, (t, r, ρ) ∈ {(20, 4, 0.05), (1, 4, 0.05), (20, 4, 0.1)}: two points per baseline, TSAM's t and, like theirs, its ρ) trained on seed 1, and the choice has 5 seeds; ", 100*noisyVal) +
 			"the other columns run each method at its first grid point (the paper's defaults ρ = 0.05, λ = 0.5, t = 20; tuning them too would exceed the 10 hours), 3 seeds. Seeds are shared across methods, so verdicts compare paired by seed. There is no ResNet-8 column: its pass costs about 6× the small CNN's (0.14 s against 0.023 s at batch 64, measured), so one more column of seven methods × 3 seeds would add 2.6 hours by the plan's estimate, past the 10. " +
@@ -135,10 +139,18 @@ func Noisy() *Plan {
 	sst.DataDir = sharedFile("sst2.tar.gz")
 	sst.Optimizer, sst.LR, sst.R = sst2Optimizer, sst2LR, noisyR
 	p.addUntuned("table1-sst2", "accuracy, SST-2",
-		fmt.Sprintf("GLUE SST-2, %d training phrases, text transformer (width 128, 2 layers), %d epochs of batch %d, Adam (lr 0.001) for every method, ERM, SAM, ESAM1, ESAM2 and TSAM (the paper reports no PGN or RSAM on SST-2), each method's first grid point (ρ = 0.05, λ = 0.5, t = 1, r = %d), 3 seeds, accuracy on the labelled test file; paper: DistilBERT fine-tuned on the full set.",
-			noisySST2Subset, noisySST2Epochs, sst2Batch, noisyR), sst, seedRange(3), "pgn", "rsam")
+		fmt.Sprintf("GLUE SST-2, %d training phrases, text transformer (width 128, 2 layers), %s of batch %d, Adam (lr 0.001) for every method, ERM, SAM, ESAM1, ESAM2 and TSAM (the paper reports no PGN or RSAM on SST-2), each method's first grid point (ρ = 0.05, λ = 0.5, t = 20, r = %d), 3 seeds, accuracy on the labelled test file; paper: DistilBERT fine-tuned on the full set.",
+			noisySST2Subset, epochCount(noisySST2Epochs), sst2Batch, noisyR), sst, seedRange(3), "pgn", "rsam")
 	addNoisyAblations(p, seedRange(3), mainRows)
 	return p
+}
+
+// epochCount writes n epochs for a sentence: "1 epoch", "3 epochs".
+func epochCount(n int) string {
+	if n == 1 {
+		return "1 epoch"
+	}
+	return fmt.Sprintf("%d epochs", n)
 }
 
 // seedRange is the seeds 1..n.

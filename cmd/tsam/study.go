@@ -18,7 +18,7 @@ study stops before training anything and names it (delete or move it, or use a n
 
 Plans: smoke (every method and sampler, a few steps on MNIST, minutes), paper (the paper's
 tables and figures at 2-core scale, short runs, about 4 hours) and noisy (the same tables
-trained to the end of label-noise memorisation with a small CNN, about 9.5 hours); -dry-run
+trained to the end of label-noise memorisation with a small CNN, about 9.6 hours); -dry-run
 prints a plan's estimate.
 
   tsam study -plan smoke -out runs/study-smoke
