@@ -157,14 +157,21 @@ func (s *session) endEpoch(step int, partial bool) error {
 // training-set loss after an epoch shows a model that has not started to learn.
 const notLearning = 0.99
 
+// AtChance reports whether a training-set loss is still (or again) that of a uniform guess
+// over the classes: at least 0.99·ln(classes). A model there predicts nothing it has learned
+// (it never started, or collapsed to a constant output, e.g. every ReLU dead).
+func AtChance(trainLoss float64, classes int) bool {
+	return trainLoss >= notLearning*math.Log(float64(max(classes, 2)))
+}
+
 // warnIfNotLearning says so in the log when the model is still at chance after an epoch
 // (the CIFAR-10 CNN stays at loss 2.3024 = ln 10 with lr 0.05): the run goes on, since a
 // later epoch may still start, but a user should not wait hours for nothing.
 func (s *session) warnIfNotLearning(m EpochMetrics) {
-	uniform := math.Log(float64(max(s.data.train.NumClasses, 2)))
-	if m.TrainLoss < notLearning*uniform {
+	if !AtChance(m.TrainLoss, s.data.train.NumClasses) {
 		return
 	}
+	uniform := math.Log(float64(max(s.data.train.NumClasses, 2)))
 	fmt.Fprintf(s.log, "warning: after epoch %d the training loss %.4f is still that of a uniform guess (ln %d = %.4f): the model is not learning; try another -lr (a tenth, or ten times, %g)\n",
 		m.Epoch, m.TrainLoss, s.data.train.NumClasses, uniform, s.cfg.LR)
 }

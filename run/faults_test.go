@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -309,6 +310,28 @@ func setCheckpointParam(t *testing.T, dir, key string, value any) {
 		}
 		if err := os.WriteFile(name, b, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestAtChance: the loss of a uniform guess over K classes is ln K; a model within 1% of it
+// has learned nothing, below that it has.
+func TestAtChance(t *testing.T) {
+	for _, c := range []struct {
+		loss    float64
+		classes int
+		want    bool
+	}{
+		{2.302, 10, true},               // ESAM2's collapsed CNN: ln 10 = 2.3026
+		{math.Log(10) * 0.99, 10, true}, // the boundary counts as chance
+		{2.0, 10, false},
+		{0.69, 2, true}, // ln 2 = 0.6931
+		{0.5, 2, false},
+		{0.69, 1, true}, // one class: read as two, as the run's warning does
+		{5.0, 10, true}, // diverged above chance
+	} {
+		if got := AtChance(c.loss, c.classes); got != c.want {
+			t.Errorf("AtChance(%g, %d) = %v, want %v", c.loss, c.classes, got, c.want)
 		}
 	}
 }

@@ -152,3 +152,16 @@ func optNum(v *float64) string {
 
 // finite reports whether v can be written to JSON (NaN and ±Inf cannot).
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// ReadClasses reads a run's classes.json: the class names in label order.
+func ReadClasses(runDir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(runDir, ClassesFile))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return nil, inputErrorf("", "%s is damaged (%v): it is written once when the run starts; start the run again with -force", filepath.Join(runDir, ClassesFile), err)
+	}
+	return names, nil
+}

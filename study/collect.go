@@ -2,6 +2,7 @@ package study
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -120,6 +121,10 @@ type RowResult struct {
 	// Unmemorised lists the runs whose final training accuracy stayed below the plan's
 	// memorisation threshold (label-noise ERM rows only).
 	Unmemorised []string `json:"unmemorised,omitempty"`
+	// AtChance lists the runs that ended with the training loss of a uniform guess
+	// (run.AtChance): they never learned, or collapsed. They stay in the row's statistics
+	// and paired tests (leaving them out would flatter the method), marked.
+	AtChance []string `json:"at_chance,omitempty"`
 	// finished are the run folders of the finished runs, in the order of the Stats' Values.
 	finished    []string
 	TestLoss    Stat         `json:"test_loss"`
@@ -171,6 +176,7 @@ type runData struct {
 	summary *run.Summary
 	metrics []run.EpochMetrics
 	eval    *EvalRecord
+	classes int // number of classes (classes.json); 0 when the run has none
 }
 
 // Collect reads the plan's run folders in dir and computes every section. It trains and
@@ -410,6 +416,9 @@ func readRun(dir string) (*runData, error) {
 		return nil, err
 	}
 	d := &runData{summary: sum, metrics: ms}
+	if names, err := run.ReadClasses(dir); err == nil {
+		d.classes = len(names)
+	}
 	if rec, err := readEval(dir); err == nil {
 		d.eval = rec
 	}
@@ -451,6 +460,9 @@ func summarise(row *RowResult, runs []*runData) {
 		row.TestAccBySeed[r.summary.Config.Seed] = f.TestAcc
 		best, train = append(best, bestTestAcc(r)), append(train, f.TrainAcc)
 		row.finished = append(row.finished, r.dir)
+		if r.classes > 0 && run.AtChance(f.TrainLoss, r.classes) {
+			row.AtChance = append(row.AtChance, fmt.Sprintf("%s (training loss %.4f, ln %d = %.4f)", r.dir, f.TrainLoss, r.classes, math.Log(float64(r.classes))))
+		}
 		if f.ValAcc != nil {
 			val = append(val, *f.ValAcc)
 		}

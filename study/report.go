@@ -270,10 +270,28 @@ func accuracyTable(b *strings.Builder, s SectionResult) {
 		if len(r.Unmemorised) > 0 {
 			label += " (did not memorise: " + strings.Join(r.Unmemorised, ", ") + ")"
 		}
+		if n := len(r.AtChance); n > 0 {
+			label += fmt.Sprintf(" (%d of %d at chance)", n, r.TestAcc.N)
+		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", md(label), md(r.Hyper), pm(scale(r.TestAcc, 100), "%.2f"), pm(scale(r.BestTestAcc, 100), "%.2f"),
 			pm(scale(r.TrainAcc, 100), "%.2f"), pm(scale(r.ValAcc, 100), "%.2f"), pm(r.TestLoss, "%.4f"), paperValue(s, r.Label))
 	}
 	b.WriteString("\n")
+	atChanceNote(b, s)
+}
+
+// atChanceNote names the runs that ended at chance: their training loss is that of a uniform
+// guess, so the model never learned or collapsed to a constant output. They are kept in the
+// means and the paired tests, which is why a row's spread can be that wide.
+func atChanceNote(b *strings.Builder, s SectionResult) {
+	var runs []string
+	for _, r := range s.Rows {
+		runs = append(runs, r.AtChance...)
+	}
+	if len(runs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "**At chance.** %s ended with the training loss of a uniform guess (≥ 0.99·ln of the number of classes): the model never learned, or collapsed to a constant output early in training. They are kept in the means and the paired tests (leaving them out would flatter the method), and their rows are marked.\n\n", strings.Join(runs, "; "))
 }
 
 // comparisonsTable lists a paired claim's comparisons: the paired difference of final test
