@@ -49,12 +49,22 @@ type Results struct {
 // Machine describes where the runs ran: this machine's CPU, and the software the runs'
 // summaries record.
 type Machine struct {
-	CPU      string   `json:"cpu"`
-	Cores    int      `json:"cores"`
-	OS       string   `json:"os"`
-	Go       string   `json:"go"`
-	GoMLX    string   `json:"gomlx"`
+	CPU   string `json:"cpu"`
+	Cores int    `json:"cores"`
+	OS    string `json:"os"`
+	Go    string `json:"go"`
+	GoMLX string `json:"gomlx"`
+	// Backends are the backend descriptions the runs recorded, each with its number of runs
+	// (a study resumed with a newer binary can span two).
 	Backends []string `json:"backends"`
+}
+
+// plural picks the singular or plural form for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // SectionResult is one table or figure with our numbers, the paper's, and the verdict.
@@ -219,7 +229,7 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		res.Sections = append(res.Sections, sr)
 	}
 	res.Unused, res.UnusedSeconds, res.FinishedEstimate = unusedRuns(p, dir, used)
-	backends := map[string]bool{}
+	backends := map[string]int{}
 	for _, r := range used {
 		res.Runs++
 		res.TrainSeconds += r.summary.WallSeconds
@@ -233,11 +243,11 @@ func Collect(p *Plan, dir string) (*Results, error) {
 		if t := r.summary.FinishedAt.UTC().Format("2006-01-02 15:04 UTC"); t > res.LastFinished {
 			res.LastFinished = t
 		}
-		backends[r.summary.Backend] = true
+		backends[r.summary.Backend]++
 		res.Machine.Go, res.Machine.GoMLX = r.summary.Versions.Go, r.summary.Versions.GoMLX
 	}
-	for b := range backends {
-		res.Machine.Backends = append(res.Machine.Backends, b)
+	for b, n := range backends {
+		res.Machine.Backends = append(res.Machine.Backends, fmt.Sprintf("%s (%d %s)", orDash(b), n, plural(n, "run", "runs")))
 	}
 	sort.Strings(res.Machine.Backends)
 	return res, nil

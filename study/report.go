@@ -77,7 +77,7 @@ func writeMarkdown(w io.Writer, res *Results, ref string) error {
 		"the paper's numbers come from `study/paperclaims.go`. Do not edit by hand.\n\n")
 	fmt.Fprintf(&b, "%s\n\n", res.Doc)
 	fmt.Fprintf(&b, "- Regenerate: `%s` (runs that finished are skipped; only the report is rewritten).\n", res.Command)
-	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s; Go %s, GoMLX %s; backend: %s.\n", orDash(res.Machine.CPU), res.Machine.Cores, res.Machine.OS, res.Machine.Go, orDash(res.Machine.GoMLX), orDash(strings.Join(res.Machine.Backends, "; ")))
+	fmt.Fprintf(&b, "- Machine: %s, %d cores, %s; Go %s, GoMLX %s; the runs' backends: %s.\n", orDash(res.Machine.CPU), res.Machine.Cores, res.Machine.OS, res.Machine.Go, orDash(res.Machine.GoMLX), orDash(strings.Join(res.Machine.Backends, "; ")))
 	b.WriteString(statusLine(res))
 	b.WriteString(computeLine(res))
 	fmt.Fprintf(&b, "- Estimate basis: %s.\n", res.Estimate.Basis)
