@@ -11,7 +11,9 @@
 // instead of judging claims on 8-step runs), Paper (the paper's Tables 1–5, Figs. 2, 5, 7, 8, the
 // Hessian spectrum and Table 3 at 2-core scale in short runs) and Noisy (the same tables with
 // a small CNN trained until ERM has memorised its noisy labels, the regime the paper's
-// label-noise gains come from; about 9.9 hours). Estimate gives a plan's compute per section.
+// label-noise gains come from; about 9.6 hours). Estimate gives a plan's compute per section.
+// Execute trains the tuning candidates first, then the picks' seeds, then the other cells:
+// a plan stopped part-way has its tuned comparison (the noisy plan's main column) complete.
 // Paper and Noisy read CIFAR-10 and SST-2 from the project's shared data folder (../shared/data beside
 // the module root, or $TSAM_SHARED_DATA); its absolute path is part of those runs'
 // configuration, so keep running the study from a checkout whose shared folder is at the

@@ -165,12 +165,17 @@ func (e *executor) execute() (*Outcome, error) {
 	// Runs finished in an earlier sitting are measured first: a sitting that ends before the
 	// plan does then leaves the report its measurements rather than only more training.
 	e.measureAll(jobs)
-	e.trainAll(jobs)
+	// Tuning candidates first, then the picks chosen from them, then the other cells: the
+	// tuned rows (the plan's main column) get their every seed before the rest of the plan,
+	// so a plan stopped part-way has its central comparison complete.
+	tuning, rest := e.splitTuning(jobs)
+	e.trainAll(tuning)
 	pickJobs, err := e.pickJobs()
 	if err != nil {
 		return nil, err
 	}
 	e.trainAll(pickJobs)
+	e.trainAll(rest)
 	e.measureAll(append(jobs, pickJobs...))
 	return e.report()
 }
@@ -190,6 +195,23 @@ func (e *executor) cellJobs() []*job {
 		}
 	}
 	return jobs
+}
+
+// splitTuning separates the runs of tuning candidates (cells with a Group) from the others,
+// each in plan order.
+func (e *executor) splitTuning(jobs []*job) (tuning, rest []*job) {
+	group := make(map[string]bool, len(e.plan.Cells))
+	for _, c := range e.plan.Cells {
+		group[c.Name] = c.Group != ""
+	}
+	for _, j := range jobs {
+		if group[j.row] {
+			tuning = append(tuning, j)
+		} else {
+			rest = append(rest, j)
+		}
+	}
+	return tuning, rest
 }
 
 // pickRunCount is the number of pick runs the plan may train (for i/N).

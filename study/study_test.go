@@ -276,12 +276,14 @@ func TestExecuteSkipsResumesAndNeverMixes(t *testing.T) {
 }
 
 // TestPicksChooseOnValidation checks that a pick reuses the winning candidate's run and
-// trains only its other seeds, and that the report lists the grid.
+// trains only its other seeds before the plan's other cells, and that the report lists the
+// grid.
 func TestPicksChooseOnValidation(t *testing.T) {
 	c := base("mnist", "mlp-16", 0, 64, 1, 32, 0.01)
 	p := &Plan{
 		Name: "picks",
 		Cells: []Cell{
+			{Name: "other", Label: "other", Config: with(c, "erm", nil), Seeds: []int64{1}},
 			// lr 1e-6 cannot learn in 2 steps; lr 0.1 can: the pick must choose "fast".
 			{Name: "g-slow", Label: "slow", Config: with(c, "erm", func(c *run.Config) { c.LR = 1e-6 }), Seeds: []int64{1}, Group: "g"},
 			{Name: "g-fast", Label: "fast", Config: with(c, "erm", func(c *run.Config) { c.LR = 0.1 }), Seeds: []int64{1}, Group: "g"},
@@ -290,12 +292,17 @@ func TestPicksChooseOnValidation(t *testing.T) {
 		Sections: []Section{{ID: "table1a", Kind: KindBest, Title: "t", Rows: []string{"g-slow", "best"}, Subject: "best"}},
 	}
 	dir := t.TempDir()
-	out, err := Execute(p, dir, Options{})
+	var log bytes.Buffer
+	out, err := Execute(p, dir, Options{Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Trained != 3 {
-		t.Errorf("trained %d runs, want 3 (two candidates, one extra seed)", out.Trained)
+	if out.Trained != 4 {
+		t.Errorf("trained %d runs, want 4 (two candidates, one extra seed, the other cell)", out.Trained)
+	}
+	pickAt, otherAt := strings.Index(log.String(), "training best-s2"), strings.Index(log.String(), "training other-s1")
+	if pickAt < 0 || otherAt < 0 || pickAt > otherAt {
+		t.Errorf("the pick's seed must train before the plan's other cells (at %d, other at %d):\n%s", pickAt, otherAt, log.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, RunsDir, "best-s2", run.SummaryFile)); err != nil {
 		t.Errorf("pick's extra seed: %v", err)
