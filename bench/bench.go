@@ -41,7 +41,7 @@ type Options struct {
 	// GEMMSize is the side of the square float32 product timed for the GEMM rate; 0 means 1024.
 	GEMMSize int
 	// Peer is the Python interpreter of the PyTorch peer (peer/torch_step.py), which times
-	// the same models' steps right after ours: "" means DefaultPeerPython, skipped with a
+	// the same models' steps alternating with ours, one of its steps after each of ours: "" means DefaultPeerPython, skipped with a
 	// message when it cannot import torch; "none" skips the peer; any other path must work.
 	Peer string
 }
@@ -69,7 +69,7 @@ type ModelResult struct {
 	RatioMedian float64 `json:"ratio_to_gemm_median"`
 	// PeakRSSMB is the process's peak resident memory (VmHWM) after this model ran, in MB.
 	PeakRSSMB float64 `json:"peak_rss_mb"`
-	// PyTorch is the peer's step of the same model, timed after ours and the GEMM rate (nil
+	// PyTorch is the peer's step of the same model, its steps alternating with ours (nil
 	// without the peer); RatioToPyTorch is StepMS / PyTorch.StepMS (below 1: ours is faster).
 	PyTorch        *PeerStep `json:"pytorch,omitempty"`
 	RatioToPyTorch float64   `json:"ratio_to_pytorch,omitempty"`
@@ -153,7 +153,7 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 	}
 	fmt.Fprintln(progress, res.PyTorch)
 	for _, m := range models(opts.Quick) {
-		r, err := timeModel(be, m, steps)
+		r, err := timeWithPeer(be, torch, m, steps)
 		if err != nil {
 			return nil, fmt.Errorf("%s, batch %d: %w", m.name, m.batch, err)
 		}
@@ -161,9 +161,6 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 		res.MachineGEMMGFLOPS = max(res.MachineGEMMGFLOPS, r.GEMMGFLOPS)
 		r.Ratio = r.GFLOPS / r.GEMMGFLOPS
 		r.RatioMedian = 3 * r.ForwardGFLOP / (r.StepMS / 1000) / r.GEMMGFLOPS
-		if err := addPeerStep(torch, m, steps, &r); err != nil {
-			return nil, err
-		}
 		fmt.Fprintf(progress, "%s batch %d: %.1f ms/step median, %.1f best, %.1f GFLOP/s, %.3f of GEMM (%.1f GFLOP/s)%s\n", r.Name, r.Batch, r.StepMS, r.BestMS, r.GFLOPS, r.Ratio, r.GEMMGFLOPS, peerNote(r))
 		res.Models = append(res.Models, r)
 	}
@@ -176,18 +173,31 @@ func Run(opts Options, progress io.Writer) (*Result, error) {
 	return res, nil
 }
 
-// addPeerStep times the peer's step of m (when there is a peer) into r.
-func addPeerStep(torch *peer, m model, steps int, r *ModelResult) error {
+// timeWithPeer times m's steps and, when there is a peer, the peer's step of the same model
+// alternating with ours one by one (each of our timed steps is followed by one of its), so
+// that both see the machine's load of the same seconds.
+func timeWithPeer(be backends.Backend, torch *peer, m model, steps int) (ModelResult, error) {
 	if torch == nil {
-		return nil
+		return timeModel(be, m, steps)
 	}
 	// Our benchmark step is plain SGD (no momentum), and so is the peer's "sgd".
-	p, err := torch.steps(m, steps, "sgd")
+	s, err := torch.serve(m, "sgd")
 	if err != nil {
-		return err
+		return ModelResult{}, err
 	}
-	r.PyTorch, r.RatioToPyTorch = &p[0], r.StepMS/p[0].StepMS
-	return nil
+	defer s.close()
+	var peerMS []float64
+	r, err := timeModelHook(be, m, steps, func(bool) {}, func() error {
+		t, err := s.step(0)
+		peerMS = append(peerMS, t)
+		return err
+	})
+	if err != nil {
+		return ModelResult{}, err
+	}
+	p := peerStep("sgd", peerMS)
+	r.PyTorch, r.RatioToPyTorch = &p, r.StepMS/p.StepMS
+	return r, nil
 }
 
 // startPeer starts the PyTorch peer as opts.Peer asks (see Options.Peer) with be's thread
@@ -245,23 +255,40 @@ func timeTSAM(be backends.Backend, torch *peer, m model, steps int) (MethodResul
 	x, labels := randomBatch(m)
 	erm, tsam := sam.DefaultConfig(sam.ERM), sam.DefaultConfig(sam.TSAM)
 	erm.LabelSmoothing, tsam.LabelSmoothing = 0, 0 // the peer's plain cross-entropy
-	rows, err := TimeMethods(MethodSetup{Backend: be, Model: methodModelFn(m),
+	setup := MethodSetup{Backend: be, Model: methodModelFn(m),
 		Loss:   losses.SparseCategoricalCrossEntropyLogits,
 		Inputs: []*tensors.Tensor{x}, Labels: []*tensors.Tensor{labels},
 		Warmup: 2, Steps: steps, Seed: 1,
-	}, []MethodCase{{Name: "erm", Config: erm}, {Name: "tsam s=3", Config: tsam}})
+	}
+	// With a peer, each round of ours (an ERM and a TSAM step) is followed by one of the
+	// peer's, so the four medians come from the same seconds.
+	var peerMS [2][]float64
+	if torch != nil {
+		s, err := torch.serve(m, "erm", "tsam")
+		if err != nil {
+			return MethodResult{}, err
+		}
+		defer s.close()
+		setup.AfterRound = func() error {
+			for i := range peerMS {
+				t, err := s.step(i)
+				if err != nil {
+					return err
+				}
+				peerMS[i] = append(peerMS[i], t)
+			}
+			return nil
+		}
+	}
+	rows, err := TimeMethods(setup, []MethodCase{{Name: "erm", Config: erm}, {Name: "tsam s=3", Config: tsam}})
 	if err != nil {
 		return MethodResult{}, fmt.Errorf("%s, batch %d, TSAM against ERM: %w", m.name, m.batch, err)
 	}
 	r := MethodResult{Model: m.name, Batch: m.batch, Method: rows[1].Name, EvalRatio: rows[1].EvalRatio,
 		ERMMS: ms(rows[0].StepTime), MethodMS: ms(rows[1].StepTime), Ratio: rows[1].TimeRatio}
 	if torch != nil {
-		p, err := torch.steps(m, steps, "erm", "tsam")
-		if err != nil {
-			return MethodResult{}, err
-		}
-		r.PyTorchERMMS, r.PyTorchMethodMS = p[0].StepMS, p[1].StepMS
-		r.PyTorchRatio = p[1].StepMS / p[0].StepMS
+		r.PyTorchERMMS, r.PyTorchMethodMS = median(peerMS[0]), median(peerMS[1])
+		r.PyTorchRatio = r.PyTorchMethodMS / r.PyTorchERMMS
 	}
 	return r, nil
 }
@@ -326,11 +353,12 @@ func randomBatch(m model) (x, labels *tensors.Tensor) {
 
 // timeModel builds m's training step (SGD, softmax cross-entropy) and times it.
 func timeModel(be backends.Backend, m model, steps int) (ModelResult, error) {
-	return timeModelHook(be, m, steps, func(bool) {})
+	return timeModelHook(be, m, steps, func(bool) {}, nil)
 }
 
-// timeModelHook is timeModel calling timing(true) before the timed steps and timing(false) after.
-func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (ModelResult, error) {
+// timeModelHook is timeModel calling timing(true) before the timed steps and timing(false)
+// after, and after (when not nil) after each timed step, outside its time.
+func timeModelHook(be backends.Backend, m model, steps int, timing func(bool), after func() error) (ModelResult, error) {
 	x, labels := randomBatch(m)
 	fc := &flopCounter{}
 	ctx := context.New()
@@ -359,6 +387,11 @@ func timeModelHook(be backends.Backend, m model, steps int, timing func(bool)) (
 			return ModelResult{}, err
 		}
 		r.StepsMS = append(r.StepsMS, float64(time.Since(start).Microseconds())/1000)
+		if after != nil {
+			if err := after(); err != nil {
+				return ModelResult{}, err
+			}
+		}
 	}
 	r.StepMS = median(r.StepsMS)
 	r.BestMS = slices.Min(r.StepsMS)
@@ -452,7 +485,7 @@ func TraceModel(prefix string, steps int, counting func(bool)) (ModelResult, err
 	}
 	for _, m := range models(false) {
 		if strings.HasPrefix(m.name, prefix) {
-			return timeModelHook(be, m, steps, counting)
+			return timeModelHook(be, m, steps, counting, nil)
 		}
 	}
 	return ModelResult{}, fmt.Errorf("no benchmark model named %q…", prefix)

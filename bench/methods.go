@@ -36,6 +36,9 @@ type MethodSetup struct {
 	Warmup, Steps int
 	// Seed of every method's context (same initial weights for all).
 	Seed int64
+	// AfterRound, when set, runs after each timed round (one step of every case), outside
+	// the timings: tsam bench engine steps its PyTorch peer there.
+	AfterRound func() error
 }
 
 // MethodCase names a configuration to time.
@@ -122,6 +125,11 @@ func TimeMethods(setup MethodSetup, cases []MethodCase) ([]MethodRow, error) {
 			}
 			times[i] = append(times[i], time.Since(start))
 			cpu[i] = append(cpu[i], processCPUTime()-startCPU)
+		}
+		if setup.AfterRound != nil {
+			if err := setup.AfterRound(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	rows := make([]MethodRow, len(cases))

@@ -77,25 +77,35 @@ func TestPeerModelsMatch(t *testing.T) {
 	}
 }
 
-// TestPeerSteps times the peer's steps and checks the methods come back in the order asked,
-// each with its steps.
-func TestPeerSteps(t *testing.T) {
+// TestPeerServe steps the peer method by method, as tsam bench engine alternates it with its
+// own steps: each step returns its time, the methods are the ones asked, and a bad method or
+// index is an error carrying the script's message.
+func TestPeerServe(t *testing.T) {
 	p := testPeer(t)
 	m := resnet8(true)
-	res, err := p.steps(m, 2, "erm", "tsam")
+	s, err := p.serve(m, "erm", "tsam")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 || res[0].Method != "erm" || res[1].Method != "tsam" {
-		t.Fatalf("got %+v", res)
-	}
-	for _, r := range res {
-		if len(r.StepsMS) != 2 || r.StepMS <= 0 || r.BestMS > r.StepMS {
-			t.Errorf("%s: %+v", r.Method, r)
+	for round := range 2 {
+		for i, meth := range s.methods {
+			ms, err := s.step(i)
+			if err != nil || !(ms > 0) {
+				t.Fatalf("round %d, %s: %v ms, %v", round, meth, ms, err)
+			}
 		}
 	}
-	if _, err := p.steps(m, 1, "adam"); err == nil || !strings.Contains(err.Error(), "unknown method") {
+	if _, err := s.step(2); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("index past the methods: error %v, want the script's message", err)
+	}
+	if err := s.close(); err == nil {
+		t.Errorf("close after the script failed: no error")
+	}
+	if _, err := p.serve(m, "adam"); err == nil || !strings.Contains(err.Error(), "unknown method") {
 		t.Errorf("unknown method: error %v, want the script's message", err)
+	}
+	if st := peerStep("erm", []float64{3, 1, 2}); st.StepMS != 2 || st.BestMS != 1 {
+		t.Errorf("peerStep: %+v, want median 2, best 1", st)
 	}
 }
 

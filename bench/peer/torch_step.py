@@ -2,11 +2,13 @@
 benchmark builds (bench/models.go), on the CPU, so the two can be compared in one run on one
 machine.
 
-Run by the Go benchmark as a subprocess (the script is embedded in the binary and fed on
-standard input):
+Run by the Go benchmark as a subprocess (the script is embedded in the binary and passed with
+`python3 -c`); by hand it takes the same arguments:
 
-    python3 - probe THREADS
-    python3 - step MODEL BATCH THREADS STEPS METHOD[,METHOD...]
+    python3 torch_step.py probe THREADS
+    python3 torch_step.py params MODEL
+    python3 torch_step.py step MODEL BATCH THREADS STEPS METHOD[,METHOD...]
+    python3 torch_step.py serve MODEL BATCH THREADS METHOD[,METHOD...]
 
 `probe` prints one JSON line {"torch": version, "threads": n} and exits 0 when torch imports.
 `params MODEL` prints {"params": n}, the model's trainable parameter count (a test compares it
@@ -14,6 +16,11 @@ with the Go model's, so the two stay the same network).
 `step` prints one JSON line per method, {"model", "batch", "method", "steps_ms"}, with
 STEPS timed steps after two untimed ones. With several methods their steps are interleaved
 round by round (one step of each per round), so a change in the machine's load hits all alike.
+`serve` builds the same steppers, does two untimed steps of each, prints {"ready": [methods]}
+and then, for each line "I" read from standard input, times one step of method I and prints
+{"ms": t}; it exits at the end of its input. The Go benchmark drives it so that its own steps
+and the peer's alternate one by one: both see the same load, on a machine shared with other
+work, where times move by tens of percent within a minute.
 
 Methods, in the paper's notation (Li, Zhou, Bilmes, ICML 2025):
   sgd   one gradient of the mean cross-entropy and plain SGD (lr 0.01): the Go benchmark's step.
@@ -175,8 +182,26 @@ def stepper(name, batch, method):
     return step
 
 
+def serve(name, batch, threads, methods):
+    """Times one step of methods[I] for each line I on standard input (see the module doc)."""
+    torch.set_num_threads(threads)
+    steppers = [stepper(name, batch, m) for m in methods]
+    for step in steppers:  # Two untimed steps each, as `step` does.
+        step()
+        step()
+    print(json.dumps({"ready": methods}), flush=True)
+    for line in sys.stdin:
+        i = int(line)
+        if not 0 <= i < len(steppers):
+            raise SystemExit(f"torch_step.py serve: method index {i} out of range for {methods}")
+        start = time.perf_counter()
+        steppers[i]()
+        print(json.dumps({"ms": (time.perf_counter() - start) * 1e3}), flush=True)
+
+
 def main(argv):
-    usage = "usage: torch_step.py probe THREADS | params MODEL | step MODEL BATCH THREADS STEPS METHOD[,METHOD...]"
+    usage = ("usage: torch_step.py probe THREADS | params MODEL | step MODEL BATCH THREADS STEPS METHOD[,METHOD...]"
+             " | serve MODEL BATCH THREADS METHOD[,METHOD...]")
     if len(argv) == 2 and argv[0] == "probe":
         torch.set_num_threads(int(argv[1]))
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
@@ -184,6 +209,9 @@ def main(argv):
     if len(argv) == 2 and argv[0] == "params":
         model = make(argv[1], 1)[0]
         print(json.dumps({"params": sum(p.numel() for p in model.parameters() if p.requires_grad)}), flush=True)
+        return
+    if len(argv) == 5 and argv[0] == "serve":
+        serve(argv[1], int(argv[2]), int(argv[3]), argv[4].split(","))
         return
     if len(argv) != 6 or argv[0] != "step":
         raise SystemExit(usage)
