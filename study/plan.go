@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -262,13 +263,19 @@ func configMap(c run.Config) (map[string]any, error) {
 func runID(name string, seed int64) string { return fmt.Sprintf("%s-s%d", name, seed) }
 
 // resultFields drops the fields of a run.Config that do not change its result (where it
-// runs and how often it checkpoints), so fingerprints compare experiments only. Unlike
+// runs, how often it checkpoints, and in which folder its data file lies), so fingerprints
+// compare experiments only and a run folder trained on one machine is recognised on
+// another whose shared data sits elsewhere (a CI checkout, $TSAM_SHARED_DATA). The data
+// file's name is kept: it names the data set's release (e.g. cifar10-jpeg.tar.gz). Unlike
 // run's own resume check, MaxSteps is kept: a study run cut at another step count is a
 // different result.
 func resultFields(c run.Config) run.Config {
 	c = c.Canonical() // e.g. optimizer "sgd" and "" are the same experiment
 	c.Backend = ""
 	c.CheckpointEvery = 0
+	if c.DataDir != "" {
+		c.DataDir = filepath.Base(c.DataDir)
+	}
 	return c
 }
 

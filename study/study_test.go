@@ -24,6 +24,20 @@ func TestFingerprintCoversResultFieldsOnly(t *testing.T) {
 	if got, _ := Fingerprint(same); got != fp {
 		t.Errorf("backend and checkpoint frequency changed the fingerprint: %s vs %s", got, fp)
 	}
+	here, there := c, c
+	here.DataDir, there.DataDir = "/work/shared/data/cifar10-jpeg.tar.gz", "/check/work/shared/data/cifar10-jpeg.tar.gz"
+	fpHere, _ := Fingerprint(here)
+	if got, _ := Fingerprint(there); got != fpHere {
+		t.Errorf("the data file's folder changed the fingerprint: %s vs %s", got, fpHere)
+	}
+	if fpHere == fp {
+		t.Errorf("a data file and the built-in location share the fingerprint %s", fp)
+	}
+	other := here
+	other.DataDir = "/work/shared/data/cifar10-python.tar.gz"
+	if got, _ := Fingerprint(other); got == fpHere {
+		t.Errorf("another data file left the fingerprint at %s", got)
+	}
 	for name, change := range map[string]func(*run.Config){
 		"t":         func(c *run.Config) { c.T = 5 },
 		"max_steps": func(c *run.Config) { c.MaxSteps = 3 },
