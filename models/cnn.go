@@ -32,8 +32,8 @@ func CNN(cfg CNNConfig) train.ModelFn {
 		ctx = ctx.In("cnn")
 		x := imageInput("cnn", inputs)
 		for i, c := range cfg.Channels {
-			x = layers.Convolution(scoped(ctx, "conv_%d", i), x).Channels(c).KernelSize(3).PadSame().Done()
-			x = MaxPool(activations.Relu(x)).Window(2).Done()
+			x = convolution(scoped(ctx, "conv_%d", i), x, c, 3, 1, true)
+			x = maxPool2(ctx, activations.Relu(x))
 		}
 		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), flatten(x), cfg.Dense))
 		return []*Node{layers.DenseWithBias(ctx.In("logits"), x, cfg.NumClasses)}
@@ -42,12 +42,12 @@ func CNN(cfg CNNConfig) train.ModelFn {
 
 // conv3 is a 3×3 convolution without bias (a batch-norm follows), same padding.
 func conv3(ctx *context.Context, x *Node, channels, stride int) *Node {
-	return layers.Convolution(ctx, x).Channels(channels).KernelSize(3).Strides(stride).PadSame().UseBias(false).Done()
+	return convolution(ctx, x, channels, 3, stride, false)
 }
 
 // conv1 is a 1×1 projection without bias.
 func conv1(ctx *context.Context, x *Node, channels, stride int) *Node {
-	return layers.Convolution(ctx, x).Channels(channels).KernelSize(1).Strides(stride).PadSame().UseBias(false).Done()
+	return convolution(ctx, x, channels, 1, stride, false)
 }
 
 // bn is batch-norm over the channels (last) axis; its scale and offset are the trainable

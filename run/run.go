@@ -40,6 +40,7 @@ package run
 
 import (
 	"fmt"
+	"github.com/tsamgo/tsam/models"
 	"os"
 
 	"github.com/gomlx/gomlx/backends"
@@ -63,6 +64,9 @@ type Run struct {
 	// Model maps the inputs (images [B, H, W, C] float32, or token ids [B, MaxLen] int32
 	// for text sets) to logits [B, classes].
 	Model train.ModelFn
+	// HessianModel is Model built from ops GoMLX can differentiate twice (the same function
+	// of the same variables, slower): for Hessian-vector products.
+	HessianModel train.ModelFn
 	// Loss maps labels [B, 1] int32 and logits to the mean training loss of the run
 	// (with its label smoothing).
 	Loss train.LossFn
@@ -105,6 +109,7 @@ func Open(dir string) (*Run, error) {
 	if r.Model, err = modelFn(cfg, sp); err != nil {
 		return nil, err
 	}
+	r.HessianModel = models.TwiceDifferentiable(r.Model)
 	if r.Loss, err = lossFn(cfg); err != nil {
 		return nil, err
 	}

@@ -53,6 +53,12 @@ type Problem struct {
 	Context *context.Context
 	// Model is the model function, called with Spec and a batch's inputs.
 	Model train.ModelFn
+	// HessianModel, when set, replaces Model in the Hessian-vector product graphs: the same
+	// function of the same variables, built from ops GoMLX can differentiate twice. GoMLX
+	// v0.26 differentiates convolution and max-pooling only once, so a convolutional model
+	// needs one (models.TwiceDifferentiable(Model) for this project's models); nil means
+	// Model.
+	HessianModel train.ModelFn
 	// Spec is passed to Model unchanged (a Dataset's spec; nil for most models).
 	Spec any
 	// Loss maps (labels, predictions) to the loss; a non-scalar loss (per example) is averaged.
@@ -226,7 +232,20 @@ func (e *Evaluator) setLayout() error {
 
 // lossGraph builds the mean loss of one batch.
 func (e *Evaluator) lossGraph(ctx *context.Context, inputs, labels []*Node) *Node {
-	preds := e.prob.Model(ctx, e.prob.Spec, inputs)
+	return e.lossOf(e.prob.Model, ctx, inputs, labels)
+}
+
+// hessianLossGraph is lossGraph with the Problem's HessianModel, if it has one.
+func (e *Evaluator) hessianLossGraph(ctx *context.Context, inputs, labels []*Node) *Node {
+	if e.prob.HessianModel != nil {
+		return e.lossOf(e.prob.HessianModel, ctx, inputs, labels)
+	}
+	return e.lossGraph(ctx, inputs, labels)
+}
+
+// lossOf is the mean loss of model's predictions.
+func (e *Evaluator) lossOf(model train.ModelFn, ctx *context.Context, inputs, labels []*Node) *Node {
+	preds := model(ctx, e.prob.Spec, inputs)
 	loss := e.prob.Loss(labels, preds)
 	if loss.Rank() > 0 {
 		loss = ReduceAllMean(loss)
@@ -290,8 +309,9 @@ func (e *Evaluator) buildExecs() {
 	})
 	e.hvpExec = mk(func(ctx *context.Context, ins []*Node) []*Node {
 		inputs, labels, vs := e.split(ins)
+		markSecondOrder(ins[0].Graph())
 		return e.withPerturbation(ctx, ins[0].Graph(), nil, func(orig []*Node) []*Node {
-			return hvpGraph(e.lossGraph(ctx, inputs, labels), orig, vs)
+			return hvpGraph(e.hessianLossGraph(ctx, inputs, labels), orig, vs)
 		})
 	})
 }
@@ -463,6 +483,9 @@ func (e *Evaluator) HVP(v []float64) ([]float64, error) {
 	for i, b := range e.prob.Batches {
 		out, err := callExec(e.hvpExec, b.Inputs, b.Labels, ts)
 		if err != nil {
+			if e.prob.HessianModel == nil {
+				return nil, fmt.Errorf("sharpness: Hessian-vector product on batch %d: %w (GoMLX v0.26 differentiates convolution and max-pooling only once: set Problem.HessianModel to a twice-differentiable form of the model, e.g. models.TwiceDifferentiable)", i, err)
+			}
 			return nil, fmt.Errorf("sharpness: Hessian-vector product on batch %d: %w", i, err)
 		}
 		if err := e.addFlat(hv, e.weights[i], out); err != nil {

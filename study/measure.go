@@ -96,7 +96,7 @@ func measureRun(dir string, spec EvalSpec) (sharpness.RunReport, error) {
 	if err != nil {
 		return sharpness.RunReport{}, err
 	}
-	base := sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, Loss: r.Loss}
+	base := sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, HessianModel: r.HessianModel, Loss: r.Loss}
 	rep, err := sharpness.MeasureDatasets(base, r.Train, r.Test, spec.TrainExamples, spec.TestExamples, spec.Batch, spec.settings())
 	if err != nil {
 		return rep, err

@@ -247,7 +247,7 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 // measure evaluates one run on its fixed training and test subsets.
 func measure(r *run.Run, ef *evalFlags, stdout io.Writer) (sharpness.RunReport, error) {
 	fmt.Fprintf(stdout, "tsam eval: %s\n", r)
-	base := sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, Loss: r.Loss}
+	base := sharpness.Problem{Backend: r.Backend, Context: r.Context, Model: r.Model, HessianModel: r.HessianModel, Loss: r.Loss}
 	rr, err := sharpness.MeasureDatasets(base, r.Train, r.Test, ef.trainN, ef.testN, ef.batch, ef.settings)
 	if err != nil {
 		return rr, err
