@@ -36,7 +36,7 @@ func CNN(cfg CNNConfig) train.ModelFn {
 			x = maxPool2(ctx, activations.Relu(x))
 		}
 		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), flatten(x), cfg.Dense))
-		return []*Node{layers.DenseWithBias(ctx.In("logits"), x, cfg.NumClasses)}
+		return []*Node{logits(ctx, x, cfg.NumClasses)}
 	}
 }
 

@@ -27,6 +27,6 @@ func MLP(cfg MLPConfig) train.ModelFn {
 		for i, h := range cfg.Hidden {
 			x = activations.Relu(layers.DenseWithBias(scoped(ctx, "hidden_%d", i), x, h))
 		}
-		return []*Node{layers.DenseWithBias(ctx.In("logits"), x, cfg.NumClasses)}
+		return []*Node{logits(ctx, x, cfg.NumClasses)}
 	}
 }

@@ -3,7 +3,6 @@ package models
 import (
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 )
@@ -53,7 +52,7 @@ func ResNet(cfg ResNetConfig) train.ModelFn {
 				x = basicBlock(scoped(ctx, "stage_%d_block_%d", s, b), x, width, stride)
 			}
 		}
-		return []*Node{layers.DenseWithBias(ctx.In("logits"), globalAvgPool(x), cfg.NumClasses)}
+		return []*Node{logits(ctx, globalAvgPool(x), cfg.NumClasses)}
 	}
 }
 

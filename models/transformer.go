@@ -85,7 +85,7 @@ func TextTransformer(cfg TransformerConfig) train.ModelFn {
 		// Mean over the real tokens; an all-padding row divides by 1 instead of 0.
 		m := ConvertDType(ExpandAxes(mask, -1), x.DType())
 		pooled := Div(ReduceSum(Mul(x, m), 1), Max(ReduceSum(m, 1), OnesLike(ReduceSum(m, 1))))
-		return []*Node{layers.DenseWithBias(ctx.In("logits"), pooled, cfg.NumClasses)}
+		return []*Node{logits(ctx, pooled, cfg.NumClasses)}
 	}
 }
 
@@ -123,6 +123,6 @@ func ViT(cfg ViTConfig) train.ModelFn {
 		x = layers.DenseWithBias(ctx.In("patch_embedding"), x, enc.Dim)
 		pos := ctx.In("positions").VariableWithShape("embeddings", shapes.Make(x.DType(), 1, x.Shape().Dimensions[1], enc.Dim)).ValueGraph(x.Graph())
 		x = encoder(ctx.In("encoder"), Add(x, pos), nil, enc)
-		return []*Node{layers.DenseWithBias(ctx.In("logits"), ReduceMean(x, 1), cfg.NumClasses)}
+		return []*Node{logits(ctx, ReduceMean(x, 1), cfg.NumClasses)}
 	}
 }

@@ -17,6 +17,16 @@ import (
 // in inference and in training mode (batch statistics), on odd image sizes (strided same
 // padding, max-pooling that drops a row) as well as even ones; and its gradient can be
 // differentiated again, which the model's cannot.
+// heHead gives fn the He-normal logits layer: with the default zero head, every gradient
+// below the logits would vanish at initialisation and the comparisons would test nothing.
+func heHead(fn train.ModelFn) train.ModelFn {
+	m, err := WithHeadInit(fn, HeadHe)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
 func TestTwiceDifferentiableMatchesModel(t *testing.T) {
 	be := projectBackend(t)
 	for _, c := range []struct {
@@ -26,10 +36,10 @@ func TestTwiceDifferentiableMatchesModel(t *testing.T) {
 		ch   int
 		bn   bool // batch-norm: GoMLX has no gradient of it in inference mode
 	}{
-		{"cnn", CNN(CNNConfig{NumClasses: 3, Channels: []int{4, 5}, Dense: 6}), 14, 1, false},
-		{"cnn-odd", CNN(CNNConfig{NumClasses: 3, Channels: []int{4}, Dense: 6}), 9, 2, false},
-		{"resnet8", ResNet(CIFARResNetConfig(3, 8)), 9, 3, true},
-		{"wrn10-1", WideResNet(WRNConfig{NumClasses: 3, Depth: 10, WidenFactor: 1}), 8, 3, true},
+		{"cnn", heHead(CNN(CNNConfig{NumClasses: 3, Channels: []int{4, 5}, Dense: 6})), 14, 1, false},
+		{"cnn-odd", heHead(CNN(CNNConfig{NumClasses: 3, Channels: []int{4}, Dense: 6})), 9, 2, false},
+		{"resnet8", heHead(ResNet(CIFARResNetConfig(3, 8))), 9, 3, true},
+		{"wrn10-1", heHead(WideResNet(WRNConfig{NumClasses: 3, Depth: 10, WidenFactor: 1})), 8, 3, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x, _ := randImages(2, c.side, c.side, c.ch, 3)

@@ -44,7 +44,7 @@ func WideResNet(cfg WRNConfig) train.ModelFn {
 			}
 		}
 		x = activations.Relu(bn(ctx.In("final_bn"), x))
-		return []*Node{layers.DenseWithBias(ctx.In("logits"), globalAvgPool(x), cfg.NumClasses)}
+		return []*Node{logits(ctx, globalAvgPool(x), cfg.NumClasses)}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsamgo/tsam/models"
 	"github.com/tsamgo/tsam/sam"
 	"github.com/tsamgo/tsam/tilt"
 )
@@ -24,6 +25,12 @@ type Config struct {
 	DataDir string `json:"data_dir"`
 	// Model names the network: any image model of models.New (mlp, cnn, resnet20, ...).
 	Model string `json:"model"`
+	// Head is the initialisation of the model's logits layer: "zero" (DefaultConfig's: the
+	// first prediction is uniform and the loss starts at ln K) or "he" (GoMLX's He-normal,
+	// as every other layer; see models.HeadHe for what it does to sharpness-aware runs).
+	// Runs recorded before this option existed were "he" and have none: "" reads as "he",
+	// and Canonical stores "he" as "", so their configurations and fingerprints stay.
+	Head string `json:"head,omitempty"`
 	// Method is the optimizer family: one of Methods.
 	Method string `json:"method"`
 
@@ -163,6 +170,7 @@ func DefaultConfig() Config {
 	return Config{
 		Data:            "mnist",
 		Model:           "mlp-256",
+		Head:            models.HeadZero,
 		Method:          "tsam",
 		T:               sc.T,
 		S:               sc.S,
@@ -221,6 +229,7 @@ func (c Config) Validate() error {
 	checks := []func() error{
 		func() error { return oneOf("data", c.Data, DataSets) },
 		func() error { return oneOf("method", c.Method, Methods) },
+		func() error { return c.validateHead() },
 		func() error { return oneOf("t-schedule", c.TSchedule, TSchedules) },
 		func() error { return c.validateNaive() },
 		func() error { return oneOf("budget", c.Budget, Budgets) },
@@ -281,8 +290,23 @@ func (c Config) Canonical() Config {
 	if c.EvalEvery == 1 {
 		c.EvalEvery = 0 // every epoch either way
 	}
+	if c.Head == models.HeadHe {
+		c.Head = "" // how runs recorded before Head existed read
+	}
 	c.Revision = UpdateRevision(c)
 	return c
+}
+
+// headInit is the models.WithHeadInit value Head names ("" reads as models.HeadHe).
+func (c Config) headInit() string {
+	return cmp.Or(c.Head, models.HeadHe)
+}
+
+func (c Config) validateHead() error {
+	if c.Head == "" {
+		return nil // a run recorded before Head existed (see Canonical)
+	}
+	return oneOf("head", c.Head, models.HeadInits)
 }
 
 func (c Config) validateOptimizer() error {

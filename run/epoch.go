@@ -172,8 +172,12 @@ func (s *session) warnIfNotLearning(m EpochMetrics) {
 		return
 	}
 	uniform := math.Log(float64(max(s.data.train.NumClasses, 2)))
-	fmt.Fprintf(s.log, "warning: after epoch %d the training loss %.4f is still that of a uniform guess (ln %d = %.4f): the model is not learning; try another -lr (a tenth, or ten times, %g)\n",
-		m.Epoch, m.TrainLoss, s.data.train.NumClasses, uniform, s.cfg.LR)
+	than := "still that of"
+	if m.TrainLoss > 1.01*uniform {
+		than = "above that of" // e.g. a He-initialised head's start, or a run diverging
+	}
+	fmt.Fprintf(s.log, "warning: after epoch %d the training loss %.4f is %s a uniform guess (ln %d = %.4f): the model is not learning; try another -lr (a tenth, or ten times, %g)\n",
+		m.Epoch, m.TrainLoss, than, s.data.train.NumClasses, uniform, s.cfg.LR)
 }
 
 // evaluate measures loss and accuracy on the training (up to EvalTrainMax), validation and

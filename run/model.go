@@ -11,7 +11,8 @@ import (
 // modelFn returns the GoMLX model function named by cfg.Model for the run's data: any
 // name of models.New, or "mlp-W1-W2-..." for an MLP with hidden layers of widths W1, W2,
 // ... (models.MLP; the default run's "mlp-256" trains fast on two cores). Text data sets
-// need a text model and image data sets an image model. Failures are *InputError for -model.
+// need a text model and image data sets an image model. Its logits layer starts as
+// cfg.Head says. Failures are *InputError for -model.
 func modelFn(cfg Config, d *splits) (train.ModelFn, error) {
 	text := d.train.IsText()
 	if text != models.IsText(cfg.Model) {
@@ -23,13 +24,13 @@ func modelFn(cfg Config, d *splits) (train.ModelFn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return models.MLP(models.MLPConfig{NumClasses: numClasses, Hidden: widths}), nil
+		return models.WithHeadInit(models.MLP(models.MLPConfig{NumClasses: numClasses, Hidden: widths}), cfg.headInit())
 	}
 	m, err := models.New(cfg.Model, models.Options{NumClasses: numClasses, VocabSize: d.vocab, MaxLen: d.maxLen})
 	if err != nil {
 		return nil, inputErrorf("model", "%v; or mlp-W1-W2-... for an MLP with hidden widths W1, W2, ...", err)
 	}
-	return m, nil
+	return models.WithHeadInit(m, cfg.headInit())
 }
 
 // mlpWidths parses "mlp-W1-W2-...": ok reports whether name has that form.

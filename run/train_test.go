@@ -161,3 +161,40 @@ func TestTestSubset(t *testing.T) {
 		t.Errorf("a test subset larger than the split: %v, want an input error naming -test-subset", err)
 	}
 }
+
+// TestHead: a run's logits layer starts as -head says. With the default zero head a run of
+// one step at lr 1e-9 (so still its initial model) evaluates to the training loss ln 10 of
+// a uniform guess, with the He head to another; "he" and the "" of runs recorded before the option are the
+// same configuration; an unknown value is refused naming the flag and the choices.
+func TestHead(t *testing.T) {
+	cfg := DefaultConfig()
+	if cfg.Head != "zero" {
+		t.Errorf("DefaultConfig().Head = %q, want zero", cfg.Head)
+	}
+	he, old := cfg, cfg
+	he.Head, old.Head = "he", ""
+	if he.Canonical() != old.Canonical() || he.headInit() != "he" || old.headInit() != "he" {
+		t.Errorf("he and a run without head differ: %+v against %+v", he.Canonical(), old.Canonical())
+	}
+	if cfg.Canonical().Head != "zero" {
+		t.Errorf("canonical zero head is %q", cfg.Canonical().Head)
+	}
+	bad := cfg
+	bad.Head = "xavier"
+	err := bad.Validate()
+	if err == nil || !strings.Contains(err.Error(), "-head") || !strings.Contains(err.Error(), "zero, he") {
+		t.Errorf("head xavier: err = %v, want one naming -head and the choices", err)
+	}
+	for _, head := range []string{"zero", "he"} {
+		c := smallConfig()
+		c.Method, c.Head, c.Epochs, c.MaxSteps, c.LR = "erm", head, 1, 1, 1e-9
+		sum, err := Train(c, filepath.Join(t.TempDir(), head), Options{Log: testLog{t}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := math.Abs(sum.Final.TrainLoss - math.Log(10))
+		if (head == "zero") != (d < 1e-3) {
+			t.Errorf("head %s: training loss after one step at lr 1e-9 is %.4f, ln 10 = %.4f", head, sum.Final.TrainLoss, math.Log(10))
+		}
+	}
+}

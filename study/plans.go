@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tsamgo/tsam/internal/shareddata"
+	"github.com/tsamgo/tsam/models"
 	"github.com/tsamgo/tsam/run"
 	"github.com/tsamgo/tsam/sam"
 	"github.com/tsamgo/tsam/sharpness"
@@ -39,10 +40,13 @@ func Lookup(name string) (*Plan, error) {
 }
 
 // base is the configuration every study run starts from: the paper's optimizer settings
-// (SGD, momentum 0.9, weight decay 5e-4, label smoothing 0.1, batch 64, constant lr).
+// (SGD, momentum 0.9, weight decay 5e-4, label smoothing 0.1, batch 64, constant lr) and
+// GoMLX's He-normal logits layer, with which every committed study run was recorded before
+// run.Config.Head existed; a plan that retrains a section sets models.HeadZero there.
 func base(data, model string, noise float64, subset, epochs, batch int, val float64) run.Config {
 	sc := sam.DefaultConfig(sam.TSAM)
 	c := run.DefaultConfig()
+	c.Head = models.HeadHe
 	c.Data, c.Model, c.Noise, c.Subset, c.Epochs, c.Batch, c.Val = data, model, noise, subset, epochs, batch, val
 	c.Method, c.LR, c.Momentum, c.WeightDecay, c.LabelSmoothing = "erm", 0.05, sc.Momentum, sc.WeightDecay, sc.LabelSmoothing
 	c.Rho, c.T, c.S, c.Delta, c.Sampler, c.TSchedule, c.Lambda = sc.Rho, sc.T, sc.S, -1, sam.SamplerPractical, "constant", sc.PGNLambda

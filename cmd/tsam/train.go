@@ -17,7 +17,7 @@ import (
 
 const trainUsage = `Trains one model with one method on one data set and keeps the run in a folder:
 config.json, metrics.jsonl, metrics.csv, curves.png, summary.json and GoMLX checkpoints
-in checkpoint/. Without flags: TSAM on MNIST with an MLP, 97.7% test accuracy in
+in checkpoint/. Without flags: TSAM on MNIST with an MLP, 98% test accuracy in
 about half a minute on two cores.
 
   tsam train -method sam -epochs 5 -out runs/mnist-sam
@@ -41,6 +41,7 @@ func bindTrainFlags(fs *flag.FlagSet, cfg *run.Config, tf *trainFlags) {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "data set: mnist, fashion-mnist, cifar10, cifar100, imagefolder (your images: -data-dir DIR with train/<class>/*.jpg), sst2 or tsv (your sentences: -data-dir DIR with train.tsv and test.tsv or dev.tsv); see docs/DATA.md")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "folder with the data set files (default: the built-in location)")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: mlp-W1-W2-... (hidden widths), mlp, cnn, resnet20, resnet18, wrn16-8, vit; transformer for sst2 and tsv")
+	fs.StringVar(&cfg.Head, "head", cfg.Head, "initialisation of the logits layer: zero (the first prediction is uniform, the loss starts at ln K) or he (GoMLX's He-normal, as the other layers; what runs before this flag used)")
 	fs.StringVar(&cfg.Method, "method", cfg.Method, "erm, sam, asam, esam1, esam2, pgn, rsam or tsam")
 	fs.Float64Var(&cfg.T, "t", cfg.T, "TSAM tilt t ≥ 0")
 	fs.IntVar(&cfg.S, "s", cfg.S, "TSAM: number of sampled perturbations")
