@@ -50,7 +50,7 @@ func TestCommittedRunsKeepTheirFingerprints(t *testing.T) {
 // TestCollapsedRunIsMarked: a copy of the committed noisy runs in which SAM's seed 2 of the
 // ablations ends with the training loss of a uniform guess (2.3024 ≥ 0.99·ln 10, as the
 // Table 1 runs that collapsed in the He-headed version of the plan did); the report marks
-// exactly that run in every row that holds it, and no run that learned.
+// that run in every row that holds it, and no ablation run that learned.
 func TestCollapsedRunIsMarked(t *testing.T) {
 	src := filepath.Join("..", "docs", "results", "study-noisy")
 	const collapsed = "abl-sam-s2"
@@ -82,13 +82,14 @@ func TestCollapsedRunIsMarked(t *testing.T) {
 	marked := 0
 	for _, sec := range res.Sections {
 		for _, r := range sec.Rows {
-			if len(r.AtChance) == 0 {
-				continue
+			for _, run := range r.AtChance {
+				switch {
+				case strings.Contains(run, collapsed):
+					marked++
+				case strings.Contains(run, "runs/abl-"): // no ablation run collapsed (Table 1's may)
+					t.Errorf("%s, row %s: %s marked at chance, want only %s of the ablations", sec.ID, r.Label, run, collapsed)
+				}
 			}
-			if len(r.AtChance) != 1 || !strings.Contains(r.AtChance[0], collapsed) {
-				t.Errorf("%s, row %s: at chance %v, want only %s", sec.ID, r.Label, r.AtChance, collapsed)
-			}
-			marked++
 		}
 		if sec.ID != "table2" {
 			continue
