@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX's idiom for graph code
@@ -52,10 +53,8 @@ func WithHeadInit(m train.ModelFn, init string) (train.ModelFn, error) {
 
 // ValidateHeadInit reports an error naming the valid values unless init is one of HeadInits.
 func ValidateHeadInit(init string) error {
-	for _, v := range HeadInits {
-		if init == v {
-			return nil
-		}
+	if slices.Contains(HeadInits, init) {
+		return nil
 	}
 	return fmt.Errorf("unknown head initialisation %q: choose one of %s", init, strings.Join(HeadInits, ", "))
 }

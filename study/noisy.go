@@ -54,7 +54,7 @@ const (
 // noisyHeadNote says why the Table 1 image columns start their logits layer at zero
 // (run.Config.Head "zero") and the other sections at GoMLX's He-normal default.
 const noisyHeadNote = "The Table 1 image columns start the CNN's logits layer at zero (run -head zero), so that every run starts at the loss ln 10 of a uniform guess. " +
-	"They were first trained with GoMLX's He-normal logits layer, as every other layer (the report of that version, with its 4.5 hours of Table 1 image runs, not counted here, is in the repository's history, commit 8e650e2): its logits start with a spread of about 1.5 and the loss at 4.2, and the first steps at lr 0.03 with momentum 0.9 overshoot; " +
+	"They were first trained with GoMLX's He-normal logits layer, as every other layer (the report of that version, with its 4.5 hours of Table 1 image runs, not counted here, is in the repository's history, commit 8e650e2): its loss starts at 4.2, and the first steps at lr 0.03 with momentum 0.9 overshoot; " +
 	"6 runs of the main column (SAM at ρ = 0.1 on seeds 2 and 5, TSAM at ρ = 0.1 on seeds 2, 4 and 5, ESAM2 on seed 2) and ESAM2 on 3 of the other columns' 12 seeds ended at the uniform guess, each collapsing in its first epoch, where with a zero head the same configurations learn (SAM seeds 2 and 5: 71% and 58% test accuracy after 3 epochs; TSAM seeds 2, 4, 5: 65%, 67%, 60%), and ERM memorises sooner (seed 4: ≥ 99% of the noisy labels at epoch 16, 100% at 30, against 97.1% at 30 with the He head). " +
 	"SST-2 (Adam) and the ablations (ρ = 0.05 on 1,000 examples) had no run at chance and keep the He head; their runs were not retrained. "
 
